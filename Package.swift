@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "onnx-rstd",
+  platforms: [.macOS(.v13)],
+  products: [
+    // MARK: - Public API
+    .executable(name: "onnx-rstd", targets: ["onnx-rstd"]),
+    .library(name: "RsTD", targets: ["RsTD"]),
+    .library(name: "ONNX", targets: ["ONNX"]),
+    .library(name: "TensorAlgebra", targets: ["TensorAlgebra"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+  ],
+  targets: [
+    // MARK: - Public API
+    .executableTarget(
+      name: "onnx-rstd",
+      dependencies: ["RsTD", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .target(name: "RsTD", dependencies: ["ONNX", "TensorAlgebra"]),
+    .target(
+      name: "ONNX",
+      dependencies: ["ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+    .target(name: "TensorAlgebra", dependencies: ["CLAPACK"]),
+
+    // MARK: - Implementation details
+    .target(
+      name: "ONNXProto",
+      dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+    .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+
+    // MARK: - Benchmarks
+    .executableTarget(name: "bench-decompose", dependencies: ["TensorAlgebra"], path: "bench/decompose"),
+    .executableTarget(name: "bench-io", dependencies: ["ONNX"], path: "bench/io"),
+
+    // MARK: - Tests
+    .testTarget(name: "TensorAlgebraTests", dependencies: ["TensorAlgebra"]),
+    .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
+    .testTarget(name: "RsTDTests", dependencies: ["RsTD", "ONNX", "TensorAlgebra"]),
+  ],
+  // Swift 5 mode: the numeric kernels share plain arrays across Dispatch workers.
+  swiftLanguageModes: [.v5]
+)

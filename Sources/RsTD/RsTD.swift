@@ -1,0 +1,3 @@
+import ONNX
+import TensorAlgebra
+public enum RsTDModule {}

@@ -1,0 +1,2 @@
+// Placeholder until the TensorAlgebra module lands.
+public enum TensorAlgebraModule {}

@@ -1,0 +1,2 @@
+import RsTD
+print("onnx-rstd: not yet implemented")

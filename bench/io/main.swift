@@ -1,0 +1,2 @@
+import ONNX
+print("bench-io: not yet implemented")
