@@ -417,7 +417,19 @@ def digits_backward(p, dlogits, state):
     return g
 
 
-def train_digits(x_tr, y_tr, seed=0, epochs=40, batch=32, lr=2e-3):
+def shift_batch(x, rng):
+    """Augmentation: shift each image by -1, 0 or +1 pixel on each axis (zero fill)."""
+    n = len(x)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    dy = rng.integers(0, 3, n)
+    dx = rng.integers(0, 3, n)
+    out = np.empty_like(x)
+    for i in range(n):
+        out[i] = xp[i, :, dy[i]:dy[i] + 8, dx[i]:dx[i] + 8]
+    return out
+
+
+def train_digits(x_tr, y_tr, seed=0, epochs=60, batch=32, lr=3e-3):
     rng = np.random.default_rng(seed)
     p = {}
     for name, c, m, k, s, pd in DIGITS_CONVS:
@@ -438,7 +450,7 @@ def train_digits(x_tr, y_tr, seed=0, epochs=40, batch=32, lr=2e-3):
         loss_sum = 0.0
         for i in range(0, n, batch):
             idx = order[i:i + batch]
-            xb, yb = x_tr[idx], y_tr[idx]
+            xb, yb = shift_batch(x_tr[idx], rng), y_tr[idx]
             logits, state = digits_forward(p, xb, train=True)
             logits = logits - logits.max(1, keepdims=True)
             e = np.exp(logits)
