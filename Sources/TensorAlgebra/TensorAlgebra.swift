@@ -1,2 +1,0 @@
-// Placeholder until the TensorAlgebra module lands.
-public enum TensorAlgebraModule {}
