@@ -1,0 +1,142 @@
+import Foundation
+import ONNXProto
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// One tensor's bytes in the side file, at `offset`.
+struct ExternalChunk {
+  let offset: Int
+  let data: Data
+}
+
+extension ModelIO {
+  /// Side-file offsets are multiples of this (a page), so runtimes can map tensors directly.
+  static let externalDataAlignment = 4096
+
+  /// Reads every external tensor of `model` into `raw_data` and clears its `external_data` and
+  /// `data_location`; locations are relative to `folder`.
+  static func resolveExternalData(in model: inout Onnx_ModelProto, folder: String) throws {
+    var files: [String: ExternalFile] = [:]
+    try model.forEachTensor { tensor in
+      guard tensor.hasDataLocation && tensor.dataLocation == .external else { return }
+      var location: String?
+      var offset = 0
+      var length: Int?
+      for entry in tensor.externalData {
+        switch entry.key {
+        case "location": location = entry.value
+        case "offset": offset = try nonNegative(entry.value, key: "offset", tensor: tensor.name)
+        case "length": length = try nonNegative(entry.value, key: "length", tensor: tensor.name)
+        default: break  // checksum, basepath: not needed to read the bytes
+        }
+      }
+      guard let location, !location.isEmpty else {
+        throw ONNXError.externalDataInvalid(tensor: tensor.name, reason: "it has no 'location' entry")
+      }
+      if location.hasPrefix("/") {
+        throw ONNXError.externalDataInvalid(tensor: tensor.name, reason: "location '\(location)' is an absolute path")
+      }
+      if location.split(separator: "/").contains("..") {
+        throw ONNXError.externalDataInvalid(tensor: tensor.name, reason: "location '\(location)' leaves the model's folder")
+      }
+      let path = folder + "/" + location
+      let file: ExternalFile
+      if let open = files[path] {
+        file = open
+      } else {
+        file = try ExternalFile(path: path, tensor: tensor.name)
+        files[path] = file
+      }
+      let count = length ?? max(file.size - offset, 0)
+      guard offset <= file.size, count <= file.size - offset else {
+        throw ONNXError.externalDataOutOfRange(
+          tensor: tensor.name, path: path, offset: offset, length: count, fileSize: file.size)
+      }
+      tensor.rawData = try file.read(offset: offset, count: count)
+      tensor.externalData = []
+      tensor.clearDataLocation()
+    }
+  }
+
+  /// Moves the `raw_data` of every tensor with at least `thresholdBytes` (and at least 1) bytes
+  /// to side-file chunks at 4096-aligned offsets, pointing the tensors at `location`.
+  /// - Returns: the chunks, in file order.
+  static func externalize(_ model: inout Onnx_ModelProto, thresholdBytes: Int, location: String) -> [ExternalChunk] {
+    var chunks: [ExternalChunk] = []
+    var end = 0
+    model.forEachTensor { tensor in
+      guard tensor.hasRawData, tensor.rawData.count >= max(thresholdBytes, 1) else { return }
+      let offset = (end + externalDataAlignment - 1) / externalDataAlignment * externalDataAlignment
+      let data = tensor.rawData
+      chunks.append(ExternalChunk(offset: offset, data: data))
+      end = offset + data.count
+      tensor.clearRawData()
+      tensor.externalData = [
+        entry("location", location), entry("offset", String(offset)), entry("length", String(data.count)),
+      ]
+      tensor.dataLocation = .external
+    }
+    return chunks
+  }
+
+  private static func entry(_ key: String, _ value: String) -> Onnx_StringStringEntryProto {
+    var entry = Onnx_StringStringEntryProto()
+    entry.key = key
+    entry.value = value
+    return entry
+  }
+
+  private static func nonNegative(_ text: String, key: String, tensor: String) throws -> Int {
+    guard let value = Int(text), value >= 0 else {
+      throw ONNXError.externalDataInvalid(tensor: tensor, reason: "\(key) '\(text)' is not a non-negative integer")
+    }
+    return value
+  }
+}
+
+/// An open external-data file.
+private final class ExternalFile {
+  let size: Int
+  private let fd: Int32
+  private let path: String
+
+  init(path: String, tensor: String) throws {
+    self.path = path
+    fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+      let code = errno
+      if code == ENOENT || code == ENOTDIR { throw ONNXError.externalDataMissing(tensor: tensor, path: path) }
+      throw ONNXError.readFailed(path: path, reason: String(cString: strerror(code)))
+    }
+    var info = stat()
+    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+      close(fd)
+      throw ONNXError.readFailed(path: path, reason: "it is not a regular file")
+    }
+    size = Int(info.st_size)
+  }
+
+  deinit { close(fd) }
+
+  func read(offset: Int, count: Int) throws -> Data {
+    var data = Data(count: count)
+    var done = 0
+    try data.withUnsafeMutableBytes { buffer in
+      while done < count {
+        let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 {
+          throw ONNXError.readFailed(path: path, reason: n < 0 ? String(cString: strerror(errno)) : "unexpected end of file")
+        }
+        done += n
+      }
+    }
+    return data
+  }
+}

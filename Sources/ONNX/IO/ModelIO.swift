@@ -1,0 +1,146 @@
+import Foundation
+import ONNXProto
+import SwiftProtobuf
+
+/// Reads and writes ONNX model files, including their external data.
+///
+/// - `readModel(at:)` returns a self-contained model: every tensor kept in an external file is
+///   read into its `raw_data`.
+/// - `writeModel(_:to:externalData:)` writes deterministic bytes through temporary files in the
+///   destination folder and renames them into place, so a failed write leaves nothing behind and
+///   a reader never sees a half-written file.
+public enum ModelIO {
+  /// Reads the model at `path`, checks that it is an ONNX model, and loads its external data.
+  ///
+  /// External data is looked up relative to the model's folder (`location`, `offset`, `length`;
+  /// onnx's rules: no absolute locations, none leaving the folder). It is resolved for
+  /// initializers, sparse initializers, attribute tensors (`Constant` nodes and others) and the
+  /// tensors of subgraphs, training info and functions: afterwards their data is in `raw_data`
+  /// and `external_data`/`data_location` are cleared. Fields this schema does not know are kept.
+  ///
+  /// The file is memory-mapped and parsed tensor by tensor, so peak memory stays near one copy
+  /// of the model.
+  /// - Parameter path: the model file.
+  /// - Returns: the model.
+  /// - Throws: `ONNXError.fileNotFound`, `.emptyFile`, `.readFailed`, `.notAModel`,
+  ///   `.externalDataMissing`, `.externalDataOutOfRange`, `.externalDataInvalid`.
+  public static func readModel(at path: String) throws -> Onnx_ModelProto {
+    var model: Onnx_ModelProto
+    do {
+      let file = try MappedFile(path: path)
+      model = try decodeModel(file, path: path)
+    }
+    try checkIsModel(model, path: path)
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    try resolveExternalData(in: &model, folder: folder)
+    return model
+  }
+
+  /// Writes `model` to `path`, and its large tensors to the side file `<file name>.data` (for
+  /// `out.onnx`, `out.onnx.data`) when `externalData` says so.
+  ///
+  /// The bytes depend only on `model` and `externalData`: fields in field-number order, side-file
+  /// tensors in `Onnx_ModelProto.forEachTensor` order, each starting at a multiple of 4096 bytes
+  /// (zero padding in between; entries `location`, `offset`, `length`). Both files are written to
+  /// temporary files in the destination folder, flushed, and renamed into place (side file
+  /// first); on failure the temporary files are removed. The side file is only written when at
+  /// least one tensor goes to it; it is named after the output, never after the input, and
+  /// because `readModel` loads all external data eagerly, overwriting files in the input's folder
+  /// cannot corrupt a model already read.
+  /// - Parameters:
+  ///   - model: a self-contained model (no tensor may still point at external data).
+  ///   - path: the output file; its folder must exist.
+  ///   - externalData: where tensor data goes.
+  /// - Throws: `ONNXError.outputDirectoryMissing`, `.externalDataUnresolved`, `.writeFailed`.
+  public static func writeModel(_ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy) throws {
+    let url = URL(fileURLWithPath: path)
+    let folder = url.deletingLastPathComponent().path
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+      throw ONNXError.outputDirectoryMissing(path: folder)
+    }
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+      throw ONNXError.writeFailed(path: path, reason: "it is a folder")
+    }
+    var output = model
+    try output.forEachTensor { tensor in
+      if tensor.hasDataLocation && tensor.dataLocation == .external {
+        throw ONNXError.externalDataUnresolved(tensor: tensor.name)
+      }
+    }
+    let sideName = url.lastPathComponent + ".data"
+    var sideChunks: [ExternalChunk] = []
+    switch externalData {
+    case .always(let threshold):
+      sideChunks = externalize(&output, thresholdBytes: threshold, location: sideName)
+    case .automatic:
+      if try ModelEncoder.encodedSize(of: output) > ExternalDataPolicy.protobufLimitBytes {
+        sideChunks = externalize(&output, thresholdBytes: ExternalDataPolicy.automaticThresholdBytes, location: sideName)
+      }
+    }
+    let size = try ModelEncoder.encodedSize(of: output)
+    if size > ExternalDataPolicy.protobufLimitBytes {
+      throw ONNXError.writeFailed(
+        path: path, reason: "the model needs \(size) bytes even with external data; protobuf's limit is \(ExternalDataPolicy.protobufLimitBytes)")
+    }
+
+    var sideFile: TemporaryFile?
+    if !sideChunks.isEmpty {
+      let file = try TemporaryFile(destination: folder + "/" + sideName)
+      sideFile = file
+      var offset = 0
+      for chunk in sideChunks {
+        try file.writeZeros(chunk.offset - offset)
+        try file.write(chunk.data)
+        offset = chunk.offset + chunk.data.count
+      }
+      try file.finish()
+    }
+    let modelFile = try TemporaryFile(destination: path)
+    try ModelEncoder.write(output, to: modelFile)
+    try modelFile.finish()
+    try sideFile?.commit()
+    try modelFile.commit()
+  }
+
+  // MARK: - Implementation
+
+  /// Parses the mapped bytes as a `ModelProto`.
+  static func decodeModel(_ file: MappedFile, path: String) throws -> Onnx_ModelProto {
+    do {
+      return try ModelDecoder.decode(file)
+    } catch let error as BinaryDecodingError {
+      throw ONNXError.notAModel(path: path, reason: reason(for: error, size: file.bytes.count))
+    }
+  }
+
+  static func reason(for error: BinaryDecodingError, size: Int) -> String {
+    switch error {
+    case .truncated:
+      return "its \(size) bytes end in the middle of a protobuf field (truncated file?)"
+    case .malformedProtobuf:
+      return "its \(size) bytes are not valid protobuf data"
+    case .invalidUTF8:
+      return "a string field is not valid UTF-8"
+    case .messageDepthLimit:
+      return "its messages are nested more than 100 levels deep"
+    default:
+      return "protobuf decoding failed (\(error))"
+    }
+  }
+
+  /// Checks the fields every ONNX model has: a graph, `ir_version` and, from IR version 3 on,
+  /// at least one `opset_import`.
+  static func checkIsModel(_ model: Onnx_ModelProto, path: String) throws {
+    if !model.hasGraph {
+      throw ONNXError.notAModel(path: path, reason: "it is valid protobuf but has no graph")
+    }
+    if !model.hasIrVersion || model.irVersion < 1 {
+      throw ONNXError.notAModel(path: path, reason: "it is valid protobuf but has no ir_version")
+    }
+    if model.irVersion >= 3 && model.opsetImport.isEmpty {
+      throw ONNXError.notAModel(
+        path: path, reason: "it has ir_version \(model.irVersion) but no opset_import (required from IR version 3)")
+    }
+  }
+}
