@@ -1,0 +1,64 @@
+import Foundation
+import ONNXProto
+
+/// An ONNX model: its main graph as an editable `Graph`, plus everything else carried through.
+public struct Model {
+  var proto: Onnx_ModelProto
+  /// The main graph; edits here are written back by `save`.
+  public var graph: Graph
+
+  init(proto: Onnx_ModelProto) {
+    self.proto = proto
+    self.graph = Graph(proto: proto.graph, irVersion: Int(proto.irVersion))
+  }
+
+  /// Reads a model file, resolving external data relative to the file's folder.
+  /// - Parameter path: the model file.
+  /// - Returns: the model.
+  /// - Throws: `ONNXError` naming the problem (missing, empty, not a model, truncated, ...).
+  public static func load(path: String) throws -> Model {
+    Model(proto: try ModelIO.readModel(at: path))
+  }
+
+  /// Writes the model atomically (temporary file, then rename).
+  /// - Parameters:
+  ///   - path: the output file; its folder must exist.
+  ///   - externalData: where tensor bytes go.
+  /// - Throws: `ONNXError` when the folder is missing or the write fails.
+  public func save(to path: String, externalData: ExternalDataPolicy = .automatic) throws {
+    try ModelIO.writeModel(assembled, to: path, externalData: externalData)
+  }
+
+  /// The serialized bytes of the model with tensors inline (for tests and size estimates).
+  public func serializedData() throws -> Data { try assembled.serializedData() }
+
+  private var assembled: Onnx_ModelProto {
+    var m = proto
+    m.graph = graph.proto
+    return m
+  }
+
+  /// The IR version stamped in the file.
+  public var irVersion: Int { Int(proto.irVersion) }
+
+  /// The imported version of an operator set ("" is the default ONNX domain), nil if not imported.
+  public func opsetVersion(_ domain: String = "") -> Int? {
+    let wanted = domain == "ai.onnx" ? "" : domain
+    return proto.opsetImport.first { ($0.domain == "ai.onnx" ? "" : $0.domain) == wanted }
+      .map { Int($0.version) }
+  }
+
+  /// Sets (or replaces) a `metadata_props` entry.
+  public mutating func setMetadata(_ key: String, _ value: String) {
+    proto.metadataProps.removeAll { $0.key == key }
+    var e = Onnx_StringStringEntryProto()
+    e.key = key
+    e.value = value
+    proto.metadataProps.append(e)
+  }
+
+  /// The value of a `metadata_props` entry.
+  public func metadata(_ key: String) -> String? {
+    proto.metadataProps.first { $0.key == key }?.value
+  }
+}

@@ -1,0 +1,59 @@
+import ONNX
+import TensorAlgebra
+
+/// What `inspect` says about one Conv/Gemm/MatMul-like node.
+public struct SiteInspection: Codable, Equatable, Sendable {
+  public var node: String
+  public var opType: String
+  public var weight: String?
+  public var shape: [Int]
+  public var group: Int
+  public var params: Int
+  /// Multiply-adds per output position.
+  public var macs: Int
+  public var constant: Bool
+  /// Where a constant weight comes from; nil when it is computed at run time.
+  public var weightSource: String?
+  public var eligible: Bool
+  public var reason: String?
+  /// Smallest svd ranks of the [M, C·k…] unfolding (per group) keeping 90% / 99% of the
+  /// spectral energy, and the full rank.
+  public var rank90: Int?
+  public var rank99: Int?
+  public var fullRank: Int?
+}
+
+/// Lists every Conv, ConvTranspose, ConvInteger, QLinearConv, Gemm and MatMul with its weight,
+/// costs, eligibility and energy ranks (Gemm/MatMul counted as eligible when linear layers are
+/// included, as with `--include-linear`).
+/// - Throws: `ONNXError` on malformed weights, `DecompositionError` if an SVD fails.
+public func inspect(_ model: Model) throws -> [SiteInspection] {
+  var options = RewriteOptions()
+  options.includeLinear = true
+  return try SiteFinder(graph: model.graph, options: options).decisions().map { d in
+    switch d {
+    case .rewrite(let site):
+      let kernel = try Rewriter(options: options).kernel(of: site, in: model.graph)
+      let spectra = try factorGroups(kernel, groups: site.group) {
+        try singularValueDecomposition($0.reshaped([$0.shape[0], $0.count / $0.shape[0]])).singularValues
+      }
+      let errors = combinedTruncationErrors(spectra)
+      return SiteInspection(
+        node: site.name, opType: site.kind.rawValue, weight: site.weightName, shape: site.weightShape,
+        group: site.group, params: site.parameterCount, macs: site.multiplyAdds, constant: true,
+        weightSource: site.weightSource.description, eligible: true, reason: nil,
+        rank90: smallestRank(errors: errors, maxError: (0.1).squareRoot()),
+        rank99: smallestRank(errors: errors, maxError: (0.01).squareRoot()), fullRank: errors.count - 1)
+    case .keep(let node, let reason):
+      let weight = node.inputs.count > 1 ? node.inputs[1] : nil
+      let c = try weight.flatMap { try model.graph.constant($0) }
+      let shape = c?.shape ?? []
+      let params = shape.reduce(1, *)
+      return SiteInspection(
+        node: SiteFinder.siteName(node), opType: node.opType, weight: weight, shape: shape,
+        group: node.int("group", default: 1), params: shape.isEmpty ? 0 : params, macs: shape.isEmpty ? 0 : params,
+        constant: c != nil, weightSource: c?.source.description, eligible: false, reason: reason.description,
+        rank90: nil, rank99: nil, fullRank: nil)
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import TensorAlgebra
+
+/// What the planner decided for one site.
+enum PlanDecision {
+  case factor(method: Method, ranks: [Int])
+  case keep(SkipReason)
+}
+
+/// Chooses a format and ranks for every site under the rank policy, with all sites in view.
+struct Planner {
+  let options: RewriteOptions
+  let opset: Int
+
+  /// The formats considered for a site: the one asked for, or for `auto` svd plus tucker2 on
+  /// convs with a spatial kernel (for 1×1 convs svd is never worse at equal budget).
+  func candidates(_ site: ConvSite) -> [ConvFormat] {
+    let methods: [Method]
+    switch options.method {
+    case .auto: methods = site.kind == .conv && site.kernelArea > 1 ? [.svd, .tucker2] : [.svd]
+    default: methods = [options.method]
+    }
+    return methods.map { formatFor($0) }
+  }
+
+  /// The format implementing `method` in the chosen layout.
+  func formatFor(_ method: Method) -> ConvFormat {
+    options.layout == .reconstructed ? ReconstructedFormat(inner: method) : format(for: method)
+  }
+
+  /// Whether a point is worth emitting: fewer parameters and, in the factorized layout, fewer
+  /// multiply-adds than the original (always true with `force`).
+  func isProfitable(_ site: ConvSite, _ cost: Cost) -> Bool {
+    if options.force { return true }
+    if options.layout == .reconstructed { return cost.params < site.parameterCount }
+    return cost.params < site.parameterCount && cost.multiplyAdds < site.multiplyAdds
+  }
+
+  func plan(_ sites: [(site: ConvSite, kernel: Tensor)]) throws -> [PlanDecision] {
+    var decisions = [PlanDecision?](repeating: nil, count: sites.count)
+    var usable: [[ConvFormat]] = []
+    for (i, s) in sites.enumerated() {
+      let formats = candidates(s.site)
+      let ok = formats.filter { $0.unsupportedReason(s.site, opset: opset) == nil }
+      if ok.isEmpty, let reason = formats.first?.unsupportedReason(s.site, opset: opset) {
+        decisions[i] = .keep(reason)
+      }
+      usable.append(ok)
+    }
+    switch options.ranks {
+    case .full:
+      for i in sites.indices where decisions[i] == nil {
+        let f = usable[i][0]
+        decisions[i] = guarded(sites[i].site, f, f.fullRanks(sites[i].site))
+      }
+    case .fixed(let rank):
+      for i in sites.indices where decisions[i] == nil {
+        // auto: svd on 1×1 kernels and linear layers, tucker2 on spatial kernels.
+        let f = usable[i].last!
+        decisions[i] = guarded(sites[i].site, f, f.uniformRanks(sites[i].site, rank: rank))
+      }
+    case .maxError(let bound):
+      let pending = sites.indices.map { decisions[$0] == nil }
+      let curves = try parallelMap(Array(sites.indices)) { i -> [CurvePoint] in
+        pending[i] ? try self.profitableCurve(sites[i], usable[i]) : []
+      }
+      for i in sites.indices where decisions[i] == nil {
+        let ok = curves[i].filter { $0.error <= bound }
+        if let best = ok.min(by: { ($0.params, $0.error) < ($1.params, $1.error) }), let m = best.format {
+          decisions[i] = .factor(method: m, ranks: best.ranks)
+        } else {
+          decisions[i] = .keep(.noCompressionUnderBound(bound))
+        }
+      }
+    case .ratio(let ratio):
+      let open = sites.indices.filter { decisions[$0] == nil }
+      let curves = try parallelMap(open) { i in try self.profitableCurve(sites[i], usable[i]) }
+      let budget = Int((Double(open.reduce(0) { $0 + sites[$1].site.parameterCount }) * ratio).rounded(.down))
+      let chosen = allocate(curves: zip(open, curves).map { ($0.1 + [CurvePoint.keep(sites[$0.0].site)]) }, budget: budget)
+      for (k, i) in open.enumerated() {
+        if let m = chosen[k].format {
+          decisions[i] = .factor(method: m, ranks: chosen[k].ranks)
+        } else {
+          decisions[i] = .keep(.excludedByBudget(ratio))
+        }
+      }
+    }
+    return decisions.map { $0! }
+  }
+
+  private func guarded(_ site: ConvSite, _ f: ConvFormat, _ ranks: [Int]) -> PlanDecision {
+    let c = f.cost(site, ranks: ranks)
+    guard isProfitable(site, c) else {
+      return .keep(.notProfitable(paramsBefore: site.parameterCount, paramsAfter: c.params, macsBefore: site.multiplyAdds, macsAfter: c.multiplyAdds))
+    }
+    return .factor(method: f.method, ranks: ranks)
+  }
+
+  /// The union of the candidates' curves, restricted to profitable points. Formats without a
+  /// cheap curve (cp) borrow the svd curve's errors at equal parameters, as an estimate.
+  private func profitableCurve(_ s: (site: ConvSite, kernel: Tensor), _ formats: [ConvFormat]) throws -> [CurvePoint] {
+    let ctx = shuffleContext(for: s.site)
+    var points: [CurvePoint] = []
+    for f in formats {
+      if let c = try f.curve(s.site, kernel: s.kernel, context: ctx) {
+        points += c
+      } else if let proxy = try formatFor(.svd).curve(s.site, kernel: s.kernel, context: ctx) {
+        points += proxy.compactMap { p in
+          let r = f.uniformRanks(s.site, rank: f.rankFor(s.site, params: p.params))
+          return CurvePoint(format: f.method, ranks: r, params: f.cost(s.site, ranks: r).params, error: p.error)
+        }
+      }
+    }
+    return points.filter { p in
+      formats.first { $0.method == p.format }.map { isProfitable(s.site, $0.cost(s.site, ranks: p.ranks)) } ?? false
+    }
+  }
+
+  func shuffleContext(for site: ConvSite) -> ShuffleContext {
+    ShuffleContext(mode: options.shuffle, seed: siteSeed(options.seed, site.weightName), candidates: options.searchCandidates)
+  }
+}
+
+extension ConvFormat {
+  /// The largest uniform rank whose parameters fit in `params` (at least 1).
+  func rankFor(_ site: ConvSite, params: Int) -> Int {
+    var lo = 1, hi = max(1, fullRanks(site).max() ?? 1)
+    while lo < hi {
+      let mid = (lo + hi + 1) / 2
+      if cost(site, ranks: uniformRanks(site, rank: mid)).params <= params { lo = mid } else { hi = mid - 1 }
+    }
+    return lo
+  }
+}
+
+/// A site's shuffle seed: the global seed mixed with the FNV-1a hash of the weight's name, so
+/// seeds do not depend on site order and a shared weight gets one shuffle.
+func siteSeed(_ seed: UInt64, _ weightName: String) -> UInt64 {
+  var h: UInt64 = 0xcbf2_9ce4_8422_2325
+  for b in weightName.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+  var g = SplitMix64(seed: seed ^ h)
+  return g.next()
+}

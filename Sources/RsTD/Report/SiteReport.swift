@@ -1,0 +1,51 @@
+/// One row of the report: a site and what happened to it.
+public struct SiteReport: Codable, Equatable, Sendable {
+  /// The node's name (or op and output when unnamed).
+  public var node: String
+  public var opType: String
+  public var weight: String?
+  /// Where the weight came from (initializer, Constant node, ...).
+  public var weightSource: String?
+  public var shape: [Int]
+  public var group: Int
+  /// "rewritten" or "kept".
+  public var status: String
+  /// Why a site was kept; nil when rewritten.
+  public var reason: String?
+  public var format: String?
+  public var ranks: [Int]?
+  public var shuffle: String?
+  public var paramsBefore: Int
+  public var paramsAfter: Int
+  public var macsBefore: Int
+  public var macsAfter: Int
+  /// ‖W − Ŵ‖F / ‖W‖F of the written factors (0 when kept).
+  public var relativeError: Double?
+}
+
+/// Totals over all sites and the file.
+public struct ReportTotals: Codable, Equatable, Sendable {
+  public var sitesRewritten: Int
+  public var sitesKept: Int
+  public var paramsBefore: Int
+  public var paramsAfter: Int
+  public var macsBefore: Int
+  public var macsAfter: Int
+  public var fileSizeBefore: Int
+  public var fileSizeAfter: Int
+  /// Wall-clock seconds of the whole run (load to save).
+  public var seconds: Double
+}
+
+/// The report of a run, written as JSON by `--report` (schema in docs/cli.md).
+public struct RewriteReport: Codable, Equatable, Sendable {
+  public var tool: String
+  public var version: String
+  /// The options as given, one string each (method, layout, shuffle, seed, ranks, ...).
+  public var options: [String: String]
+  public var input: String
+  public var output: String?
+  public var dryRun: Bool
+  public var sites: [SiteReport]
+  public var totals: ReportTotals
+}

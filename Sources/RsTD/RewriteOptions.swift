@@ -1,0 +1,71 @@
+/// The decomposition a site is rewritten with.
+public enum Method: String, CaseIterable, Sendable, Codable {
+  /// Per site, the format with the lowest error at that site's budget (svd or tucker2; cp and
+  /// kron only when asked for, since CP-ALS costs 30–80 SVDs).
+  case auto
+  case svd
+  case tucker2
+  case cp
+  case kron
+}
+
+/// How the factors appear in the written model.
+public enum Layout: String, CaseIterable, Sendable, Codable {
+  /// A chain of smaller convolutions (and Gathers): smaller and faster.
+  case factorized
+  /// The original Conv fed by an in-graph rebuild of its kernel: smaller file, same speed.
+  case reconstructed
+}
+
+/// The shuffle applied before decomposing.
+public enum ShuffleMode: String, CaseIterable, Sendable, Codable {
+  /// Conventional TD: the identity.
+  case none
+  /// One seeded shuffle per site.
+  case random
+  /// The identity and several seeded candidates; the lowest error wins.
+  case search
+}
+
+/// How ranks are chosen.
+public enum RankPolicy: Equatable, Sendable {
+  /// The lossless rank of each format (for verification; usually not smaller).
+  case full
+  /// The same rank at every site, clipped to the site's full rank.
+  case fixed(Int)
+  /// Smallest ranks with relative weight error ≤ the bound at each site.
+  case maxError(Double)
+  /// Eligible sites' total parameters ≤ ratio × original, by greatest error reduction per
+  /// parameter across sites (water-filling over their error curves).
+  case ratio(Double)
+
+  /// The default: `maxError(0.02)`, a conservative bound measured to keep the bundled digits
+  /// CNN's accuracy (see docs/cli.md); layers that cannot shrink under it are kept.
+  public static let conservative = RankPolicy.maxError(0.02)
+}
+
+/// Everything a rewrite needs to know. Defaults are stated on each property.
+public struct RewriteOptions: Sendable {
+  /// Default `.auto`.
+  public var method: Method = .auto
+  /// Default `.factorized`.
+  public var layout: Layout = .factorized
+  /// Default `.none` (conventional TD).
+  public var shuffle: ShuffleMode = .none
+  /// Seed of every shuffle; default 1810 (after the paper's arXiv number).
+  public var seed: UInt64 = 1810
+  /// Default `.conservative`.
+  public var ranks: RankPolicy = .conservative
+  /// Site name globs to consider; empty means all. Default empty.
+  public var include: [String] = []
+  /// Site name globs to leave alone. Default empty.
+  public var exclude: [String] = []
+  /// Also rewrite Gemm and MatMul with a constant 2-D weight. Default false.
+  public var includeLinear = false
+  /// Rewrite even when the chain is not cheaper (verification plans). Default false.
+  public var force = false
+  /// Number of candidates besides the identity for `.search`. Default 4.
+  public var searchCandidates = 4
+
+  public init() {}
+}

@@ -1,0 +1,62 @@
+import Foundation
+import ONNX
+
+extension Rewriter {
+  /// The whole job: load `input`, rewrite, stamp metadata, save to `output` (unless a dry run).
+  /// - Parameters:
+  ///   - input: the model to read; never modified.
+  ///   - output: where to write; required unless `dryRun`.
+  ///   - dryRun: plan and report without writing.
+  ///   - externalData: where the output's tensor bytes go.
+  /// - Returns: the report, with totals.
+  /// - Throws: `ONNXError` for unreadable input or unwritable output, `RewriteError`, `DecompositionError`.
+  public func run(input: String, output: String?, dryRun: Bool = false, externalData: ExternalDataPolicy = .automatic) throws -> RewriteReport {
+    let start = Date()
+    var model = try Model.load(path: input)
+    let sizeBefore = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
+    let rows = try rewrite(&model)
+    model.setMetadata("onnx-rstd.version", Rewriter.version)
+    model.setMetadata("onnx-rstd.options", optionsDescription.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))
+    var sizeAfter = 0
+    if !dryRun, let output {
+      try model.save(to: output, externalData: externalData)
+      sizeAfter = fileSize(output)
+    }
+    let rewritten = rows.filter { $0.status == "rewritten" }
+    let totals = ReportTotals(
+      sitesRewritten: rewritten.count, sitesKept: rows.count - rewritten.count,
+      paramsBefore: rows.reduce(0) { $0 + $1.paramsBefore }, paramsAfter: rows.reduce(0) { $0 + $1.paramsAfter },
+      macsBefore: rows.reduce(0) { $0 + $1.macsBefore }, macsAfter: rows.reduce(0) { $0 + $1.macsAfter },
+      fileSizeBefore: sizeBefore + sideFilesSize(input), fileSizeAfter: sizeAfter,
+      seconds: Date().timeIntervalSince(start))
+    return RewriteReport(
+      tool: "onnx-rstd", version: Rewriter.version, options: optionsDescription, input: input,
+      output: dryRun ? nil : output, dryRun: dryRun, sites: rows, totals: totals)
+  }
+
+  /// The options as strings, for metadata_props and the report.
+  public var optionsDescription: [String: String] {
+    let ranks: String
+    switch options.ranks {
+    case .full: ranks = "full"
+    case .fixed(let r): ranks = "rank=\(r)"
+    case .maxError(let e): ranks = "max-error=\(e)"
+    case .ratio(let r): ranks = "ratio=\(r)"
+    }
+    return [
+      "method": options.method.rawValue, "layout": options.layout.rawValue, "shuffle": options.shuffle.rawValue,
+      "seed": String(options.seed), "ranks": ranks, "include": options.include.joined(separator: ","),
+      "exclude": options.exclude.joined(separator: ","), "include-linear": String(options.includeLinear),
+      "force": String(options.force),
+    ]
+  }
+
+  private func fileSize(_ path: String) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) + sideFilesSize(path)
+  }
+
+  /// Size of the external-data file `<path>.data` written beside a model, if any.
+  private func sideFilesSize(_ path: String) -> Int {
+    (try? FileManager.default.attributesOfItem(atPath: path + ".data")[.size] as? Int) ?? 0
+  }
+}

@@ -1,3 +1,0 @@
-import ONNX
-import TensorAlgebra
-public enum RsTDModule {}

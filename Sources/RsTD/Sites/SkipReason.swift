@@ -1,0 +1,48 @@
+import ONNX
+
+/// Why a node is left as it is. The description goes into the report unchanged.
+public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
+  case weightNotConstant(String)
+  case depthwise
+  case unsupportedOp(String)
+  case unsupportedWeightType(String)
+  case weightRank(Int)
+  case excluded(String)
+  case notSelected
+  case formatUnsupported(format: String, why: String)
+  case opsetTooOld(op: String, needed: Int, have: Int)
+  case notProfitable(paramsBefore: Int, paramsAfter: Int, macsBefore: Int, macsAfter: Int)
+  case rankOne
+  case noCompressionUnderBound(Double)
+  case decompositionFailed(String)
+  case linearNotRequested
+  case excludedByBudget(Double)
+
+  public var description: String {
+    switch self {
+    case .weightNotConstant(let w): "weight '\(w)' is computed at run time (not a constant)"
+    case .depthwise: "depthwise convolution (one input channel per group): nothing to factor"
+    case .unsupportedOp(let op): "\(op) is not rewritten"
+    case .unsupportedWeightType(let t): "weight type \(t) is not a floating-point type"
+    case .weightRank(let r): "weight has \(r) dimensions; expected 3 to 5 for Conv, 2 for Gemm/MatMul"
+    case .excluded(let g): "excluded by --exclude '\(g)'"
+    case .notSelected: "not matched by --include"
+    case .formatUnsupported(let f, let why): "\(f) cannot rewrite it: \(why)"
+    case .opsetTooOld(let op, let needed, let have):
+      "\(op) needs opset \(needed); the model imports opset \(have)"
+    case .notProfitable(let pb, let pa, let mb, let ma):
+      "not profitable: parameters \(pb) → \(pa), multiply-adds \(mb) → \(ma)"
+    case .rankOne: "a single output or input channel: nothing to factor"
+    case .noCompressionUnderBound(let e): "no rank smaller than full keeps relative error ≤ \(e)"
+    case .decompositionFailed(let why): "decomposition failed: \(why)"
+    case .linearNotRequested: "Gemm/MatMul are rewritten only with --include-linear"
+    case .excludedByBudget(let r): "kept whole: under --ratio \(r) the water-filling gave this layer all its parameters"
+    }
+  }
+}
+
+/// The outcome of looking at one node.
+public enum SiteDecision: Sendable {
+  case rewrite(ConvSite)
+  case keep(Node, SkipReason)
+}

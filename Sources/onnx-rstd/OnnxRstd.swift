@@ -1,0 +1,13 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct OnnxRstd: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "onnx-rstd",
+    abstract: "Compress the Conv layers of an ONNX model by (randomly shuffled) low-rank tensor decomposition.",
+    discussion: ExitStatus.help,
+    version: "0.1.0",
+    subcommands: [Rewrite.self, Inspect.self],
+    defaultSubcommand: Rewrite.self)
+}

@@ -1,2 +1,0 @@
-import RsTD
-print("onnx-rstd: not yet implemented")
