@@ -1,0 +1,28 @@
+# onnx-rstd: the two set-up commands of the README are `make demo` and `make test`.
+SWIFT ?= swift
+BIN := .build/release/onnx-rstd
+
+.PHONY: deps build demo test test-swift test-conformance test-real proto-check bench clean
+
+deps:
+	Scripts/install-deps
+
+build: deps
+	$(SWIFT) build -c release --product onnx-rstd
+
+# Compress the bundled digits CNN with the default options and print the report.
+demo: build
+	mkdir -p out
+	$(BIN) Models/digits_cnn.onnx out/digits_cnn.rstd.onnx --report out/digits_cnn.report.json
+	python3 Scripts/verify Models/digits_cnn.onnx out/digits_cnn.rstd.onnx --inputs Models/digits_test.npz --max-rel-error 0.2
+
+# The whole suite: Swift unit tests, then the pytest suites against onnx and onnxruntime.
+test: build
+	$(SWIFT) test
+	ONNX_RSTD=$(BIN) python3 -m pytest -q Tests/conformance Tests/realmodels
+
+proto-check:
+	Scripts/generate-proto --check
+
+clean:
+	rm -rf .build out
