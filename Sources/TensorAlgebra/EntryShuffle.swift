@@ -1,0 +1,158 @@
+/// A seeded permutation of all N entries of a kernel, computable in-graph from O(1) integers.
+///
+/// The permutation is given by gather indices g (a permutation of `0..<N`) built from the
+/// identity by `steps`, in order:
+/// - `.affine(a, b)`: every value becomes `(a·g + b) mod N` (a bijection since gcd(a, N) = 1);
+/// - `.transpose(dims, p)`: `g = flatten(numpy.transpose(reshape(g, dims), p))`.
+///
+/// The graph computes `ŵ_flat = Gather(ŝ_flat, g)` with ONNX Range/Mul/Add/Mod/Reshape/
+/// Transpose, so only the steps' integers are stored. docs/shuffles.md specifies it with a numpy
+/// reference.
+public struct EntryShuffle: Sendable, Equatable {
+  /// One index transformation.
+  public enum Step: Sendable, Equatable {
+    /// `g ← (multiplier·g + offset) mod N`, elementwise on values; gcd(multiplier, N) = 1.
+    case affine(multiplier: Int, offset: Int)
+    /// `g ← flatten(transpose(reshape(g, dims), permutation))`; `dims` multiply to N.
+    case transpose(dims: [Int], permutation: [Int])
+  }
+
+  /// The kernel shape the shuffle applies to.
+  public let shape: [Int]
+  /// The transformations, applied in order to the identity.
+  public let steps: [Step]
+
+  /// The shuffle drawn from `SplitMix64(seed: seed)`.
+  ///
+  /// Each of `rounds` rounds draws, from the one generator:
+  /// 1. if N ≥ 3, an affine step: `a = 2 + next() % (N − 2)`, redrawn until gcd(a, N) = 1 (so
+  ///    1 < a < N), then `b = next() % N`; no affine step when N < 3;
+  /// 2. if `shape` has at least two axes of size > 1, a transpose with `dims = shape` and
+  ///    `permutation = ` Fisher–Yates over `0..<shape.count` (as `seededPermutation`,
+  ///    continuing the generator), redrawn until the axes of size > 1 change relative order.
+  ///
+  /// - Parameters:
+  ///   - shape: The kernel shape.
+  ///   - seed: The generator's seed.
+  ///   - rounds: The number of rounds (default 3).
+  /// - Complexity: O(rounds · shape.count) expected draws.
+  public init(shape: [Int], seed: UInt64, rounds: Int = 3) {
+    let n = shape.reduce(1, *)
+    var g = SplitMix64(seed: seed)
+    var steps: [Step] = []
+    let nonUnit = (0..<shape.count).filter { shape[$0] > 1 }
+    for _ in 0..<max(rounds, 0) {
+      if n >= 3 {
+        var a: Int
+        repeat { a = 2 + Int(g.next() % UInt64(n - 2)) } while greatestCommonDivisor(a, n) != 1
+        let b = Int(g.next() % UInt64(n))
+        steps.append(.affine(multiplier: a, offset: b))
+      }
+      if nonUnit.count >= 2 {
+        var p: [Int]
+        repeat { p = seededPermutation(count: shape.count, using: &g) } while p.filter({ shape[$0] > 1 }) == nonUnit
+        steps.append(.transpose(dims: shape, permutation: p))
+      }
+    }
+    self.init(shape: shape, steps: steps)
+  }
+
+  /// A shuffle from explicit steps.
+  ///
+  /// - Precondition: affine multipliers are coprime with N; transpose dims multiply to N and
+  ///   permutations are permutations of their axes.
+  public init(shape: [Int], steps: [Step]) {
+    let n = shape.reduce(1, *)
+    for step in steps {
+      switch step {
+      case let .affine(a, _):
+        precondition(greatestCommonDivisor(a, n) == 1, "multiplier \(a) is not coprime with N = \(n)")
+      case let .transpose(dims, p):
+        precondition(dims.reduce(1, *) == n, "transpose dims \(dims) do not multiply to N = \(n)")
+        precondition(p.count == dims.count && isPermutation(p), "\(p) is not a permutation of \(dims.count) axes")
+      }
+    }
+    self.shape = shape
+    self.steps = steps
+  }
+
+  /// The number of entries N.
+  public var count: Int { shape.reduce(1, *) }
+
+  /// The gather indices g: start from `0..<N`, apply `steps` in order.
+  ///
+  /// - Returns: A permutation of `0..<N`; the original kernel is `W_flat[i] = S_flat[g[i]]`.
+  /// - Complexity: O(N · steps.count).
+  public func gatherIndices() -> [Int] {
+    let n = count
+    var g = Array(0..<n)
+    for step in steps {
+      switch step {
+      case let .affine(a, b):
+        for i in 0..<n { g[i] = (a * g[i] + b) % n }
+      case let .transpose(dims, p):
+        g = transposedIndices(g, dims: dims, permutation: p)
+      }
+    }
+    return g
+  }
+
+  /// The shuffled kernel S with `S_flat[g[i]] = W_flat[i]`, same shape as `kernel`.
+  ///
+  /// - Complexity: O(N · steps.count).
+  public func shuffle(_ kernel: Tensor) -> Tensor {
+    precondition(kernel.shape == shape, "kernel \(kernel.shape) does not match shuffle shape \(shape)")
+    var s = [Float](repeating: 0, count: kernel.count)
+    for (i, gi) in gatherIndices().enumerated() { s[gi] = kernel.scalars[i] }
+    return Tensor(shape: shape, scalars: s)
+  }
+
+  /// The original kernel, `W_flat[i] = S_flat[g[i]]` (what the graph's Gather computes).
+  ///
+  /// - Complexity: O(N · steps.count).
+  public func unshuffle(_ shuffled: Tensor) -> Tensor {
+    precondition(shuffled.shape == shape, "tensor \(shuffled.shape) does not match shuffle shape \(shape)")
+    return Tensor(shape: shape, scalars: gatherIndices().map { shuffled.scalars[$0] })
+  }
+}
+
+/// `numpy.transpose(reshape(g, dims), permutation).ravel()` on integers.
+private func transposedIndices(_ g: [Int], dims: [Int], permutation: [Int]) -> [Int] {
+  transposeSources(shape: dims, permutation: permutation).map { g[$0] }
+}
+
+/// For `numpy.transpose` of a row-major array of `shape`: the source position of each output
+/// position.
+func transposeSources(shape: [Int], permutation: [Int]) -> [Int] {
+  do {
+    let d = shape.count
+    var strides = [Int](repeating: 1, count: d)
+    for k in stride(from: d - 2, through: 0, by: -1) { strides[k] = strides[k + 1] * shape[k + 1] }
+    let outShape = permutation.map { shape[$0] }
+    let outStrides = permutation.map { strides[$0] }
+    let n = shape.reduce(1, *)
+    var out = [Int](repeating: 0, count: n)
+    var index = [Int](repeating: 0, count: d)
+    var source = 0
+    for o in 0..<n {
+      out[o] = source
+      var k = d - 1
+      while k >= 0 {
+        index[k] += 1
+        source += outStrides[k]
+        if index[k] < outShape[k] { break }
+        source -= outStrides[k] * outShape[k]
+        index[k] = 0
+        k -= 1
+      }
+    }
+    return out
+  }
+}
+
+/// gcd(a, b) ≥ 0 by Euclid.
+func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
+  var (x, y) = (abs(a), abs(b))
+  while y != 0 { (x, y) = (y, x % y) }
+  return x
+}

@@ -1,0 +1,62 @@
+import XCTest
+@testable import TensorAlgebra
+
+final class ShuffleTests: XCTestCase {
+  func testSplitMix64MatchesReference() {
+    var g = SplitMix64(seed: 0)
+    XCTAssertEqual((0..<3).map { _ in g.next() }, ShuffleGolden.splitMix0)
+    var h = SplitMix64(seed: 1234567)
+    XCTAssertEqual((0..<3).map { _ in h.next() }, ShuffleGolden.splitMix1234567)
+  }
+
+  func testSeededPermutationGoldenValuesAndInverse() {
+    XCTAssertEqual(seededPermutation(count: 10, seed: 42), ShuffleGolden.permutation10Seed42)
+    XCTAssertEqual(seededPermutation(count: 16, seed: 7), ShuffleGolden.permutation16Seed7)
+    XCTAssertEqual(seededPermutation(count: 1, seed: 3), [0])
+    XCTAssertEqual(seededPermutation(count: 0, seed: 3), [])
+    let p = seededPermutation(count: 100, seed: 9)
+    let q = inversePermutation(p)
+    XCTAssertEqual((0..<100).map { q[p[$0]] }, Array(0..<100))
+    XCTAssertEqual((0..<100).map { p[q[$0]] }, Array(0..<100))
+  }
+
+  func testEntryShuffleGoldenValues() {
+    let s = EntryShuffle(shape: [4, 3, 2, 2], seed: 99)
+    XCTAssertEqual(s.steps, [
+      .affine(multiplier: 37, offset: 23), .transpose(dims: [4, 3, 2, 2], permutation: [3, 2, 1, 0]),
+      .affine(multiplier: 19, offset: 14), .transpose(dims: [4, 3, 2, 2], permutation: [1, 3, 2, 0]),
+      .affine(multiplier: 13, offset: 19), .transpose(dims: [4, 3, 2, 2], permutation: [1, 0, 3, 2]),
+    ])
+    XCTAssertEqual(s.gatherIndices(), ShuffleGolden.gather4x3x2x2Seed99)
+    let big = EntryShuffle(shape: [16, 8, 3, 3], seed: 5).gatherIndices()
+    XCTAssertEqual(Array(big.prefix(12)), ShuffleGolden.gather16x8x3x3Seed5Prefix)
+    XCTAssertEqual(big.enumerated().reduce(0) { $0 + $1.offset * $1.element }, ShuffleGolden.gather16x8x3x3Seed5Checksum)
+  }
+
+  func testEntryShuffleInvertsExactly() {
+    var g = NormalGenerator(seed: 30)
+    for shape in [[16, 8, 3, 3], [5, 7], [1, 4, 1, 1], [2, 1], [1], [6, 1, 3]] {
+      let w = g.tensor(shape)
+      let s = EntryShuffle(shape: shape, seed: 11)
+      let shuffled = s.shuffle(w)
+      XCTAssertEqual(s.unshuffle(shuffled), w, "\(shape)")
+      let indices = s.gatherIndices()
+      XCTAssertEqual(indices.sorted(), Array(0..<w.count), "\(shape): g must be a permutation")
+      XCTAssertEqual(EntryShuffle(shape: shape, seed: 11), s, "same seed, same shuffle")
+    }
+  }
+
+  func testEntryShuffleMixesRankOneKernel() throws {
+    var g = NormalGenerator(seed: 31)
+    let w = Tensor.randomCP(shape: [16, 8, 3, 3], rank: 1, using: &g)
+    let before = try lowRankSVD(w, rank: 1)
+    XCTAssertLessThan(before.relativeError, 1e-5)
+    let shuffled = EntryShuffle(shape: w.shape, seed: 2024).shuffle(w)
+    let spectrum = try singularValueDecomposition(shuffled.unfolded(mode: 0)).singularValues
+    // Numerical rank: singular values above 1e-3·σ₁ (far above Float32 noise ~1e-6·σ₁).
+    let numericalRank = spectrum.filter { $0 > 1e-3 * spectrum[0] }.count
+    XCTAssertGreaterThanOrEqual(numericalRank, 15, "mode-0 rank after shuffle: \(numericalRank) of 16")
+    // And no low-rank shortcut: rank 1 leaves most of the energy.
+    XCTAssertGreaterThan(try lowRankSVD(shuffled, rank: 1).relativeError, 0.5)
+  }
+}
