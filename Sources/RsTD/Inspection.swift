@@ -30,7 +30,9 @@ public struct SiteInspection: Codable, Equatable, Sendable {
 public func inspect(_ model: Model) throws -> [SiteInspection] {
   var options = RewriteOptions()
   options.includeLinear = true
-  return try SiteFinder(graph: model.graph, options: options).decisions().map { d in
+  var finder = SiteFinder(graph: model.graph, options: options)
+  finder.rejectsInputWeights = false
+  return try finder.decisions().map { d in
     switch d {
     case .rewrite(let site):
       let kernel = try Rewriter(options: options).kernel(of: site, in: model.graph)

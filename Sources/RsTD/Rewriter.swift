@@ -8,6 +8,9 @@ public struct Rewriter {
   /// The version stamped into metadata_props and the report.
   public static let version = "0.1.0"
 
+  /// Default-domain opsets the emitted chains are known to be valid for (onnx 1.23 defines 28).
+  public static let supportedOpsets = 1...28
+
   public let options: RewriteOptions
 
   public init(options: RewriteOptions) { self.options = options }
@@ -18,7 +21,10 @@ public struct Rewriter {
   /// - Throws: `RewriteError` when the model cannot be rewritten at all, `ONNXError` on malformed
   ///   weights, `DecompositionError` when a decomposition fails.
   public func rewrite(_ model: inout Model) throws -> [SiteReport] {
-    guard let opset = model.opsetVersion("") else { throw RewriteError.unsupportedOpset(version: 0, minimum: 1) }
+    let imported = model.opsetVersion("")
+    guard let opset = imported, Rewriter.supportedOpsets.contains(opset) else {
+      throw RewriteError.unsupportedOpset(version: imported, supported: Rewriter.supportedOpsets)
+    }
     let decisions = try SiteFinder(graph: model.graph, options: options).decisions()
     var sites: [(site: ConvSite, kernel: Tensor)] = []
     for case .rewrite(let site) in decisions {
@@ -52,18 +58,18 @@ public struct Rewriter {
     for d in decisions {
       switch d {
       case .keep(let node, let reason):
-        rows.append(keptRow(node: node, site: nil, reason: reason))
+        rows.append(keptRow(node: node, site: nil, reason: reason, graph: model.graph))
       case .rewrite(let site):
         defer { siteIndex += 1 }
         guard case .factor(let m, _) = plans[siteIndex], let key = keyOf[siteIndex] else {
-          if case .keep(let reason) = plans[siteIndex] { rows.append(keptRow(node: site.node, site: site, reason: reason)) }
+          if case .keep(let reason) = plans[siteIndex] { rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph)) }
           continue
         }
         let f: Factorization
         switch factorizations[key]! {
         case .success(let value): f = value
         case .failure(let error):
-          rows.append(keptRow(node: site.node, site: site, reason: .decompositionFailed("\(error)")))
+          rows.append(keptRow(node: site.node, site: site, reason: .decompositionFailed("\(error)"), graph: model.graph))
           continue
         }
         let format = planner.formatFor(m)
@@ -90,11 +96,15 @@ public struct Rewriter {
     return rows
   }
 
-  private func keptRow(node: Node, site: ConvSite?, reason: SkipReason) -> SiteReport {
-    let params = site?.parameterCount ?? 0
+  private func keptRow(node: Node, site: ConvSite?, reason: SkipReason, graph: Graph) -> SiteReport {
+    // Shape and size of a constant weight even when the node is not a site.
+    let weight = site?.weightName ?? (node.inputs.count > 1 ? node.inputs[1] : nil)
+    let constant = site == nil ? weight.flatMap { try? graph.constant($0) } : nil
+    let shape = site?.weightShape ?? constant?.shape ?? []
+    let params = shape.isEmpty ? 0 : shape.reduce(1, *)
     return SiteReport(
-      node: site?.name ?? SiteFinder.siteName(node), opType: node.opType, weight: site?.weightName,
-      weightSource: site?.weightSource.description, shape: site?.weightShape ?? [], group: site?.group ?? node.int("group", default: 1),
+      node: site?.name ?? SiteFinder.siteName(node), opType: node.opType, weight: weight,
+      weightSource: site?.weightSource.description ?? constant?.source.description, shape: shape, group: site?.group ?? node.int("group", default: 1),
       status: "kept", reason: reason.description, format: nil, ranks: nil, shuffle: nil,
       paramsBefore: params, paramsAfter: params, macsBefore: params, macsAfter: params, relativeError: nil)
   }
@@ -103,7 +113,7 @@ public struct Rewriter {
   /// `[N_out, K_in]`).
   func kernel(of site: ConvSite, in graph: Graph) throws -> Tensor {
     guard let c = try graph.constant(site.weightName) else {
-      throw RewriteError.weightNotConstant(node: site.name, weight: site.weightName)
+      preconditionFailure("site '\(site.name)' was found with a constant weight that is gone")
     }
     let t = Tensor(shape: c.shape, scalars: try c.floats())
     let stored = site.kind == .matMul || (site.kind == .gemm && site.node.int("transB", default: 0) == 0)

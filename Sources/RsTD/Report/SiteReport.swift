@@ -49,3 +49,31 @@ public struct RewriteReport: Codable, Equatable, Sendable {
   public var sites: [SiteReport]
   public var totals: ReportTotals
 }
+
+extension SiteReport {
+  private enum CodingKeys: String, CodingKey {
+    case node, opType, weight, weightSource, shape, group, status, reason, format, ranks, shuffle
+    case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError
+  }
+
+  /// Encodes every key, absent values as null, so the JSON schema has a fixed set of keys.
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(node, forKey: .node)
+    try c.encode(opType, forKey: .opType)
+    try c.encode(weight, forKey: .weight)
+    try c.encode(weightSource, forKey: .weightSource)
+    try c.encode(shape, forKey: .shape)
+    try c.encode(group, forKey: .group)
+    try c.encode(status, forKey: .status)
+    try c.encode(reason, forKey: .reason)
+    try c.encode(format, forKey: .format)
+    try c.encode(ranks, forKey: .ranks)
+    try c.encode(shuffle, forKey: .shuffle)
+    try c.encode(paramsBefore, forKey: .paramsBefore)
+    try c.encode(paramsAfter, forKey: .paramsAfter)
+    try c.encode(macsBefore, forKey: .macsBefore)
+    try c.encode(macsAfter, forKey: .macsAfter)
+    try c.encode(relativeError, forKey: .relativeError)
+  }
+}

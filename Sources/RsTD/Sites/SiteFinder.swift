@@ -4,6 +4,8 @@ import ONNX
 struct SiteFinder {
   let graph: Graph
   let options: RewriteOptions
+  /// Throw on a weight that is a graph input (rewrite) instead of reporting it (inspect).
+  var rejectsInputWeights = true
 
   /// Decisions for every Conv, ConvTranspose, ConvInteger, QLinearConv, Gemm and MatMul, in file order.
   func decisions() throws -> [SiteDecision] {
@@ -41,6 +43,11 @@ struct SiteFinder {
 
     let weightName = node.inputs.count > 1 ? node.inputs[1] : ""
     guard let weight = try graph.constant(weightName) else {
+      // A weight fed by the caller means the model was exported without its parameters: an
+      // input error, not a layer to skip (inspect reports it instead of failing).
+      if rejectsInputWeights && graph.inputNames.contains(weightName) {
+        throw RewriteError.weightIsGraphInput(node: name, weight: weightName)
+      }
       return .keep(node, .weightNotConstant(weightName))
     }
     guard let type = weight.elementType else {
