@@ -13,7 +13,7 @@ struct LeadingSubspace {
 ///
 /// Wide or square matrices (m ≤ n), and requests for more vectors than min(m, n), go through
 /// the `m × m` Gram matrix `a·aᵀ` formed in `Double` (`cblas_dsyrk`) and its top eigenvectors
-/// (`LAPACKE_dsyevr`); tall matrices go through `sgesdd`. The Gram matrix squares the condition
+/// (`LAPACKE_dsyevd`); tall matrices go through `sgesdd`. The Gram matrix squares the condition
 /// number, but in `Double` it still resolves σᵢ/σ₁ down to ~1e-7, beyond Float32 storage.
 func leadingSubspace(of a: Tensor, rank: Int) throws -> LeadingSubspace {
   let m = a.shape[0]
@@ -39,21 +39,19 @@ func leadingSubspace(of a: Tensor, rank: Int) throws -> LeadingSubspace {
       CblasRowMajor, CblasUpper, CblasNoTrans, blasint(m), blasint(n), 1, ad, blasint(n), 0,
       &gram, blasint(m))
   }
-  // Row-major upper = column-major lower for a symmetric matrix.
+  // Row-major upper = column-major lower for a symmetric matrix. All eigenvectors by divide and
+  // conquer (dsyevd) measure 2–4× faster than the top-r subset by dsyevr for r ≈ 0.6·m.
   var eigenvalues = [Double](repeating: 0, count: m)
-  var z = [Double](repeating: 0, count: m * rank)
-  var support = [LapackInt](repeating: 0, count: 2 * m)
-  var found: LapackInt = 0
-  let info = LAPACKE_dsyevr(
-    LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "I")), Int8(UInt8(ascii: "L")),
-    LapackInt(m), &gram, LapackInt(m), 0, 0, LapackInt(m - rank + 1), LapackInt(m), 0,
-    &found, &eigenvalues, &z, LapackInt(m), &support)
-  if info != 0 { throw DecompositionError.lapackFailure(routine: "dsyevr", info: Int(info)) }
-  let all = Array(eigenvalues[0..<rank])
-  // z is column-major m × rank, ascending: reverse the columns into row-major [m, rank].
+  let info = LAPACKE_dsyevd(
+    LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "L")), LapackInt(m), &gram,
+    LapackInt(m), &eigenvalues)
+  if info != 0 { throw DecompositionError.lapackFailure(routine: "dsyevd", info: Int(info)) }
+  let z = gram
+  let all = Array(eigenvalues[(m - rank)..<m])
+  // z is column-major m × m, ascending: the last `rank` columns reversed, as row-major [m, rank].
   var vectors = [Float](repeating: 0, count: m * rank)
   for j in 0..<rank {
-    let src = rank - 1 - j
+    let src = m - 1 - j
     for i in 0..<m { vectors[i * rank + j] = Float(z[src * m + i]) }
   }
   var result = LeadingSubspace(
