@@ -220,3 +220,36 @@ struct UnknownFieldBytes {
     bytes.append(UInt8(v))
   }
 }
+
+/// `.automatic` keeps models inline until they would pass protobuf's limit, then moves every
+/// tensor of at least 1 KiB to the side file (the limit is lowered here to avoid writing 2 GiB).
+final class ModelIOAutomaticExternalDataTests: XCTestCase {
+  func testAutomaticPolicyExternalizesOnlyPastTheLimit() throws {
+    let folder = try makeTemporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let model = makeConvModel(weightShape: [16, 8, 3, 3])  // w: 4,608 bytes, b: 64 bytes
+    let size = try model.serializedData().count
+    let out = folder.appendingPathComponent("m.onnx").path
+
+    try ModelIO.writeModel(model, to: out, externalData: .automatic, inlineLimitBytes: size)
+    XCTAssertEqual(try fileNames(in: folder), ["m.onnx"], "exactly at the limit: inline")
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), try model.serializedData())
+
+    try ModelIO.writeModel(model, to: out, externalData: .automatic, inlineLimitBytes: size - 1)
+    XCTAssertEqual(try fileNames(in: folder), ["m.onnx", "m.onnx.data"])
+    let stored = try Onnx_ModelProto(serializedBytes: Data(contentsOf: URL(fileURLWithPath: out)))
+    XCTAssertEqual(stored.graph.initializer.map { $0.hasDataLocation }, [true, false], "w (4,608 B) out, b (64 B) in")
+    XCTAssertEqual(try ModelIO.readModel(at: out), model)
+
+    // Still too large with external data: refused, nothing written. Its size is that of m.onnx
+    // with external data, plus 3 for the longer location "tiny.onnx.data".
+    let needed = try Data(contentsOf: URL(fileURLWithPath: out)).count + 3
+    let p = folder.appendingPathComponent("tiny.onnx").path
+    assertThrows(
+      .writeFailed(path: p, reason: "the model needs \(needed) bytes even with external data, over protobuf's limit of 100"),
+      message: "cannot write '\(p)': the model needs \(needed) bytes even with external data, over protobuf's limit of 100.",
+      try ModelIO.writeModel(model, to: p, externalData: .automatic, inlineLimitBytes: 100))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: p))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: p + ".data"))
+  }
+}

@@ -46,11 +46,6 @@ enum ModelEncoder {
     try pieces(of: model).reduce(0) { $0 + $1.count }
   }
 
-  /// Writes the serialized model to `file`.
-  static func write(_ model: Onnx_ModelProto, to file: TemporaryFile) throws {
-    for piece in try pieces(of: model) { try file.write(piece) }
-  }
-
   /// Replaces the empty field `field` of `shell` by one length-delimited field per child.
   private static func splice(shell: Data, field: Int, children: [[Data]]) -> [Data]? {
     guard let placeholder = shell.withUnsafeBytes({ WireField.emptyField(field, in: $0) }) else { return nil }

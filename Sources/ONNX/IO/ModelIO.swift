@@ -53,6 +53,14 @@ public enum ModelIO {
   ///   - externalData: where tensor data goes.
   /// - Throws: `ONNXError.outputDirectoryMissing`, `.externalDataUnresolved`, `.writeFailed`.
   public static func writeModel(_ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy) throws {
+    try writeModel(model, to: path, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
+  }
+
+  /// `writeModel(_:to:externalData:)` with the size above which `.automatic` externalizes as a
+  /// parameter, so tests can exercise that path without writing 2 GiB.
+  static func writeModel(
+    _ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy, inlineLimitBytes: Int
+  ) throws {
     let url = URL(fileURLWithPath: path)
     let folder = url.deletingLastPathComponent().path
     var isFolder: ObjCBool = false
@@ -70,18 +78,26 @@ public enum ModelIO {
     }
     let sideName = url.lastPathComponent + ".data"
     var sideChunks: [ExternalChunk] = []
-    switch externalData {
-    case .always(let threshold):
-      sideChunks = externalize(&output, thresholdBytes: threshold, location: sideName)
-    case .automatic:
-      if try ModelEncoder.encodedSize(of: output) > ExternalDataPolicy.protobufLimitBytes {
-        sideChunks = externalize(&output, thresholdBytes: ExternalDataPolicy.automaticThresholdBytes, location: sideName)
+    var pieces: [Data]
+    do {
+      switch externalData {
+      case .always(let threshold):
+        sideChunks = externalize(&output, thresholdBytes: threshold, location: sideName)
+        pieces = try ModelEncoder.pieces(of: output)
+      case .automatic:
+        pieces = try ModelEncoder.pieces(of: output)
+        if pieces.reduce(0, { $0 + $1.count }) > inlineLimitBytes {
+          sideChunks = externalize(&output, thresholdBytes: ExternalDataPolicy.automaticThresholdBytes, location: sideName)
+          pieces = try ModelEncoder.pieces(of: output)
+        }
       }
+    } catch {
+      throw ONNXError.writeFailed(path: path, reason: "protobuf encoding failed (\(error))")
     }
-    let size = try ModelEncoder.encodedSize(of: output)
-    if size > ExternalDataPolicy.protobufLimitBytes {
+    let size = pieces.reduce(0) { $0 + $1.count }
+    if size > inlineLimitBytes {
       throw ONNXError.writeFailed(
-        path: path, reason: "the model needs \(size) bytes even with external data; protobuf's limit is \(ExternalDataPolicy.protobufLimitBytes)")
+        path: path, reason: "the model needs \(size) bytes even with external data, over protobuf's limit of \(inlineLimitBytes)")
     }
 
     var sideFile: TemporaryFile?
@@ -97,7 +113,7 @@ public enum ModelIO {
       try file.finish()
     }
     let modelFile = try TemporaryFile(destination: path)
-    try ModelEncoder.write(output, to: modelFile)
+    for piece in pieces { try modelFile.write(piece) }
     try modelFile.finish()
     try sideFile?.commit()
     try modelFile.commit()
