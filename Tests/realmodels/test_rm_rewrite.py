@@ -21,7 +21,10 @@ import rm_helpers as H
 from test_rm_inputs import LIGHT
 
 MODELS = H.PPOCR_MODELS + LIGHT
-SETTINGS = {"full": ["--rank", "full"], "default": []}
+# --force: rewrite even where the full-rank chain is larger than the layer, so the full-rank
+# setting exercises every factorization and emitter instead of keeping every site as unprofitable
+SETTINGS = {"full": ["--rank", "full", "--force"], "default": []}
+LIGHT_DEFAULT_BOUND = 1e-3
 FULL_RANK_BOUND = 1e-4
 CLS_ACCURACY_DROP = 0.02
 # random-input shapes for Scripts/verify: (batch, 3, H, W) sizes the PP-OCR nets accept
@@ -130,6 +133,13 @@ def test_runs_and_fidelity(rewrites, evaluators, model, setting, opt):
             assert m["conv_rel_l2"] <= FULL_RANK_BOUND, m
     if ev.task == "cls" and setting == "default":
         assert m["accuracy"] >= m["accuracy_original"] - CLS_ACCURACY_DROP, m
+    if ev.task == "light" and setting == "default":
+        # every weight is one repeated value (rank 1), so any rewrite is exact up to float32
+        # rounding: compare every conv output. The final softmax is not asserted: the logits of
+        # these constant-weight nets are huge and exactly tied, so 1e-6 noise flips the softmax
+        # from uniform to one-hot (SqueezeNet)
+        assert m["conv_outputs_compared"] > 0, m
+        assert m["conv_rel_l2"] <= LIGHT_DEFAULT_BOUND, m
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -144,24 +154,40 @@ def test_verify_gates_full_rank(rewrites, manifest, model):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("model", LIGHT)
-def test_constant_of_shape_weights(rewrites, manifest, model):
-    """The onnx backend 'light' models compute every conv weight with ConstantOfShape.
-    Whichever the rewriter does (fold the constant subgraph and rewrite, or keep the site), the
-    report must say so per site and the model must stay exact at full rank (checked above).
-    Folded sites are rank-1 tensors (one repeated value), so when they are rewritten at the
-    default settings they must be (near) exact too."""
+def cos_sites(manifest, model, res):
     g = onnx.load(manifest[model]["path"]).graph
     producers = {o: n.op_type for n in g.node for o in n.output}
-    cos_convs = {n.name for n in g.node if n.op_type == "Conv" and producers.get(n.input[1]) == "ConstantOfShape"}
-    _, res = rewritten(rewrites, model, "default")
+    names = {n.name for n in g.node if n.op_type == "Conv" and producers.get(n.input[1]) == "ConstantOfShape"}
     by_node = {s["node"]: s for s in res.report["sites"]}
-    statuses = {by_node[n]["status"] for n in cos_convs if n in by_node}
-    SUMMARY.setdefault(model, {})["constantOfShapeSites"] = sorted(statuses)
-    assert statuses, "no ConstantOfShape-fed conv in the report"
-    for n in cos_convs:
-        s = by_node[n]
+    assert names and names <= set(by_node), "ConstantOfShape-fed convs missing from the report"
+    return [by_node[n] for n in sorted(names)]
+
+
+@pytest.mark.parametrize("model", LIGHT)
+def test_constant_of_shape_weights_are_folded(rewrites, manifest, model):
+    """The onnx backend 'light' models compute every conv weight with ConstantOfShape. The
+    rewriter folds such constant subgraphs: at the default settings those sites are rewritten
+    (their weights are rank 1), and a kept one says why (depthwise, ...). Fidelity of the
+    result is asserted in test_runs_and_fidelity (conv outputs within 1e-3)."""
+    _, res = rewritten(rewrites, model, "default")
+    sites = cos_sites(manifest, model, res)
+    SUMMARY.setdefault(model, {})["constantOfShapeSites"] = {
+        st: sum(s["status"] == st for s in sites) for st in ("rewritten", "kept")}
+    assert any(s["status"] == "rewritten" for s in sites), [s["reason"] for s in sites][:5]
+    for s in sites:
         if s["status"] == "rewritten":
-            assert s["relativeError"] <= 1e-5, s
+            assert s["paramsAfter"] < s["paramsBefore"], s
         else:
             assert s["reason"], s
+
+
+@pytest.mark.parametrize("model", LIGHT)
+def test_reported_error_of_exact_rank1_sites(rewrites, manifest, model):
+    """A rank-1 weight (one repeated value) is reproduced to float32 precision by any rank >= 1
+    (measured: 6.7e-7 for AlexNet's first conv), so the report must not claim a larger error:
+    a relativeError of ~1e-3 there means the error is computed by cancellation
+    (sqrt(|W|^2 - |core|^2) in float) rather than from the residual."""
+    _, res = rewritten(rewrites, model, "default")
+    bad = [(s["node"], s["relativeError"]) for s in cos_sites(manifest, model, res)
+           if s["status"] == "rewritten" and not s["relativeError"] <= 1e-4]
+    assert not bad, f"{len(bad)} exact rank-1 sites reported with relativeError > 1e-4: {bad[:4]}"
