@@ -41,6 +41,7 @@ extension Rewriter {
     case .full: ranks = "full"
     case .fixed(let r): ranks = "rank=\(r)"
     case .maxError(let e): ranks = "max-error=\(e)"
+    case .maxErrorByKernel(let s, let p): ranks = "max-error=\(s) (k×k), \(p) (1×1)"
     case .ratio(let r): ranks = "ratio=\(r)"
     }
     return [

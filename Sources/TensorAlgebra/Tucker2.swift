@@ -1,9 +1,11 @@
 /// Tucker-2 decomposition of a kernel `[M, C, k…]` over its modes 0 and 1, by HOSVD then HOOI.
 ///
-/// HOSVD (De Lathauwer, De Moor, Vandewalle 2000a) takes `output` and `input` as the leading
-/// left singular vectors of the mode-0 and mode-1 unfoldings; each HOOI sweep (2000b) then
-/// recomputes `output` from `W ×₁ inputᵀ` and `input` from `W ×₀ outputᵀ`, which never lowers
-/// ‖core‖. The factors are orthonormal, so ‖Ŵ‖ = ‖core‖ and the error is
+/// The start is the sequentially truncated HOSVD (Vannieuwenhoven, Vandebril, Meerbergen 2012):
+/// the factor of the smaller channel mode is the leading left singular subspace of its unfolding,
+/// the other that of the tensor already compressed by it. Each HOOI sweep (De Lathauwer, De Moor,
+/// Vandewalle 2000) then recomputes `output` from `W ×₁ inputᵀ` and `input` from
+/// `W ×₀ outputᵀ`, which never lowers ‖core‖. For 1×1 kernels (K = 1) the start is the truncated
+/// SVD of the matrix `[M, C]`, already optimal, so no sweep is run. The factors are orthonormal, so ‖Ŵ‖ = ‖core‖ and the error is
 /// √(1 − ‖core‖²/‖W‖²), recomputed from the reconstruction when below 1e-3 (where that
 /// difference cancels). The fit with the lowest error is returned.
 ///
@@ -50,16 +52,28 @@ public func tucker2(
     return relativeDistance(f.reconstruct(), kernel)
   }
 
-  // HOSVD.
-  var u = try leadingSubspace(of: w3.reshaped([m, c * k]), rank: ro).vectors
-  var v = try leadingSubspace(of: w3.unfolded(mode: 1), rank: ri).vectors
-  var zt = inputSide(u)
+  if k == 1 { return try matrixTucker2(w3.reshaped([m, c]), ranks: (ro, ri), shape: kernel.shape, error: error) }
+
+  // Sequentially truncated HOSVD: the smaller channel mode from the full unfolding, then the
+  // other from the tensor already compressed along it (half a HOOI sweep).
+  // W laid out [M·K, C], so W ×₁ inputᵀ is one GEMM.
+  let wt = w3.transposed([0, 2, 1]).reshaped([m * k, c])
+  var u: Tensor
+  var v: Tensor
+  var zt: Tensor
+  if c < m {
+    v = try leadingSubspace(of: w3.unfolded(mode: 1), rank: ri).vectors
+    u = try leadingSubspace(of: matmul(wt, v).reshaped([m, k * ri]), rank: ro).vectors
+    zt = inputSide(u)
+  } else {
+    u = try leadingSubspace(of: w3.reshaped([m, c * k]), rank: ro).vectors
+    zt = inputSide(u)
+    v = try leadingSubspace(of: zt, rank: ri).vectors
+  }
   var best = Tucker2Factors(core: coreOf(zt, v), output: u, input: v)
   var bestError = error(best)
   var errors = [bestError]
   var sweeps = 0
-  // W laid out [M·K, C], so W ×₁ inputᵀ is one GEMM.
-  let wt = options.maxSweeps > 0 ? w3.transposed([0, 2, 1]).reshaped([m * k, c]) : w3
   while sweeps < options.maxSweeps && bestError > 0 {
     sweeps += 1
     let y = matmul(wt, v).reshaped([m, k * ri])
@@ -107,4 +121,39 @@ func relativeDistance(_ a: Tensor, _ b: Tensor) -> Double {
   }
   if norm == 0 { return diff == 0 ? 0 : .infinity }
   return (diff / norm).squareRoot()
+}
+
+/// Tucker-2 of a matrix `a` `[M, C]`: output/input are the leading left/right singular subspaces
+/// from one Gram eigenproblem of the smaller side; core = outputᵀ·a·input. Optimal, no sweeps.
+private func matrixTucker2(
+  _ a: Tensor, ranks: (Int, Int), shape: [Int], error: (Tucker2Factors) -> Double
+) throws -> Tucker2Fit {
+  let (m, c) = (a.shape[0], a.shape[1])
+  let (ro, ri) = ranks
+  var u: Tensor
+  var v: Tensor
+  if m >= c {
+    let eigen = try gramEigenvectors(of: a, side: .columns, count: max(ro, ri))
+    v = columns(eigen.vectors, ri)
+    u = try orthonormalBasis(matmul(a, columns(eigen.vectors, ro)))
+  } else {
+    let eigen = try gramEigenvectors(of: a, side: .rows, count: max(ro, ri))
+    u = columns(eigen.vectors, ro)
+    v = try orthonormalBasis(matmul(a, columns(eigen.vectors, ri), transposeA: true))
+  }
+  fixSigns(&u)
+  fixSigns(&v)
+  let core = matmul(matmul(u, a, transposeA: true), v).reshaped([ro, ri] + shape.dropFirst(2))
+  let f = Tucker2Factors(core: core, output: u, input: v)
+  let e = error(f)
+  return Tucker2Fit(factors: f, relativeError: e, sweeps: 0, errors: [e])
+}
+
+/// The first `count` columns of a row-major `[rows, n]` tensor.
+func columns(_ t: Tensor, _ count: Int) -> Tensor {
+  let (rows, n) = (t.shape[0], t.shape[1])
+  if count == n { return t }
+  var out = [Float](repeating: 0, count: rows * count)
+  for i in 0..<rows { for j in 0..<count { out[i * count + j] = t.scalars[i * n + j] } }
+  return Tensor(shape: [rows, count], scalars: out)
 }

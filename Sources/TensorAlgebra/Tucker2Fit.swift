@@ -6,6 +6,7 @@ public struct Tucker2Fit: Sendable, Equatable {
   public var relativeError: Double
   /// HOOI sweeps run.
   public var sweeps: Int
-  /// The relative error after each step: `[0]` is the HOSVD, `[s]` after sweep s.
+  /// The relative error after each step: `[0]` is the (sequentially truncated) HOSVD start,
+  /// `[s]` after sweep s.
   public var errors: [Double]
 }

@@ -13,7 +13,8 @@ extension OnnxRstd {
       commandName: "rewrite",
       abstract: "Rewrite every eligible Conv into a smaller chain (the default command).",
       discussion: """
-        Ranks: at most one of --rank, --ratio, --max-error; the default is --max-error 0.02, \
+        Ranks: at most one of --rank, --ratio, --max-error; the default bounds the relative weight error \
+        per site by 0.3 on k×k kernels and 0.1 on 1×1 convs, \
         which keeps layers that cannot shrink under that bound. \
         \(ExitStatus.help)
         """)

@@ -16,6 +16,8 @@ import Foundation
 final class MappedFile {
   /// The file's bytes; valid while `self` is alive.
   let bytes: UnsafeRawBufferPointer
+  /// The file's identity (device and inode).
+  let id: ExternalDataRegistry.FileID?
 
   /// Maps the file at `path`.
   /// - Throws: `ONNXError.fileNotFound`, `.emptyFile`, `.readFailed` (folder, permissions, I/O).
@@ -34,6 +36,7 @@ final class MappedFile {
     guard (info.st_mode & S_IFMT) == S_IFREG else {
       throw ONNXError.readFailed(path: path, reason: "it is not a regular file")
     }
+    id = ExternalDataRegistry.FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     let size = Int(info.st_size)
     if size == 0 { throw ONNXError.emptyFile(path: path) }
     guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {

@@ -21,7 +21,10 @@ extension ModelIO {
 
   /// Reads every external tensor of `model` into `raw_data` and clears its `external_data` and
   /// `data_location`; locations are relative to `folder`.
-  static func resolveExternalData(in model: inout Onnx_ModelProto, folder: String) throws {
+  /// The side files read are recorded in `ExternalDataRegistry.shared` against `modelFile`.
+  static func resolveExternalData(
+    in model: inout Onnx_ModelProto, folder: String, modelPath: String, modelFile: ExternalDataRegistry.FileID?
+  ) throws {
     var files: [String: ExternalFile] = [:]
     try model.forEachTensor { tensor in
       guard tensor.hasDataLocation && tensor.dataLocation == .external else { return }
@@ -52,6 +55,9 @@ extension ModelIO {
       } else {
         file = try ExternalFile(path: path, tensor: tensor.name)
         files[path] = file
+        if let modelFile, let sideFile = file.id {
+          ExternalDataRegistry.shared.record(sidePath: path, side: sideFile, modelPath: modelPath, model: modelFile)
+        }
       }
       let count = length ?? max(file.size - offset, 0)
       guard offset <= file.size, count <= file.size - offset else {
@@ -103,6 +109,7 @@ extension ModelIO {
 /// An open external-data file.
 private final class ExternalFile {
   let size: Int
+  let id: ExternalDataRegistry.FileID?
   private let fd: Int32
   private let path: String
 
@@ -120,6 +127,7 @@ private final class ExternalFile {
       throw ONNXError.readFailed(path: path, reason: "it is not a regular file")
     }
     size = Int(info.st_size)
+    id = ExternalDataRegistry.id(of: fd)
   }
 
   deinit { close(fd) }

@@ -26,13 +26,15 @@ public enum ModelIO {
   ///   `.externalDataMissing`, `.externalDataOutOfRange`, `.externalDataInvalid`.
   public static func readModel(at path: String) throws -> Onnx_ModelProto {
     var model: Onnx_ModelProto
+    let modelFile: ExternalDataRegistry.FileID?
     do {
       let file = try MappedFile(path: path)
+      modelFile = file.id
       model = try decodeModel(file, path: path)
     }
     try checkIsModel(model, path: path)
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    try resolveExternalData(in: &model, folder: folder)
+    try resolveExternalData(in: &model, folder: folder, modelPath: path, modelFile: modelFile)
     return model
   }
 
@@ -44,14 +46,17 @@ public enum ModelIO {
   /// (zero padding in between; entries `location`, `offset`, `length`). Both files are written to
   /// temporary files in the destination folder, flushed, and renamed into place (side file
   /// first); on failure the temporary files are removed. The side file is only written when at
-  /// least one tensor goes to it; it is named after the output, never after the input, and
-  /// because `readModel` loads all external data eagerly, overwriting files in the input's folder
-  /// cannot corrupt a model already read.
+  /// least one tensor goes to it; it is named after the output, never after the input.
+  /// `readModel` loads all external data eagerly, so models in memory never depend on files; and
+  /// a write that would replace a file holding the external data of a model read earlier in
+  /// this process (other than the model being replaced at `path` itself) is refused, so models on
+  /// disk are not corrupted either.
   /// - Parameters:
   ///   - model: a self-contained model (no tensor may still point at external data).
   ///   - path: the output file; its folder must exist.
   ///   - externalData: where tensor data goes.
-  /// - Throws: `ONNXError.outputDirectoryMissing`, `.externalDataUnresolved`, `.writeFailed`.
+  /// - Throws: `ONNXError.outputDirectoryMissing`, `.externalDataUnresolved`,
+  ///   `.wouldOverwriteExternalData`, `.writeFailed`.
   public static func writeModel(_ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy) throws {
     try writeModel(model, to: path, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
   }
@@ -100,9 +105,16 @@ public enum ModelIO {
         path: path, reason: "the model needs \(size) bytes even with external data, over protobuf's limit of \(inlineLimitBytes)")
     }
 
+    let sidePath = folder + "/" + sideName
+    for target in sideChunks.isEmpty ? [path] : [path, sidePath] {
+      if let model = ExternalDataRegistry.shared.otherReader(ofSideFile: target, destination: path) {
+        throw ONNXError.wouldOverwriteExternalData(path: target, model: model)
+      }
+    }
+
     var sideFile: TemporaryFile?
     if !sideChunks.isEmpty {
-      let file = try TemporaryFile(destination: folder + "/" + sideName)
+      let file = try TemporaryFile(destination: sidePath)
       sideFile = file
       var offset = 0
       for chunk in sideChunks {

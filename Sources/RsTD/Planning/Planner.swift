@@ -58,12 +58,20 @@ struct Planner {
         let f = usable[i].last!
         decisions[i] = guarded(sites[i].site, f, f.uniformRanks(sites[i].site, rank: rank))
       }
-    case .maxError(let bound):
+    case .maxError, .maxErrorByKernel:
+      if case .maxErrorByKernel = options.ranks {
+        // The default policy keeps input stems: few parameters, and measured to be the most
+        // sensitive layers of PP-OCR (docs/cli.md).
+        for i in sites.indices where decisions[i] == nil && sites[i].site.kind == .conv && sites[i].site.inputChannelsPerGroup <= 4 {
+          decisions[i] = .keep(.stem(sites[i].site.inputChannelsPerGroup))
+        }
+      }
       let pending = sites.indices.map { decisions[$0] == nil }
       let curves = try parallelMap(Array(sites.indices)) { i -> [CurvePoint] in
         pending[i] ? try self.profitableCurve(sites[i], usable[i]) : []
       }
       for i in sites.indices where decisions[i] == nil {
+        let bound = errorBound(sites[i].site)
         let ok = curves[i].filter { $0.error <= bound }
         if let best = ok.min(by: { ($0.params, $0.error) < ($1.params, $1.error) }), let m = best.format {
           decisions[i] = .factor(method: m, ranks: best.ranks)
@@ -85,6 +93,15 @@ struct Planner {
       }
     }
     return decisions.map { $0! }
+  }
+
+  /// The per-site error bound of the max-error policies.
+  private func errorBound(_ site: ConvSite) -> Double {
+    switch options.ranks {
+    case .maxError(let e): e
+    case .maxErrorByKernel(let spatial, let pointwise): site.kernelArea > 1 ? spatial : pointwise
+    default: 0
+    }
   }
 
   private func guarded(_ site: ConvSite, _ f: ConvFormat, _ ranks: [Int]) -> PlanDecision {

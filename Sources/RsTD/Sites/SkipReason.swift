@@ -17,6 +17,7 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
   case decompositionFailed(String)
   case linearNotRequested
   case excludedByBudget(Double)
+  case stem(Int)
 
   public var description: String {
     switch self {
@@ -36,6 +37,7 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
     case .noCompressionUnderBound(let e): "no rank smaller than full keeps relative error ≤ \(e)"
     case .decompositionFailed(let why): "decomposition failed: \(why)"
     case .linearNotRequested: "Gemm/MatMul are rewritten only with --include-linear"
+    case .stem(let c): "input stem (\(c) input channels): kept by the default policy; choose --max-error, --ratio or --rank to compress it"
     case .excludedByBudget(let r): "kept whole: under --ratio \(r) the water-filling gave this layer all its parameters"
     }
   }
