@@ -165,4 +165,35 @@ final class ModelIOBadInputTests: XCTestCase {
       try ModelIO.writeModel(makeConvModel(), to: p, externalData: .automatic))
     XCTAssertEqual(try fileNames(in: folder), ["dir.onnx"])
   }
+
+  func testWriteNeverReplacesAnotherModelsExternalData() throws {
+    // b.onnx is a copy of a.onnx, so it keeps its data in a.onnx.data. Once b.onnx has been read,
+    // writing a.onnx with a side file (or writing over a.onnx.data itself) would corrupt b.onnx.
+    let a = path("a.onnx")
+    try ModelIO.writeModel(makeConvModel(), to: a, externalData: .always(thresholdBytes: 100))
+    try FileManager.default.copyItem(atPath: a, toPath: path("b.onnx"))
+    let model = try ModelIO.readModel(at: path("b.onnx"))
+    let before = try fileNames(in: folder).map { try Data(contentsOf: folder.appendingPathComponent($0)) }
+    let side = path("a.onnx.data")
+    let message = "refusing to write '\(side)': it holds the external data of the input model '\(path("b.onnx"))'; choose another output name."
+    assertThrows(
+      .wouldOverwriteExternalData(path: side, model: path("b.onnx")), message: message,
+      try ModelIO.writeModel(model, to: a, externalData: .always(thresholdBytes: 100)))
+    assertThrows(
+      .wouldOverwriteExternalData(path: side, model: path("b.onnx")), message: message,
+      try ModelIO.writeModel(model, to: side, externalData: .automatic))
+    XCTAssertEqual(try fileNames(in: folder), ["a.onnx", "a.onnx.data", "b.onnx"])
+    XCTAssertEqual(try fileNames(in: folder).map { try Data(contentsOf: folder.appendingPathComponent($0)) }, before)
+    // Inline, a.onnx no longer needs a.onnx.data, which stays for b.onnx: allowed.
+    try ModelIO.writeModel(model, to: a, externalData: .automatic)
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: side)), before[1])
+  }
+
+  func testRewritingAModelInPlaceWithItsOwnSideFileIsAllowed() throws {
+    let c = path("c.onnx")
+    try ModelIO.writeModel(makeConvModel(), to: c, externalData: .always(thresholdBytes: 100))
+    let model = try ModelIO.readModel(at: c)
+    try ModelIO.writeModel(model, to: c, externalData: .always(thresholdBytes: 100))
+    XCTAssertEqual(try ModelIO.readModel(at: c), model)
+  }
 }
