@@ -77,3 +77,20 @@ extension SiteReport {
     try c.encode(relativeError, forKey: .relativeError)
   }
 }
+
+extension RewriteReport {
+  private enum CodingKeys: String, CodingKey { case tool, version, options, input, output, dryRun, sites, totals }
+
+  /// Encodes every key (`output` is null in a dry run).
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(tool, forKey: .tool)
+    try c.encode(version, forKey: .version)
+    try c.encode(options, forKey: .options)
+    try c.encode(input, forKey: .input)
+    try c.encode(output, forKey: .output)
+    try c.encode(dryRun, forKey: .dryRun)
+    try c.encode(sites, forKey: .sites)
+    try c.encode(totals, forKey: .totals)
+  }
+}
