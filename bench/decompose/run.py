@@ -134,6 +134,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--quick", action="store_true", help="first 10 ResNet kernels only")
+    parser.add_argument("--reuse-reference", action="store_true",
+                        help="reuse the TensorLy/numpy results of the previous run (development only)")
     parser.add_argument("--binary", help="a prebuilt bench-decompose (default .build-ta/release/bench-decompose)")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -173,7 +175,12 @@ def main():
     swift = {o["job"]: o for o in json.loads((CACHE / "swift.json").read_text())}
     t1 = time.perf_counter()
     python_jobs = [dict(j, method="numpy-svd") if j["method"] == "svd" else j for j in jobs]
-    python = run_python(kernels, python_jobs)
+    reference = CACHE / "reference.json"
+    if args.reuse_reference and reference.exists():
+        python = json.loads(reference.read_text())  # same manifest, earlier run (development only)
+    else:
+        python = run_python(kernels, python_jobs)
+        reference.write_text(json.dumps(python))
     t2 = time.perf_counter()
 
     params = sum(math.prod(s) for _, s in kernels)
