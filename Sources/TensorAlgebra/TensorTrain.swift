@@ -12,7 +12,7 @@
 /// - Throws: `DecompositionError.orderTooLow`, `rankCountMismatch`, `rankBelowOne`,
 ///   `rankTooLarge`, `nonFiniteEntries`, `lapackFailure`.
 /// - Complexity: N − 1 thin SVDs, the first of `[I₀, Π_{m>0} I_m]`.
-public func tensorTrain(_ tensor: Tensor, ranks: [Int]) throws -> (factors: TTFactors, relativeError: Double) {
+public func tensorTrain(_ tensor: Tensor, ranks: [Int]) throws -> TTFit {
   try validateOrder(tensor, minimum: 2)
   let shape = tensor.shape
   let order = shape.count
@@ -38,5 +38,6 @@ public func tensorTrain(_ tensor: Tensor, ranks: [Int]) throws -> (factors: TTFa
   }
   cores.append(Tensor(shape: [previous, shape[order - 1], 1], scalars: remainder))
   let factors = TTFactors(cores: cores)
-  return (factors, relativeDistance(factors.reconstruct(), tensor))
+  let error = relativeDistance(factors.reconstruct(), tensor)
+  return TTFit(factors: factors, relativeError: error.isFinite ? error : 0)
 }

@@ -70,3 +70,38 @@ final class Tucker2Tests: XCTestCase {
     for (x, y) in zip(spectra.input, s1) { XCTAssertEqual(x, y, accuracy: 1e-4 * s1[0]) }
   }
 }
+
+final class Tucker2PathTests: XCTestCase {
+  /// Every code path: C < M and C ≥ M (which mode the start truncates first), 1×1 kernels and
+  /// matrices (the exact SVD path, with M ≥ C and M < C, ro ≠ ri).
+  func testEveryPathRecoversExactRanksWithOrthonormalFactors() throws {
+    var g = NormalGenerator(seed: 12)
+    let cases: [([Int], (Int, Int))] = [
+      ([24, 6, 3, 3], (4, 3)), ([6, 24, 3, 3], (3, 4)), ([30, 12, 1, 1], (5, 3)), ([12, 30, 1, 1], (3, 5)),
+      ([30, 12], (2, 6)), ([12, 30], (6, 2)),
+    ]
+    for (shape, ranks) in cases {
+      let w = Tensor.randomTucker2(shape: shape, ranks: ranks, using: &g)
+      let fit = try tucker2(w, ranks: (output: ranks.0, input: ranks.1))
+      // Exact Tucker ranks: Float32 round-off only (~1e-6); 1e-5 leaves 10×.
+      assertRelativeError(fit.factors.reconstruct(), w, below: 1e-5, "\(shape)")
+      XCTAssertLessThan(fit.relativeError, 1e-5, "\(shape)")
+      assertOrthonormalColumns(fit.factors.output, tolerance: 1e-5, "\(shape) output")
+      assertOrthonormalColumns(fit.factors.input, tolerance: 1e-5, "\(shape) input")
+      let noisy = w.addingNoise(0.1, using: &g)
+      let n = try tucker2(noisy, ranks: (output: ranks.0, input: ranks.1))
+      XCTAssertEqual(n.relativeError, relativeError(n.factors.reconstruct(), noisy), accuracy: 1e-5, "\(shape) noisy")
+      XCTAssertLessThan(n.relativeError, 0.1, "\(shape): at most the 10% noise")
+    }
+  }
+
+  func testMatrixPathMatchesTruncatedSVD() throws {
+    var g = NormalGenerator(seed: 13)
+    let w = g.tensor([20, 8, 1, 1])
+    let fit = try tucker2(w, ranks: (output: 5, input: 3))
+    // Best rank-(5, 3) Tucker of a matrix keeps min(5, 3) = 3 singular values (Eckart–Young).
+    let svd = try lowRankSVD(w, rank: 3)
+    XCTAssertEqual(fit.relativeError, svd.relativeError, accuracy: 1e-5)
+    XCTAssertEqual(fit.sweeps, 0)
+  }
+}
