@@ -191,6 +191,21 @@ final class ModelIORoundTripTests: XCTestCase {
   }
 }
 
+extension ModelIORoundTripTests {
+  /// Outputs get the permissions a plain create gives (0666 minus the umask), not the 0600 of a
+  /// private temporary file.
+  func testOutputPermissionsFollowTheUmask() throws {
+    let mask = umask(0)
+    umask(mask)
+    let out = folder.appendingPathComponent("perm.onnx").path
+    try ModelIO.writeModel(makeConvModel(), to: out, externalData: .always(thresholdBytes: 100))
+    for path in [out, out + ".data"] {
+      let mode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+      XCTAssertEqual(mode, 0o666 & ~Int(mask), path)
+    }
+  }
+}
+
 /// `message` with `extra` (encoded fields it does not know) appended to its unknown fields.
 func withUnknownFields<M: SwiftProtobuf.Message>(_ message: M, _ extra: Data) throws -> M {
   try M(serializedBytes: message.serializedData() + extra)

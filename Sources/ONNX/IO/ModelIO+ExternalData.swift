@@ -9,12 +9,6 @@ import ONNXProto
   import Darwin
 #endif
 
-/// One tensor's bytes in the side file, at `offset`.
-struct ExternalChunk {
-  let offset: Int
-  let data: Data
-}
-
 extension ModelIO {
   /// Side-file offsets are multiples of this (a page), so runtimes can map tensors directly.
   static let externalDataAlignment = 4096
@@ -103,48 +97,5 @@ extension ModelIO {
       throw ONNXError.externalDataInvalid(tensor: tensor, reason: "\(key) '\(text)' is not a non-negative integer")
     }
     return value
-  }
-}
-
-/// An open external-data file.
-private final class ExternalFile {
-  let size: Int
-  let id: ExternalDataRegistry.FileID?
-  private let fd: Int32
-  private let path: String
-
-  init(path: String, tensor: String) throws {
-    self.path = path
-    fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0 {
-      let code = errno
-      if code == ENOENT || code == ENOTDIR { throw ONNXError.externalDataMissing(tensor: tensor, path: path) }
-      throw ONNXError.readFailed(path: path, reason: String(cString: strerror(code)))
-    }
-    var info = stat()
-    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-      close(fd)
-      throw ONNXError.readFailed(path: path, reason: "it is not a regular file")
-    }
-    size = Int(info.st_size)
-    id = ExternalDataRegistry.id(of: fd)
-  }
-
-  deinit { close(fd) }
-
-  func read(offset: Int, count: Int) throws -> Data {
-    var data = Data(count: count)
-    var done = 0
-    try data.withUnsafeMutableBytes { buffer in
-      while done < count {
-        let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 {
-          throw ONNXError.readFailed(path: path, reason: n < 0 ? String(cString: strerror(errno)) : "unexpected end of file")
-        }
-        done += n
-      }
-    }
-    return data
   }
 }

@@ -16,21 +16,26 @@ final class TemporaryFile {
   private(set) var path: String
   private var fd: Int32
 
-  /// Creates `.<name>.tmp-XXXXXX` in the destination's folder.
+  /// Creates `.<name>.tmp-<pid>-<random>` in the destination's folder, with the permissions a
+  /// plain create gives (0666 minus the umask, applied by the kernel).
   /// - Throws: `ONNXError.writeFailed`.
   init(destination: String) throws {
     self.destination = destination
     let url = URL(fileURLWithPath: destination)
-    let folder = url.deletingLastPathComponent().path
-    var template = Array((folder + "/." + url.lastPathComponent + ".tmp-XXXXXX").utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    if fd < 0 { throw ONNXError.writeFailed(path: destination, reason: String(cString: strerror(errno))) }
-    self.fd = fd
-    self.path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    // mkstemp creates 0600; give the file the permissions a plain create would (0666 & ~umask).
-    let mask = umask(0)
-    umask(mask)
-    fchmod(fd, 0o666 & ~mask)
+    let prefix = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".tmp-\(getpid())-"
+    var generator = SystemRandomNumberGenerator()
+    while true {
+      let candidate = prefix + String(generator.next() as UInt64, radix: 16)
+      let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+      if fd >= 0 {
+        self.fd = fd
+        self.path = candidate
+        return
+      }
+      if errno != EEXIST {
+        throw ONNXError.writeFailed(path: destination, reason: String(cString: strerror(errno)))
+      }
+    }
   }
 
   deinit { discard() }
