@@ -74,14 +74,16 @@ def constants_to_initializers(src: Path, dst: Path) -> None:
     onnx.save(m, str(dst))
 
 
-def quantize(src: Path, dst: Path, per_channel: bool) -> None:
+def quantize(src: Path, dst: Path) -> None:
+    """quantize_dynamic, int8 weights. (per_channel=True gives the same ConvInteger
+    graphs for these models with onnxruntime 1.32: Conv is quantised per tensor either way.)"""
     import logging
     from onnxruntime.quantization import QuantType, quantize_dynamic
     logging.getLogger().setLevel(logging.ERROR)
     tmp = dst.with_name(dst.stem + ".init.onnx")
     constants_to_initializers(src, tmp)
     try:
-        quantize_dynamic(str(tmp), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel)
+        quantize_dynamic(str(tmp), str(dst), weight_type=QuantType.QInt8)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -126,16 +128,19 @@ def paired_latency(orig: Path, cand: Path, x: np.ndarray, rounds: int) -> dict:
 
 # ----------------------------------------------------------------------------- one variant
 
-def measure(row: dict, path: Path, model: dict, ev: H.Evaluator, args) -> None:
+def measure(row: dict, path: Path, model: dict, ev: H.Evaluator, args, latency=True) -> None:
     orig = Path(model["path"])
     row["file_size"] = path.stat().st_size
     row["file_ratio"] = row["file_size"] / orig.stat().st_size
-    row["float_params"] = H.float_param_count(path)
-    # conv params after = everything the rewrite changed; the rest of the model is untouched
-    row["conv_params"] = row["float_params"] - (model["float_params"] - model["conv_params"])
-    row["conv_ratio"] = row["conv_params"] / model["conv_params"]
+    if row["kind"] == "rstd":
+        row["float_params"] = H.float_param_count(path)
+        # conv params after = everything the rewrite changed; the rest of the model is untouched
+        row["conv_params"] = row["float_params"] - (model["float_params"] - model["conv_params"])
+        row["conv_ratio"] = row["conv_params"] / model["conv_params"]
+    else:  # int8: same parameters, stored in int8
+        row["conv_params"], row["conv_ratio"] = model["conv_params"], 1.0
     row["metrics"] = ev.score(path, "all")
-    if args.latency_rounds > 0:
+    if latency and args.latency_rounds > 0:
         row["latency"] = paired_latency(orig, path, latency_input(ev.task), args.latency_rounds)
 
 
@@ -166,13 +171,13 @@ def run_variant(kind: str, method: str | None, budget, model_name: str, model: d
         else:
             base = src or Path(model["path"])
             dst = outdir / (f"{base.stem}.{kind}.onnx" if src else f"original.{kind}.onnx")
-            quantize(base, dst, per_channel=(kind == "int8-pc"))
+            quantize(base, dst)
         try:
             H.check_model(dst)
             row["checker"] = "ok"
         except Exception as e:  # noqa: BLE001
             row["checker"] = f"FAILED: {str(e).splitlines()[0][:160]}"
-        measure(row, dst, model, ev, args)
+        measure(row, dst, model, ev, args, latency=src is None)
     except Exception as e:  # noqa: BLE001 - a failing variant is a result, not a crash
         row["status"] = f"error: {type(e).__name__}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else ''}"
         if args.verbose:
@@ -195,7 +200,7 @@ def variant_label(r):
         return f"{r['method']} {r['budget']}"
     if r["kind"] == "original":
         return "original"
-    label = {"int8": "int8 (per-tensor)", "int8-pc": "int8 (per-channel)"}[r["kind"]]
+    label = "int8"
     return f"{r['method']} {r['budget']} + {label}" if r.get("method") else label
 
 
@@ -257,7 +262,7 @@ def headline(results, models):
                          f"{best['metrics'][TASK_METRIC[task][0]]:.3f}).")
         else:
             lines.append(f"- **{name}** ({crit}): no low-rank variant keeps it.")
-        q = [r for r in rows if r["kind"] in ("int8", "int8-pc") and not r.get("method")]
+        q = [r for r in rows if r["kind"] == "int8" and not r.get("method")]
         for r in q:
             ok = keeps_fidelity(r, task, orig)
             lines.append(f"  - {variant_label(r)}: file {r.get('file_ratio', float('nan')):.2f}×, "
@@ -274,11 +279,11 @@ def verdict(results, models):
         rows = [r for r in results if r["model"] == name and r["status"] == "ok" and "metrics" in r]
         orig = next(r for r in rows if r["kind"] == "original")["metrics"]
         lr = [r for r in rows if r["kind"] == "rstd" and keeps_fidelity(r, task, orig)]
-        q = [r for r in rows if r["kind"] in ("int8", "int8-pc") and not r.get("method")
+        q = [r for r in rows if r["kind"] == "int8" and not r.get("method")
              and keeps_fidelity(r, task, orig)]
         best_lr = min((r["file_ratio"] for r in lr), default=None)
         best_q = min((r["file_ratio"] for r in q), default=None)
-        both = [r for r in rows if r["kind"] in ("int8", "int8-pc") and r.get("method")
+        both = [r for r in rows if r["kind"] == "int8" and r.get("method")
                 and keeps_fidelity(r, task, orig)]
         best_both = min((r["file_ratio"] for r in both), default=None)
         if best_q is None and best_lr is not None:
@@ -315,10 +320,10 @@ def plot(results, models, png: Path):
                     ax.plot(*zip(*pts), marker=mk, color=c, ls="-" if btype == "--ratio" else ":",
                             label=f"{meth} {btype}", ms=5, alpha=0.85)
             pts = [(r["file_ratio"], r["metrics"][key]) for r in rows
-                   if r["kind"] in ("int8", "int8-pc") and r.get("method") == meth]
+                   if r["kind"] == "int8" and r.get("method") == meth]
             if pts:
                 ax.scatter(*zip(*pts), marker="x", color=c, s=25, alpha=0.7)
-        for kind, mk, lab in (("int8", "*", "int8 per-tensor"), ("int8-pc", "P", "int8 per-channel")):
+        for kind, mk, lab in (("int8", "*", "int8 (quantize_dynamic)"),):
             pts = [(r["file_ratio"], r["metrics"][key]) for r in rows if r["kind"] == kind and not r.get("method")]
             if pts:
                 ax.scatter(*zip(*pts), marker=mk, color="k", s=90, label=lab, zorder=5)
@@ -371,9 +376,11 @@ def write_docs(results, light, models, meta, md: Path, png_rel: str):
         "format). **Latency**: onnxruntime, 2 intra-op threads, the candidate and the original run "
         f"alternately {meta['latency_rounds']} times (det 1×3×736×736, cls 6×3×48×192, rec "
         "6×3×48×320), median of the per-round ratios; the machine is shared, so read ±10 %.",
-        "- **Baselines**: onnxruntime `quantize_dynamic` with int8 weights (per-tensor, the default, "
-        "and per-channel) after moving the Constant-node weights to initializers (the quantiser "
-        "ignores Constant nodes); the same quantisation applied to each compressed model.",
+        "- **Baselines**: onnxruntime `quantize_dynamic` with int8 weights after moving the "
+        "Constant-node weights to initializers (the quantiser ignores Constant nodes); the same "
+        "quantisation applied to each compressed model (`+ int8` rows, latency not measured). "
+        "`per_channel=True` gives the same ConvInteger graph here (per-tensor zero points), so it is not "
+        "listed. Conv params of int8 rows count parameters (each stored in one byte).",
         "",
         "## Headline: smallest conv-parameter ratio that keeps fidelity",
         "",
@@ -467,9 +474,8 @@ def main(argv=None):
                "conv_ratio": 1.0, "float_params": m["float_params"], "metrics": ev.score(src, "all")}
         results.append(ref)
         if not args.no_quant:
-            for kind in ("int8", "int8-pc"):
-                log(f"{name}: {kind}")
-                results.append(run_variant(kind, None, None, name, m, ev, args, outdir))
+            log(f"{name}: int8")
+            results.append(run_variant("int8", None, None, name, m, ev, args, outdir))
         for method in methods:
             for budget in budgets:
                 log(f"{name}: {method} --{budget[0]} {budget[1]:g}")
@@ -481,7 +487,8 @@ def main(argv=None):
                     q = run_variant("int8", None, None, name, m, ev, args, outdir,
                                     src=outdir / f"{method}_{budget[0]}_{budget[1]:g}.onnx")
                     q.update(method=method, budget=row["budget"])
-                    q.pop("latency", None) if args.quick else None
+                    # int8 stores the same number of parameters in a quarter of the bytes
+                    q.update(conv_params=row.get("conv_params"), conv_ratio=row.get("conv_ratio"))
                     results.append(q)
         json.dump({"meta": meta, "results": results}, open(args.work / "results.partial.json", "w"), indent=1)
     light = []
