@@ -12,6 +12,7 @@ extension Rewriter {
   /// - Throws: `ONNXError` for unreadable input or unwritable output, `RewriteError`, `DecompositionError`.
   public func run(input: String, output: String?, dryRun: Bool = false, externalData: ExternalDataPolicy = .automatic) throws -> RewriteReport {
     let start = Date()
+    progress?("loading \(input)")
     var model = try Model.load(path: input)
     let sizeBefore = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
     let rows = try rewrite(&model)
@@ -19,6 +20,7 @@ extension Rewriter {
     model.setMetadata("onnx-rstd.options", optionsDescription.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))
     var sizeAfter = 0
     if !dryRun, let output {
+      progress?("writing \(output)")
       try model.save(to: output, externalData: externalData)
       sizeAfter = fileSize(output)
     }

@@ -12,8 +12,13 @@ public struct Rewriter {
   public static let supportedOpsets = 1...28
 
   public let options: RewriteOptions
+  /// Called on the calling thread at each phase with a short status line (for a terminal).
+  public var progress: ((String) -> Void)?
 
-  public init(options: RewriteOptions) { self.options = options }
+  public init(options: RewriteOptions, progress: ((String) -> Void)? = nil) {
+    self.options = options
+    self.progress = progress
+  }
 
   /// Rewrites every eligible site of `model` in place.
   /// - Parameter model: the model; on return, rewritten, cleaned and topologically sorted.
@@ -31,6 +36,7 @@ public struct Rewriter {
       sites.append((site, try kernel(of: site, in: model.graph)))
     }
     let planner = Planner(options: options, opset: opset)
+    progress?("planning \(sites.count) sites")
     let plans = try planner.plan(sites)
 
     // Factor each distinct (weight, format, ranks) once, in parallel; results keep input order.
@@ -43,6 +49,7 @@ public struct Rewriter {
       keyOf[i] = key
       if !keys.contains(key) { keys.append(key); jobs.append(i) }
     }
+    progress?("factoring \(jobs.count) kernels")
     let fits = try parallelMap(jobs) { i -> Result<Factorization, Error> in
       guard case .factor(let m, let r) = plans[i] else { fatalError("unreachable") }
       return Result {
@@ -91,6 +98,7 @@ public struct Rewriter {
             relativeError: f.relativeError))
       }
     }
+    progress?("emitting done; cleaning up")
     model.graph.removeUnused(detached)
     model.graph.topologicallySort()
     return rows

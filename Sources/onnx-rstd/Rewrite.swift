@@ -106,7 +106,12 @@ extension OnnxRstd {
 
     func run() throws {
       do {
-        let result = try Rewriter(options: options).run(
+        // A status line on a terminal only; pipes and CI logs get the table alone.
+        let terminal = isatty(STDERR_FILENO) == 1 && !quiet
+        let progress: ((String) -> Void)? = terminal ? { line in
+          FileHandle.standardError.write(Data("\r\u{1B}[Konnx-rstd: \(line)…".utf8))
+        } : nil
+        let result = try Rewriter(options: options, progress: progress).run(
           input: input, output: output, dryRun: dryRun,
           externalData: externalData ? .always(thresholdBytes: 1024) : .automatic)
         if let report {
@@ -114,6 +119,7 @@ extension OnnxRstd {
           encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
           try encoder.encode(result).write(to: URL(fileURLWithPath: report))
         }
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         if !quiet {
           var stderr = StandardError()
           print(result.table, to: &stderr)
