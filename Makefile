@@ -14,7 +14,7 @@ build: deps
 demo: build
 	mkdir -p out
 	$(BIN) Models/digits_cnn.onnx out/digits_cnn.rstd.onnx --report out/digits_cnn.report.json
-	python3 Scripts/verify Models/digits_cnn.onnx out/digits_cnn.rstd.onnx --inputs Models/digits_test.npz --max-rel-error 0.2
+	Scripts/digits-accuracy Models/digits_cnn.onnx out/digits_cnn.rstd.onnx
 
 # The whole suite: Swift unit tests, then the pytest suites against onnx and onnxruntime.
 test: build
