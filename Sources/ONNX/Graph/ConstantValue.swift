@@ -8,7 +8,9 @@ public struct ConstantValue: Sendable {
     case initializer
     /// An initializer also listed as a graph input (IR < 4), which callers may override.
     case initializerAndGraphInput
+    /// Named by the node, or by its output when the node is unnamed.
     case constantNode(String)
+    /// Folded at load: a constant-shape `ConstantOfShape`, named like `constantNode`.
     case constantOfShape(String)
 
     public var description: String {

@@ -63,7 +63,7 @@ public struct Graph {
     switch node.opType {
     case "Constant":
       guard let tensor = constantNodeTensor(node) else { return nil }
-      return ConstantValue(name: value, source: .constantNode(node.name), tensor: tensor)
+      return ConstantValue(name: value, source: .constantNode(node.name.isEmpty ? value : node.name), tensor: tensor)
     case "ConstantOfShape":
       guard let shapeName = node.input.first, let shape = try constant(shapeName) else { return nil }
       let dims = try shape.int64s().map(Int.init)
@@ -77,7 +77,7 @@ public struct Graph {
           [Float](repeating: v, count: dims.reduce(1, *)), shape: dims, name: value,
           dataType: type.dataType)
       }
-      return ConstantValue(name: value, source: .constantOfShape(node.name), tensor: t)
+      return ConstantValue(name: value, source: .constantOfShape(node.name.isEmpty ? value : node.name), tensor: t)
     default:
       return nil
     }
