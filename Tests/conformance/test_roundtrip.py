@@ -11,7 +11,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from conftest import REPO, assert_bit_identical, onnx_conv_test_models, ort_outputs, random_feeds, run_cli, sample_models
+from rstd_testing import REPO, assert_bit_identical, onnx_conv_test_models, ort_outputs, random_feeds, run_cli, sample_models
 
 
 def _cases() -> list:
