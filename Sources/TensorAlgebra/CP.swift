@@ -53,6 +53,9 @@ public func cp(_ tensor: Tensor, rank: Int, options: CPOptions = .init()) throws
     factors.append(Tensor(shape: [i, r], scalars: a))
   }
   var grams = factors.map(gramMatrix)
+  // Mode 0's MTTKRP contracts mode 1 by GEMM, from a copy with mode 1 first (see `mttkrp`).
+  let byModeOneAxes = [1, 0] + Array(2..<order)
+  let byModeOne = tensor.transposed(byModeOneAxes)
   var lambda = [Double](repeating: 1, count: r)
   var previous = Double.infinity
   var error = 1.0
@@ -63,7 +66,9 @@ public func cp(_ tensor: Tensor, rank: Int, options: CPOptions = .init()) throws
     sweeps += 1
     var lastMTTKRP = [Float]()
     for n in 0..<order {
-      let m = mttkrp(tensor, factors: factors, mode: n)  // [Iₙ, R]
+      let m = n == 0  // [Iₙ, R]
+        ? mttkrp(byModeOne, axes: byModeOneAxes, factors: factors, mode: 0)
+        : mttkrp(tensor, axes: Array(0..<order), factors: factors, mode: n)
       var v = [Double](repeating: 1, count: r * r)
       for k in 0..<order where k != n { for e in 0..<(r * r) { v[e] *= grams[k][e] } }
       var a = try solveSymmetric(v, rank: r, rightHandSides: m, rows: shape[n])
@@ -162,23 +167,24 @@ private func solveSymmetric(_ v: [Double], rank r: Int, rightHandSides b: [Float
 
 /// The matricised-tensor-times-Khatri–Rao product for `mode`, `[Iₙ, R]` row-major.
 ///
-/// One mode (the first, or the last when `mode == 0`) is contracted by a GEMM into `[R, …]`;
-/// the others (except `mode`) by rank-wise reductions, largest first.
+/// Mode 0 is contracted by a GEMM (mode 1 when `mode == 0`, through a transposed copy) into
+/// `[R, …]`, so the intermediate has R·count/I₀ (or R·count/I₁) entries; the other modes
+/// except `mode` are contracted by rank-wise reductions, largest first.
 func mttkrp(_ x: Tensor, factors: [Tensor], mode n: Int) -> [Float] {
-  let shape = x.shape
-  let order = shape.count
+  if n != 0 { return mttkrp(x, axes: Array(0..<x.shape.count), factors: factors, mode: n) }
+  let axes = [1, 0] + Array(2..<x.shape.count)
+  return mttkrp(x.transposed(axes), axes: axes, factors: factors, mode: 0)
+}
+
+/// As `mttkrp(_:factors:mode:)` for a tensor stored with its axes in `axes` order (axis k of `x`
+/// is mode `axes[k]`); `axes[0]`, contracted by the GEMM, must differ from `mode`.
+func mttkrp(_ x: Tensor, axes: [Int], factors: [Tensor], mode n: Int) -> [Float] {
+  precondition(axes[0] != n)
   let r = factors[0].shape[1]
-  var t: Tensor
-  var modes: [Int]
-  if n != 0 {
-    t = matmul(factors[0], x.reshaped([shape[0], x.count / shape[0]]), transposeA: true)
-    modes = Array(1..<order)
-  } else {
-    let last = order - 1
-    t = matmul(factors[last], x.reshaped([x.count / shape[last], shape[last]]), transposeA: true, transposeB: true)
-    modes = Array(0..<last)
-  }
-  var dims = modes.map { shape[$0] }
+  let size = x.shape[axes.firstIndex(of: n)!]
+  let t = matmul(factors[axes[0]], x.reshaped([x.shape[0], x.count / x.shape[0]]), transposeA: true)
+  var modes = Array(axes.dropFirst())
+  var dims = Array(x.shape.dropFirst())
   var data = t.scalars
   while modes.count > 1 {
     // Contract the largest remaining mode other than n.
@@ -208,5 +214,5 @@ func mttkrp(_ x: Tensor, factors: [Tensor], mode n: Int) -> [Float] {
     dims.remove(at: p)
   }
   // data is [R, Iₙ]; return [Iₙ, R].
-  return Tensor(shape: [r, shape[n]], scalars: data).transposed([1, 0]).scalars
+  return Tensor(shape: [r, size], scalars: data).transposed([1, 0]).scalars
 }

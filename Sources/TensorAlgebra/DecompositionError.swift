@@ -19,6 +19,8 @@ public enum DecompositionError: Error, Equatable, CustomStringConvertible {
   /// A LAPACK routine reported failure through its `info` result.
   case lapackFailure(routine: String, info: Int)
 
+  /// One sentence naming the quantity and both numbers, e.g.
+  /// "output rank 9 exceeds min(M, C·k1·k2) = 8."
   public var description: String {
     switch self {
     case let .orderTooLow(order, minimum):
