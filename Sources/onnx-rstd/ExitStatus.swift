@@ -8,7 +8,7 @@ import TensorAlgebra
 enum ExitStatus {
   static let help = """
     Exit status: 0 success; 64 usage error (bad options, output path equal to the input); \
-    65 the input is not a valid ONNX model or holds malformed data; 66 the input file does not exist; \
+    65 the input is not a valid ONNX model or holds malformed data; 66 the input file does not exist or cannot be read; \
     70 a decomposition failed; 73 the output cannot be written (e.g. its folder does not exist). \
     Nothing is written on failure and the input is never modified.
     """
@@ -17,8 +17,8 @@ enum ExitStatus {
     switch error {
     case let e as ONNXError:
       switch e {
-      case .fileNotFound: return 66
-      case .outputDirectoryMissing, .writeFailed: return 73
+      case .fileNotFound, .readFailed: return 66
+      case .outputDirectoryMissing, .writeFailed, .wouldOverwriteExternalData: return 73
       default: return 65
       }
     case is RewriteError: return 65
