@@ -31,6 +31,7 @@ let package = Package(
       name: "ONNXProto",
       dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+    .target(name: "RsTDTestSupport", dependencies: ["ONNX", "ONNXProto", "TensorAlgebra"]),
 
     // MARK: - Benchmarks
     .executableTarget(name: "bench-decompose", dependencies: ["TensorAlgebra"], path: "bench/decompose"),
@@ -39,7 +40,7 @@ let package = Package(
     // MARK: - Tests
     .testTarget(name: "TensorAlgebraTests", dependencies: ["TensorAlgebra"]),
     .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
-    .testTarget(name: "RsTDTests", dependencies: ["RsTD", "ONNX", "TensorAlgebra"]),
+    .testTarget(name: "RsTDTests", dependencies: ["RsTD", "ONNX", "TensorAlgebra", "RsTDTestSupport"]),
   ],
   // Swift 5 mode: the numeric kernels share plain arrays across Dispatch workers.
   swiftLanguageModes: [.v5]

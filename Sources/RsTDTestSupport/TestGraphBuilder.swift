@@ -1,0 +1,135 @@
+import Foundation
+import ONNX
+import ONNXProto
+import TensorAlgebra
+
+/// Builds a small `ONNX.Model` from nodes, initializers, inputs and outputs, so RsTD tests can
+/// draw their graphs without touching protobuf types.
+///
+/// The model is serialized, written to a temporary file and read back with `Model.load(path:)`
+/// (the ONNX module's public entry point), so tests see exactly what a file on disk would give.
+public struct TestGraphBuilder {
+  /// The default-domain opset imported by the model. Default 13.
+  public var opset: Int?
+  /// The model's IR version. Default 8.
+  public var irVersion: Int
+  var graph = Onnx_GraphProto()
+
+  /// - Parameters:
+  ///   - opset: the default-domain opset; nil imports none.
+  ///   - irVersion: the IR version stamped in the model.
+  public init(opset: Int? = 13, irVersion: Int = 8) {
+    self.opset = opset
+    self.irVersion = irVersion
+    graph.name = "test"
+  }
+
+  /// Declares a FLOAT graph input; `nil` dimensions are symbolic ("N").
+  public mutating func input(_ name: String, shape: [Int?]) {
+    graph.input.append(Self.valueInfo(name, shape))
+  }
+
+  /// Declares a FLOAT graph output; `nil` dimensions are symbolic ("N").
+  public mutating func output(_ name: String, shape: [Int?]) {
+    graph.output.append(Self.valueInfo(name, shape))
+  }
+
+  /// Adds a `value_info` entry (FLOAT) for an intermediate value.
+  public mutating func valueInfo(_ name: String, shape: [Int?]) {
+    graph.valueInfo.append(Self.valueInfo(name, shape))
+  }
+
+  /// Adds a floating-point initializer stored as `type`.
+  public mutating func initializer(_ name: String, _ tensor: Tensor, type: ElementType = .float) {
+    graph.initializer.append(.makeFloats(tensor.scalars, shape: tensor.shape, name: name, dataType: Self.dataType(type)))
+  }
+
+  /// Adds an INT64 initializer.
+  public mutating func int64Initializer(_ name: String, _ values: [Int], shape: [Int]) {
+    graph.initializer.append(.makeInt64s(values.map { Int64($0) }, shape: shape, name: name))
+  }
+
+  /// Appends a node; attributes are written sorted by name.
+  public mutating func node(
+    _ opType: String, name: String, inputs: [String], outputs: [String], attributes: [Attribute] = [],
+    domain: String = ""
+  ) {
+    var n = Onnx_NodeProto()
+    n.name = name
+    n.opType = opType
+    n.domain = domain
+    n.input = inputs
+    n.output = outputs
+    n.attribute = attributes.sorted { $0.name < $1.name }.map(Self.attribute)
+    graph.node.append(n)
+  }
+
+  /// Appends a `Constant` node whose `value` attribute holds `tensor` (FLOAT).
+  public mutating func constantNode(name: String, output: String, _ tensor: Tensor) {
+    var a = Onnx_AttributeProto()
+    a.name = "value"
+    a.type = .tensor
+    a.t = .makeFloats(tensor.scalars, shape: tensor.shape, name: output, dataType: .float)
+    var n = Onnx_NodeProto()
+    n.name = name
+    n.opType = "Constant"
+    n.output = [output]
+    n.attribute = [a]
+    graph.node.append(n)
+  }
+
+  /// The model, read back through `Model.load(path:)`.
+  /// - Throws: `ONNXError` if writing or reading the temporary file fails.
+  public func model() throws -> Model {
+    var m = Onnx_ModelProto()
+    m.irVersion = Int64(irVersion)
+    m.producerName = "RsTDTestSupport"
+    if let opset {
+      var o = Onnx_OperatorSetIdProto()
+      o.version = Int64(opset)
+      m.opsetImport = [o]
+    }
+    m.graph = graph
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rstd-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let path = folder.appendingPathComponent("model.onnx").path
+    try ModelIO.writeModel(m, to: path, externalData: .automatic)
+    return try Model.load(path: path)
+  }
+
+  static func dataType(_ type: ElementType) -> Onnx_TensorProto.DataType {
+    switch type {
+    case .float: .float
+    case .float16: .float16
+    case .bfloat16: .bfloat16
+    case .double: .double
+    }
+  }
+
+  static func valueInfo(_ name: String, _ shape: [Int?]) -> Onnx_ValueInfoProto {
+    var v = Onnx_ValueInfoProto()
+    v.name = name
+    v.type.tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+    v.type.tensorType.shape.dim = shape.map { d in
+      var dim = Onnx_TensorShapeProto.Dimension()
+      if let d { dim.dimValue = Int64(d) } else { dim.dimParam = "N" }
+      return dim
+    }
+    return v
+  }
+
+  static func attribute(_ a: Attribute) -> Onnx_AttributeProto {
+    var p = Onnx_AttributeProto()
+    p.name = a.name
+    switch a.value {
+    case .int(let v): p.type = .int; p.i = Int64(v)
+    case .ints(let v): p.type = .ints; p.ints = v.map { Int64($0) }
+    case .float(let v): p.type = .float; p.f = v
+    case .floats(let v): p.type = .floats; p.floats = v
+    case .string(let v): p.type = .string; p.s = Data(v.utf8)
+    case .other: preconditionFailure("attribute '\(a.name)': .other cannot be written")
+    }
+    return p
+  }
+}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import RsTD
-final class RsTDPlaceholderTests: XCTestCase { func testModuleLoads() { XCTAssertTrue(true) } }
