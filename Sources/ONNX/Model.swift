@@ -6,10 +6,13 @@ public struct Model {
   var proto: Onnx_ModelProto
   /// The main graph; edits here are written back by `save`.
   public var graph: Graph
+  /// The external-data files the model was read with (empty when all tensors were inline).
+  public let externalDataFiles: [String]
 
-  init(proto: Onnx_ModelProto) {
+  init(proto: Onnx_ModelProto, externalDataFiles: [String] = []) {
     self.proto = proto
     self.graph = Graph(proto: proto.graph, irVersion: Int(proto.irVersion))
+    self.externalDataFiles = externalDataFiles
   }
 
   /// Reads a model file, resolving external data relative to the file's folder.
@@ -17,7 +20,9 @@ public struct Model {
   /// - Returns: the model.
   /// - Throws: `ONNXError` naming the problem (missing, empty, not a model, truncated, ...).
   public static func load(path: String) throws -> Model {
-    Model(proto: try ModelIO.readModel(at: path))
+    var sideFiles: [String] = []
+    let proto = try ModelIO.readModel(at: path, sideFiles: &sideFiles)
+    return Model(proto: proto, externalDataFiles: sideFiles)
   }
 
   /// Writes the model atomically (temporary file, then rename).

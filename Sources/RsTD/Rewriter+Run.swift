@@ -7,29 +7,32 @@ extension Rewriter {
   ///   - input: the model to read; never modified.
   ///   - output: where to write; required unless `dryRun`.
   ///   - dryRun: plan and report without writing.
-  ///   - externalData: where the output's tensor bytes go.
+  ///   - externalData: where the output's tensor bytes go; `.automatic` keeps an input that had
+  ///     external data external (tensors ≥ 1 KiB in `<output>.data`).
   /// - Returns: the report, with totals.
   /// - Throws: `ONNXError` for unreadable input or unwritable output, `RewriteError`, `DecompositionError`.
   public func run(input: String, output: String?, dryRun: Bool = false, externalData: ExternalDataPolicy = .automatic) throws -> RewriteReport {
     let start = Date()
     progress?("loading \(input)")
     var model = try Model.load(path: input)
-    let sizeBefore = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
+    let sizeBefore = ([input] + model.externalDataFiles).reduce(0) { $0 + size(of: $1) }
     let rows = try rewrite(&model)
     model.setMetadata("onnx-rstd.version", Rewriter.version)
     model.setMetadata("onnx-rstd.options", optionsDescription.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))
     var sizeAfter = 0
     if !dryRun, let output {
       progress?("writing \(output)")
-      try model.save(to: output, externalData: externalData)
-      sizeAfter = fileSize(output)
+      let policy = externalData == .automatic && !model.externalDataFiles.isEmpty
+        ? .always(thresholdBytes: ExternalDataPolicy.automaticThresholdBytes) : externalData
+      try model.save(to: output, externalData: policy)
+      sizeAfter = size(of: output) + size(of: output + ".data")
     }
     let rewritten = rows.filter { $0.status == "rewritten" }
     let totals = ReportTotals(
       sitesRewritten: rewritten.count, sitesKept: rows.count - rewritten.count,
       paramsBefore: rows.reduce(0) { $0 + $1.paramsBefore }, paramsAfter: rows.reduce(0) { $0 + $1.paramsAfter },
       macsBefore: rows.reduce(0) { $0 + $1.macsBefore }, macsAfter: rows.reduce(0) { $0 + $1.macsAfter },
-      fileSizeBefore: sizeBefore + sideFilesSize(input), fileSizeAfter: sizeAfter,
+      fileSizeBefore: sizeBefore, fileSizeAfter: sizeAfter,
       seconds: Date().timeIntervalSince(start))
     return RewriteReport(
       tool: "onnx-rstd", version: Rewriter.version, options: optionsDescription, input: input,
@@ -54,12 +57,8 @@ extension Rewriter {
     ]
   }
 
-  private func fileSize(_ path: String) -> Int {
-    ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) + sideFilesSize(path)
-  }
-
-  /// Size of the external-data file `<path>.data` written beside a model, if any.
-  private func sideFilesSize(_ path: String) -> Int {
-    (try? FileManager.default.attributesOfItem(atPath: path + ".data")[.size] as? Int) ?? 0
+  /// Size of a file in bytes, 0 when it does not exist.
+  private func size(of path: String) -> Int {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
   }
 }

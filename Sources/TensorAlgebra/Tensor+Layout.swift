@@ -12,7 +12,8 @@ extension Tensor {
     precondition(
       permutation.count == d && Set(permutation) == Set(0..<d),
       "\(permutation) is not a permutation of 0..<\(d)")
-    if permutation == Array(0..<d) || count <= 1 { return self }
+    if permutation == Array(0..<d) { return self }
+    if count <= 1 { return Tensor(shape: permutation.map { shape[$0] }, scalars: scalars) }
     var inStrides = [Int](repeating: 1, count: d)
     for k in stride(from: d - 2, through: 0, by: -1) { inStrides[k] = inStrides[k + 1] * shape[k + 1] }
     let outShape = permutation.map { shape[$0] }

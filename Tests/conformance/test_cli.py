@@ -273,3 +273,31 @@ def test_inspect_zoo_eligibility():
             assert reason in row["reason"], (name, row)
     row = json.loads(run_cli("inspect", str(ZOO / "conv2d_constant_node_weight.onnx"), "--json")[1])[0]
     assert row["weightSource"].startswith("Constant node")
+
+
+# --- external data ----------------------------------------------------------------------------
+
+def test_external_data_in_gives_external_data_out(tmp_path):
+    src = ZOO / "conv2d_external_data.onnx"
+    out = tmp_path / "o.onnx"
+    report = _report(tmp_path, str(src), str(out), "--ratio", "0.5")
+    side = tmp_path / "o.onnx.data"
+    assert side.is_file() and out.stat().st_size < 4096, "weights belong in the side file"
+    assert report["totals"]["fileSizeBefore"] == src.stat().st_size + (ZOO / "conv2d_external_data.onnx.data").stat().st_size
+    assert report["totals"]["fileSizeAfter"] == out.stat().st_size + side.stat().st_size
+    onnx.checker.check_model(str(out), full_check=True)
+    x = np.random.default_rng(0).standard_normal(
+        [d.dim_value for d in onnx.load(str(src), load_external_data=False).graph.input[0].type.tensor_type.shape.dim]
+    ).astype(np.float32)
+    name = onnx.load(str(src), load_external_data=False).graph.input[0].name
+    assert ort_outputs(out, {name: x}, True)[0].shape == ort_outputs(src, {name: x}, True)[0].shape
+
+
+def test_external_data_flag_externalizes_an_inline_model(tmp_path):
+    out = tmp_path / "o.onnx"
+    code, _, err = run_cli(str(DIGITS), str(out), "--external-data", "--quiet")
+    assert code == 0, err
+    assert (tmp_path / "o.onnx.data").is_file()
+    m = onnx.load(str(out), load_external_data=False)
+    assert any(t.data_location == onnx.TensorProto.EXTERNAL for t in m.graph.initializer)
+    assert _digits_accuracy(out) == _digits_accuracy(tmp_path / "o.onnx")

@@ -16,9 +16,11 @@ extension ModelIO {
   /// Reads every external tensor of `model` into `raw_data` and clears its `external_data` and
   /// `data_location`; locations are relative to `folder`.
   /// The side files read are recorded in `ExternalDataRegistry.shared` against `modelFile`.
+  /// - Returns: the paths of the side files read, sorted.
+  @discardableResult
   static func resolveExternalData(
     in model: inout Onnx_ModelProto, folder: String, modelPath: String, modelFile: ExternalDataRegistry.FileID?
-  ) throws {
+  ) throws -> [String] {
     var files: [String: ExternalFile] = [:]
     try model.forEachTensor { tensor in
       guard tensor.hasDataLocation && tensor.dataLocation == .external else { return }
@@ -62,6 +64,7 @@ extension ModelIO {
       tensor.externalData = []
       tensor.clearDataLocation()
     }
+    return files.keys.sorted()
   }
 
   /// Moves the `raw_data` of every tensor with at least `thresholdBytes` (and at least 1) bytes

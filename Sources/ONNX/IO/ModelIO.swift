@@ -25,6 +25,12 @@ public enum ModelIO {
   /// - Throws: `ONNXError.fileNotFound`, `.emptyFile`, `.readFailed`, `.notAModel`,
   ///   `.externalDataMissing`, `.externalDataOutOfRange`, `.externalDataInvalid`.
   public static func readModel(at path: String) throws -> Onnx_ModelProto {
+    var sideFiles: [String] = []
+    return try readModel(at: path, sideFiles: &sideFiles)
+  }
+
+  /// `readModel(at:)`, also returning the paths of the external-data files it read (sorted).
+  static func readModel(at path: String, sideFiles: inout [String]) throws -> Onnx_ModelProto {
     var model: Onnx_ModelProto
     let modelFile: ExternalDataRegistry.FileID?
     do {
@@ -34,7 +40,7 @@ public enum ModelIO {
     }
     try checkIsModel(model, path: path)
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    try resolveExternalData(in: &model, folder: folder, modelPath: path, modelFile: modelFile)
+    sideFiles = try resolveExternalData(in: &model, folder: folder, modelPath: path, modelFile: modelFile)
     return model
   }
 
