@@ -23,33 +23,6 @@ public struct SiteReport: Codable, Equatable, Sendable {
   public var relativeError: Double?
 }
 
-/// Totals over all sites and the file.
-public struct ReportTotals: Codable, Equatable, Sendable {
-  public var sitesRewritten: Int
-  public var sitesKept: Int
-  public var paramsBefore: Int
-  public var paramsAfter: Int
-  public var macsBefore: Int
-  public var macsAfter: Int
-  public var fileSizeBefore: Int
-  public var fileSizeAfter: Int
-  /// Wall-clock seconds of the whole run (load to save).
-  public var seconds: Double
-}
-
-/// The report of a run, written as JSON by `--report` (schema in docs/cli.md).
-public struct RewriteReport: Codable, Equatable, Sendable {
-  public var tool: String
-  public var version: String
-  /// The options as given, one string each (method, layout, shuffle, seed, ranks, ...).
-  public var options: [String: String]
-  public var input: String
-  public var output: String?
-  public var dryRun: Bool
-  public var sites: [SiteReport]
-  public var totals: ReportTotals
-}
-
 extension SiteReport {
   private enum CodingKeys: String, CodingKey {
     case node, opType, weight, weightSource, shape, group, status, reason, format, ranks, shuffle
@@ -75,22 +48,5 @@ extension SiteReport {
     try c.encode(macsBefore, forKey: .macsBefore)
     try c.encode(macsAfter, forKey: .macsAfter)
     try c.encode(relativeError, forKey: .relativeError)
-  }
-}
-
-extension RewriteReport {
-  private enum CodingKeys: String, CodingKey { case tool, version, options, input, output, dryRun, sites, totals }
-
-  /// Encodes every key (`output` is null in a dry run).
-  public func encode(to encoder: Encoder) throws {
-    var c = encoder.container(keyedBy: CodingKeys.self)
-    try c.encode(tool, forKey: .tool)
-    try c.encode(version, forKey: .version)
-    try c.encode(options, forKey: .options)
-    try c.encode(input, forKey: .input)
-    try c.encode(output, forKey: .output)
-    try c.encode(dryRun, forKey: .dryRun)
-    try c.encode(sites, forKey: .sites)
-    try c.encode(totals, forKey: .totals)
   }
 }
