@@ -41,3 +41,11 @@ final class TensorTests: XCTestCase {
     XCTAssertEqual(a.frobeniusNorm, (91.0).squareRoot(), accuracy: 1e-12)
   }
 }
+
+final class TensorEdgeTests: XCTestCase {
+  func testTransposeOfEmptyAndSingletonTensorsPermutesShape() {
+    XCTAssertEqual(Tensor(zeros: [2, 0, 3]).transposed([2, 0, 1]).shape, [3, 2, 0])
+    XCTAssertEqual(Tensor(zeros: [1, 1, 1]).transposed([1, 2, 0]).shape, [1, 1, 1])
+    XCTAssertEqual(Tensor(zeros: [1, 3]).transposed([1, 0]).shape, [3, 1])
+  }
+}
