@@ -4,7 +4,7 @@ import TensorAlgebra
 /// A slow, obvious interpreter for the few ops the rewriter emits, computing in Double, so tests
 /// can compare a model's outputs before and after a rewrite without a runtime.
 ///
-/// Supported: Conv (2-D, NCHW, group, strides, pads, dilations; auto_pad NOTSET or VALID),
+/// Supported: Conv (1-D or 2-D, batch first, group, strides, pads, dilations, every auto_pad),
 /// Relu, Gemm, MatMul (2-D × 2-D, or batched [..., m, k] × [k, n]), Gather (1-D indices), Tile,
 /// Reshape (positive dims), Transpose, Range, Add, Mul, Mod (same shape or scalar operand),
 /// Constant. Integers travel as exact Doubles.
@@ -160,16 +160,40 @@ public struct ReferenceEvaluator {
     return Value(shape: a.shape.dropLast() + [n], data: out)
   }
 
-  private func conv(_ n: Node, _ x: Value, _ w: Value, _ b: Value?) throws -> Value {
-    guard x.shape.count == 4, w.shape.count == 4 else { throw Unsupported(description: "Conv on \(x.shape) with \(w.shape)") }
+  private func conv(_ n: Node, _ x0: Value, _ w0: Value, _ b: Value?) throws -> Value {
+    var x = x0, w = w0
+    var s = n.ints("strides") ?? [1, 1], d = n.ints("dilations") ?? [1, 1]
+    var pads = n.ints("pads")
+    let oneD = x.shape.count == 3
+    if oneD {
+      // A 1-D conv is a 2-D conv over a height of 1.
+      x.shape.insert(1, at: 2)
+      w.shape.insert(1, at: 2)
+      s = [1] + (n.ints("strides") ?? [1])
+      d = [1] + (n.ints("dilations") ?? [1])
+      pads = pads.map { [0, $0[0], 0, $0[1]] }
+    }
+    guard x.shape.count == 4, w.shape.count == 4 else { throw Unsupported(description: "Conv on \(x0.shape) with \(w0.shape)") }
     let autoPad = n.string("auto_pad") ?? "NOTSET"
-    guard autoPad == "NOTSET" || autoPad == "VALID" else { throw Unsupported(description: "auto_pad \(autoPad)") }
     let (batch, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (m, cg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
     let g = n.int("group", default: 1)
     guard c == cg * g, m % g == 0 else { throw Unsupported(description: "Conv channels \(c) vs \(cg)×\(g)") }
-    let s = n.ints("strides") ?? [1, 1], d = n.ints("dilations") ?? [1, 1]
-    let p = autoPad == "VALID" ? [0, 0, 0, 0] : (n.ints("pads") ?? [0, 0, 0, 0])
+    var p = pads ?? [0, 0, 0, 0]
+    switch autoPad {
+    case "NOTSET": break
+    case "VALID": p = [0, 0, 0, 0]
+    case "SAME_UPPER", "SAME_LOWER":
+      // Output ceil(in / stride); the odd unit of padding goes to the end (UPPER) or start (LOWER).
+      for (axis, size, k) in [(0, h, kh), (1, wd, kw)] {
+        let out = (size + s[axis] - 1) / s[axis]
+        let total = max(0, (out - 1) * s[axis] + (k - 1) * d[axis] + 1 - size)
+        let begin = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+        p[axis] = begin
+        p[axis + 2] = total - begin
+      }
+    default: throw Unsupported(description: "auto_pad \(autoPad)")
+    }
     let oh = (h + p[0] + p[2] - d[0] * (kh - 1) - 1) / s[0] + 1
     let ow = (wd + p[1] + p[3] - d[1] * (kw - 1) - 1) / s[1] + 1
     let mg = m / g
@@ -186,6 +210,6 @@ public struct ReferenceEvaluator {
         out[((bi * m + o) * oh + y) * ow + xo] = acc
       } }
     } }
-    return Value(shape: [batch, m, oh, ow], data: out)
+    return Value(shape: oneD ? [batch, m, ow] : [batch, m, oh, ow], data: out)
   }
 }
