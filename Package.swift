@@ -34,11 +34,12 @@ let package = Package(
     .target(name: "RsTDTestSupport", dependencies: ["ONNX", "ONNXProto", "TensorAlgebra"]),
 
     // MARK: - Benchmarks
-    .executableTarget(name: "bench-decompose", dependencies: ["TensorAlgebra"], path: "bench/decompose"),
+    .executableTarget(
+      name: "bench-decompose", dependencies: ["TensorAlgebra"], path: "bench/decompose", exclude: ["run.py"]),
     .executableTarget(name: "bench-io", dependencies: ["ONNX"], path: "bench/io"),
 
     // MARK: - Tests
-    .testTarget(name: "TensorAlgebraTests", dependencies: ["TensorAlgebra"]),
+    .testTarget(name: "TensorAlgebraTests", dependencies: ["TensorAlgebra"], exclude: ["shuffles_reference.py"]),
     .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
     .testTarget(name: "RsTDTests", dependencies: ["RsTD", "ONNX", "TensorAlgebra", "RsTDTestSupport"]),
   ],
