@@ -66,6 +66,14 @@ def test_bound(models):
     assert rc == 0, out
 
 
+def test_atol(models, tmp_path):
+    a, _, _, big = models
+    assert verify(a, big, "--atol", "1e-9")[0] == 1
+    rc, out = verify(a, big, "--atol", "100")
+    assert rc == 0, out
+    assert verify(a, big, "--atol", "-1")[0] == 2
+
+
 def test_both_levels_and_json(models, tmp_path):
     a, _, _, big = models
     js = tmp_path / "r.json"
