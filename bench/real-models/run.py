@@ -457,6 +457,34 @@ def write_docs(results, light, models, meta, md: Path, png_rel: str):
 
 # ----------------------------------------------------------------------------- main
 
+def model_facts(manifest, name):
+    m = dict(manifest[name])
+    src = Path(m["path"])
+    m.update(conv_params=conv_params(src), float_params=H.float_param_count(src),
+             file_size=src.stat().st_size)
+    return m
+
+
+def render(path: Path, args) -> int:
+    data = json.loads(path.read_text())
+    manifest = H.fetch_models()
+    results = data["results"]
+    names = list(dict.fromkeys(r["model"] for r in results))
+    models = {n: model_facts(manifest, n) for n in names}
+    meta = data["meta"]
+    if args.docs is False:
+        out = path.parent
+        plot(results, models, out / "fidelity.png")
+        write_docs(results, data.get("light", []), models, meta, out / "real-models.md", "fidelity.png")
+    else:
+        (HERE / "results.json").write_text(json.dumps(data, indent=1))
+        plot(results, models, HERE / "fidelity.png")
+        write_docs(results, data.get("light", []), models, meta, REPO / "docs" / "real-models.md",
+                   "../bench/real-models/fidelity.png")
+    log(f"rendered {len(results)} rows of {', '.join(names)}")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="cls+det, svd/auto, two budgets, fewer inputs")
@@ -471,7 +499,11 @@ def main(argv=None):
     ap.add_argument("--no-docs", dest="docs", action="store_false")
     ap.add_argument("--work", type=Path, default=H.CACHE / "bench")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--render", type=Path, metavar="RESULTS.json",
+                    help="only regenerate the docs and plot from a results file (or results.partial.json)")
     args = ap.parse_args(argv)
+    if args.render:
+        return render(args.render, args)
     if args.docs is None:
         args.docs = not args.quick
     if args.latency_rounds is None:
@@ -498,10 +530,8 @@ def main(argv=None):
     models, results = {}, []
     t_start = time.time()
     for name in names:
-        m = dict(manifest[name])
+        m = model_facts(manifest, name)
         src = Path(m["path"])
-        m.update(conv_params=conv_params(src), float_params=H.float_param_count(src),
-                 file_size=src.stat().st_size)
         models[name] = m
         outdir = args.work / name
         outdir.mkdir(parents=True, exist_ok=True)
@@ -528,7 +558,7 @@ def main(argv=None):
                     # int8 stores the same number of parameters in a quarter of the bytes
                     q.update(conv_params=row.get("conv_params"), conv_ratio=row.get("conv_ratio"))
                     results.append(q)
-        json.dump({"meta": meta, "results": results}, open(args.work / "results.partial.json", "w"), indent=1)
+        (args.work / "results.partial.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     light = []
     if not args.no_light and not args.quick:
         for name, m in manifest.items():
