@@ -1,3 +1,5 @@
+import Foundation
+
 /// Failures of a rewrite that stop it as a whole (a site that cannot be rewritten is kept and
 /// reported instead).
 public enum RewriteError: Error, CustomStringConvertible, Equatable {
@@ -7,12 +9,17 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
   /// The model's default-domain opset is missing or outside the versions the rewriter knows.
   case unsupportedOpset(version: Int?, supported: ClosedRange<Int>)
 
+  /// `--ratio` asks for fewer parameters than every site at its smallest rank holds.
+  case budgetTooSmall(ratio: Double, minimum: Double)
+
   public var description: String {
     switch self {
     case .weightIsGraphInput(let node, let weight):
       "node '\(node)': weight '\(weight)' is a graph input, not a constant; export the model with its weights, or pass --exclude '\(node)'."
     case .unsupportedOpset(let version?, let supported):
       "the model imports default-domain opset \(version); onnx-rstd supports opsets \(supported.lowerBound) to \(supported.upperBound)."
+    case .budgetTooSmall(let ratio, let minimum):
+      "--ratio \(ratio) is below what the eligible sites hold at rank 1 (ratio \(String(format: "%.4f", minimum))); ask for at least that, or --exclude sites."
     case .unsupportedOpset(nil, let supported):
       "the model imports no default-domain opset; onnx-rstd supports opsets \(supported.lowerBound) to \(supported.upperBound)."
     }

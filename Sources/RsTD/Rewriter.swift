@@ -52,9 +52,7 @@ public struct Rewriter {
     progress?("factoring \(jobs.count) kernels")
     let fits = try parallelMap(jobs) { i -> Result<Factorization, Error> in
       guard case .factor(let m, let r) = plans[i] else { fatalError("unreachable") }
-      return Result {
-        try planner.formatFor(m).factor(sites[i].kernel, site: sites[i].site, ranks: r, context: planner.shuffleContext(for: sites[i].site))
-      }
+      return Result { try planner.factor(sites[i], method: m, ranks: r) }
     }
     let factorizations = Dictionary(uniqueKeysWithValues: zip(keys, fits))
 
@@ -75,6 +73,9 @@ public struct Rewriter {
         let f: Factorization
         switch factorizations[key]! {
         case .success(let value): f = value
+        case .failure(PlanOutcome.boundNotMet(let bound)):
+          rows.append(keptRow(node: site.node, site: site, reason: .noCompressionUnderBound(bound), graph: model.graph))
+          continue
         case .failure(let error):
           rows.append(keptRow(node: site.node, site: site, reason: .decompositionFailed("\(error)"), graph: model.graph))
           continue

@@ -7,7 +7,7 @@ import TensorAlgebra
 /// The one place library errors become exit statuses (sysexits.h numbers).
 enum ExitStatus {
   static let help = """
-    Exit status: 0 success; 64 usage error (bad options, output path equal to the input); \
+    Exit status: 0 success; 64 usage error (bad options, output path equal to the input, a --ratio no plan can reach); \
     65 the input is not a valid ONNX model or holds malformed data; 66 the input file does not exist or cannot be read; \
     70 a decomposition failed; 73 the output cannot be written (e.g. its folder does not exist). \
     Nothing is written on failure and the input is never modified.
@@ -21,6 +21,7 @@ enum ExitStatus {
       case .outputDirectoryMissing, .writeFailed, .wouldOverwriteExternalData: return 73
       default: return 65
       }
+    case RewriteError.budgetTooSmall: return 64
     case is RewriteError: return 65
     case is DecompositionError: return 70
     default: return 1

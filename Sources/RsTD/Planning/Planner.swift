@@ -56,8 +56,9 @@ struct Planner {
       if case .maxErrorByKernel = options.ranks {
         // The default policy keeps input stems: few parameters, and measured to be the most
         // sensitive layers of PP-OCR (docs/cli.md).
-        for i in sites.indices where decisions[i] == nil && sites[i].site.kind == .conv && sites[i].site.inputChannelsPerGroup <= 4 {
-          decisions[i] = .keep(.stem(sites[i].site.inputChannelsPerGroup))
+        for i in sites.indices where decisions[i] == nil {
+          let s = sites[i].site
+          if s.kind == .conv && s.inputChannelsPerGroup * s.group <= 4 { decisions[i] = .keep(.stem(s.inputChannelsPerGroup * s.group)) }
         }
       }
       let pending = sites.indices.map { decisions[$0] == nil }
@@ -65,7 +66,7 @@ struct Planner {
         pending[i] ? try self.profitableCurve(sites[i], usable[i]) : []
       }
       for i in sites.indices where decisions[i] == nil {
-        let bound = errorBound(sites[i].site)
+        let bound = errorBound(sites[i].site)!
         let ok = curves[i].filter { $0.error <= bound }
         if let best = ok.min(by: { ($0.params, $0.error) < ($1.params, $1.error) }), let m = best.format {
           decisions[i] = .factor(method: m, ranks: best.ranks)
@@ -77,7 +78,13 @@ struct Planner {
       let open = sites.indices.filter { decisions[$0] == nil }
       let curves = try parallelMap(open) { i in try self.profitableCurve(sites[i], usable[i]) }
       let budget = Int((Double(open.reduce(0) { $0 + sites[$1].site.parameterCount }) * ratio).rounded(.down))
-      let chosen = allocate(curves: zip(open, curves).map { ($0.1 + [CurvePoint.keep(sites[$0.0].site)]) }, budget: budget)
+      let full = zip(open, curves).map { ($0.1 + [CurvePoint.keep(sites[$0.0].site)]) }
+      let cheapest = full.reduce(0) { $0 + ($1.map(\.params).min() ?? 0) }
+      if cheapest > budget {
+        let total = open.reduce(0) { $0 + sites[$1].site.parameterCount }
+        throw RewriteError.budgetTooSmall(ratio: ratio, minimum: Double(cheapest) / Double(max(total, 1)))
+      }
+      let chosen = allocate(curves: full, budget: budget)
       for (k, i) in open.enumerated() {
         if let m = chosen[k].format {
           decisions[i] = .factor(method: m, ranks: chosen[k].ranks)
@@ -89,12 +96,28 @@ struct Planner {
     return decisions.map { $0! }
   }
 
-  /// The per-site error bound of the max-error policies.
-  private func errorBound(_ site: ConvSite) -> Double {
+  /// The per-site error bound of the max-error policies (nil for the other policies).
+  func errorBound(_ site: ConvSite) -> Double? {
     switch options.ranks {
     case .maxError(let e): e
     case .maxErrorByKernel(let spatial, let pointwise): site.kernelArea > 1 ? spatial : pointwise
-    default: 0
+    default: nil
+    }
+  }
+
+  /// Factors a site as planned. Under a max-error policy a format whose curve was only an estimate
+  /// (cp) is refitted at growing ranks until the measured error meets the bound; when no
+  /// profitable rank does, `PlanOutcome.boundNotMet` is thrown and the site is kept.
+  func factor(_ s: (site: ConvSite, kernel: Tensor), method: Method, ranks: [Int]) throws -> Factorization {
+    let f = formatFor(method)
+    let ctx = shuffleContext(for: s.site)
+    var ranks = ranks
+    while true {
+      let fit = try f.factor(s.kernel, site: s.site, ranks: ranks, context: ctx)
+      guard let bound = errorBound(s.site), fit.relativeError > bound + 1e-9 else { return fit }
+      let next = f.uniformRanks(s.site, rank: Int((Double(ranks.max() ?? 1) * 1.25).rounded(.up)) + 1)
+      guard next != ranks, isProfitable(s.site, f.cost(s.site, ranks: next)) else { throw PlanOutcome.boundNotMet(bound) }
+      ranks = next
     }
   }
 

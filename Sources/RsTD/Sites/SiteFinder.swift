@@ -45,7 +45,7 @@ struct SiteFinder {
     guard let weight = try graph.constant(weightName) else {
       // A weight fed by the caller means the model was exported without its parameters: an
       // input error, not a layer to skip (inspect reports it instead of failing).
-      if rejectsInputWeights && graph.inputNames.contains(weightName) {
+      if rejectsInputWeights && kind == .conv && graph.inputNames.contains(weightName) {
         throw RewriteError.weightIsGraphInput(node: name, weight: weightName)
       }
       return .keep(node, .weightNotConstant(weightName))
