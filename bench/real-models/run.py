@@ -362,7 +362,8 @@ def write_docs(results, light, models, meta, md: Path, png_rel: str):
         "## How it was measured",
         "",
         f"Command: `{meta['command']}`  ",
-        f"Date: {meta['date']}; onnx-rstd {meta.get('cli_version', '?')} (`{meta['cli']}`); "
+        f"Date: {meta['date']}; onnx-rstd {meta.get('cli_version', '?')} (`{meta['cli']}`"
+        + (f", built from commit {meta['cli_commit']}" if meta.get("cli_commit") else "") + "); "
         f"onnxruntime {meta['onnxruntime']}; onnx {meta['onnx']}; {meta['machine']}.",
         "",
         "- **Inputs** (deterministic, generated at run time): the six scikit-image images "
@@ -472,6 +473,8 @@ def render(path: Path, args) -> int:
     names = list(dict.fromkeys(r["model"] for r in results))
     models = {n: model_facts(manifest, n) for n in names}
     meta = data["meta"]
+    if args.cli_commit:
+        meta["cli_commit"] = args.cli_commit
     if args.docs is False:
         out = path.parent
         plot(results, models, out / "fidelity.png")
@@ -499,6 +502,7 @@ def main(argv=None):
     ap.add_argument("--no-docs", dest="docs", action="store_false")
     ap.add_argument("--work", type=Path, default=H.CACHE / "bench")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--cli-commit", help="commit the CLI was built from (recorded in the docs)")
     ap.add_argument("--render", type=Path, metavar="RESULTS.json",
                     help="only regenerate the docs and plot from a results file (or results.partial.json)")
     args = ap.parse_args(argv)
@@ -526,7 +530,7 @@ def main(argv=None):
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cli": str(cli.relative_to(REPO) if cli.is_relative_to(REPO) else cli),
             "cli_version": ver, "onnxruntime": onnxruntime.__version__, "onnx": onnx.__version__,
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
-            "latency_rounds": args.latency_rounds, "quick": args.quick}
+            "latency_rounds": args.latency_rounds, "quick": args.quick, "cli_commit": args.cli_commit}
     models, results = {}, []
     t_start = time.time()
     for name in names:
