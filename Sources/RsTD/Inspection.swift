@@ -37,7 +37,7 @@ public func inspect(_ model: Model) throws -> [SiteInspection] {
     case .rewrite(let site):
       let kernel = try Rewriter(options: options).kernel(of: site, in: model.graph)
       let spectra = try factorGroups(kernel, groups: site.group) {
-        try modeSpectra($0).output
+        try singularValues($0.reshaped([$0.shape[0], $0.count / $0.shape[0]]))
       }
       let errors = combinedTruncationErrors(spectra)
       return SiteInspection(

@@ -1,5 +1,6 @@
 import CLAPACK
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,8 +25,10 @@ public func parallelMap<T, R>(_ items: [T], _ body: (T) throws -> R) throws -> [
 
 /// `body` applied to every item with at most `workers` threads, results in input order.
 ///
-/// Worker w handles items w, w + workers, …; OpenBLAS is pinned to one thread meanwhile (its
-/// previous thread count is restored afterwards).
+/// Workers take the next unclaimed item from a shared counter, so a few large items do not
+/// leave a worker idle; each item's result depends only on the item, so the schedule does not
+/// change the bits. OpenBLAS is pinned to one thread meanwhile (its previous thread count is
+/// restored afterwards).
 ///
 /// - Parameters:
 ///   - items: The inputs.
@@ -44,11 +47,12 @@ public func parallelMap<T, R>(_ items: [T], workers: Int, _ body: (T) throws -> 
   results.withUnsafeMutableBufferPointer { slots in
     let base = slots.baseAddress!
     withoutActuallyEscaping(body) { body in
-      DispatchQueue.concurrentPerform(iterations: threads) { w in
-        var i = w
-        while i < items.count {
+      let next = Atomic<Int>(0)
+      DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        while true {
+          let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+          if i >= items.count { break }
           (base + i).pointee = Result { try body(items[i]) }
-          i += threads
         }
       }
     }

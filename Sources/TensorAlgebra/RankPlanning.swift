@@ -30,3 +30,15 @@ public func smallestRank(errors: [Double], maxError: Double) -> Int {
   for (r, e) in errors.enumerated() where e <= maxError { return r }
   return max(errors.count - 1, 0)
 }
+
+/// The singular values of a matrix, non-increasing, from the eigenvalues of its smaller Gram
+/// matrix (accumulated in double): for planning ranks, where no singular vector is needed.
+///
+/// - Parameter matrix: A 2-D tensor `[m, n]`.
+/// - Returns: min(m, n) values.
+/// - Throws: `DecompositionError.nonFiniteEntries`, `.lapackFailure`.
+/// - Complexity: O(m·n·min(m, n)) for the Gram matrix, O(min(m, n)³) for its eigenvalues.
+public func singularValues(_ matrix: Tensor) throws -> [Float] {
+  precondition(matrix.shape.count == 2, "singularValues takes a 2-D tensor")
+  return try squaredSingularValues(of: matrix).map { Float($0.squareRoot()) }
+}

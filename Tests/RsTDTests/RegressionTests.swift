@@ -61,4 +61,18 @@ final class RegressionTests: XCTestCase {
       XCTAssertEqual(minimum, 320.0 / 4608.0, accuracy: 1e-12)
     }
   }
+
+  // x[1,16,8,8] ─▶ Conv "conv0" (w[16,16,3,3]) ─▶ y, opset 9: the identity rebuild needs only
+  // MatMul and Reshape; a shuffled one needs Range (opset 11).
+  func testReconstructedWithoutShuffleRunsOnOpset9() throws {
+    let model = try TestModel.conv(weightShape: [16, 16, 3, 3], opset: 9)
+    var none = fullRankOptions(.svd, layout: .reconstructed, shuffle: .none)
+    none.force = true
+    XCTAssertEqual(try rewritten(model, none).rows.map(\.status), ["rewritten"])
+    var random = none
+    random.shuffle = .random
+    XCTAssertEqual(
+      try rewritten(model, random).rows.map(\.reason),
+      ["Range (in-graph shuffle indices) needs opset 11; the model imports opset 9"])
+  }
 }

@@ -15,6 +15,9 @@ import TensorAlgebra
 
 struct ReconstructedFormat: ConvFormat {
   let inner: Method
+  /// The shuffle mode decides the opset needed: the identity rebuilds with MatMul/Reshape
+  /// (opset 5), a shuffle also computes its indices with Range (opset 11).
+  var shuffle: ShuffleMode = .none
   var method: Method { inner }
 
   private var innerFormat: ConvFormat { format(for: inner) }
@@ -31,7 +34,8 @@ struct ReconstructedFormat: ConvFormat {
       return .formatUnsupported(format: "\(inner.rawValue) (reconstructed)", why: "the reconstructed layout rebuilds svd or tucker2 factors")
     }
     if site.kind != .conv { return .formatUnsupported(format: "reconstructed", why: "only Conv weights are rebuilt in-graph") }
-    if opset < 11 { return .opsetTooOld(op: "Range (in-graph shuffle indices)", needed: 11, have: opset) }
+    if shuffle != .none && opset < 11 { return .opsetTooOld(op: "Range (in-graph shuffle indices)", needed: 11, have: opset) }
+    if opset < 5 { return .opsetTooOld(op: "Reshape with a shape input", needed: 5, have: opset) }
     return nil
   }
 

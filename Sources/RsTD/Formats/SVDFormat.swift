@@ -33,7 +33,7 @@ struct SVDFormat: ConvFormat {
 
   func curve(_ site: ConvSite, kernel: Tensor, context: ShuffleContext) throws -> [CurvePoint]? {
     let spectra = try factorGroups(kernel, groups: site.group) {
-      try modeSpectra($0).output
+      try singularValues($0.reshaped([$0.shape[0], $0.count / $0.shape[0]]))
     }
     let errors = combinedTruncationErrors(spectra)
     return (1..<errors.count).map { r in

@@ -18,7 +18,7 @@ struct Planner {
 
   /// The format implementing `method` in the chosen layout.
   func formatFor(_ method: Method) -> ConvFormat {
-    options.layout == .reconstructed ? ReconstructedFormat(inner: method) : format(for: method)
+    options.layout == .reconstructed ? ReconstructedFormat(inner: method, shuffle: options.shuffle) : format(for: method)
   }
 
   /// Whether a point is worth emitting: fewer parameters and, in the factorized layout, fewer
