@@ -419,7 +419,7 @@ def write_docs(results, light, models, meta, md: Path, png_rel: str):
         parts.append("")
     parts += [
         "## The regression suite (`Tests/realmodels`)", "",
-        "`python3 -m pytest Tests/realmodels -q` (about 5 minutes on 2 shared cores, fetch included; "
+        "`python3 -m pytest Tests/realmodels -q` (160 tests, 2.5 minutes on 2 cores, about 5 when they are busy; fetch included; "
         "the CLI is `$ONNX_RSTD`, else `.build/release`, `.build/debug` or `.build-real/release` — "
         "a missing CLI fails the suite, it never skips). For each of the 3 PP-OCR models and the 9 "
         "onnx backend 'light' models it rewrites with `--rank full --force` (every site rewritten at "
