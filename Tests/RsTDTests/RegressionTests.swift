@@ -75,4 +75,16 @@ final class RegressionTests: XCTestCase {
       try rewritten(model, random).rows.map(\.reason),
       ["Range (in-graph shuffle indices) needs opset 11; the model imports opset 9"])
   }
+
+  // x[1,8,8,8] ─▶ Conv "conv0" (w[2,8,1,1]) ─▶ y: --ratio 1 leaves every layer whole, whatever
+  // the method (cp used to take rank 1 from its borrowed svd curve).
+  func testRatioOneChangesNothing() throws {
+    let model = try TestModel.conv(weightShape: [2, 8, 1, 1])
+    for method in Method.allCases {
+      var options = RewriteOptions()
+      options.method = method
+      options.ranks = .ratio(1)
+      XCTAssertEqual(try rewritten(model, options).rows.map(\.status), ["kept"], "\(method)")
+    }
+  }
 }

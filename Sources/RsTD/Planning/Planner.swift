@@ -131,16 +131,24 @@ struct Planner {
 
   /// The union of the candidates' curves, restricted to profitable points. Formats without a
   /// cheap curve (cp) borrow the svd curve's errors at equal parameters, as an estimate.
-  private func profitableCurve(_ s: (site: ConvSite, kernel: Tensor), _ formats: [ConvFormat]) throws -> [CurvePoint] {
+  func profitableCurve(_ s: (site: ConvSite, kernel: Tensor), _ formats: [ConvFormat]) throws -> [CurvePoint] {
     let ctx = shuffleContext(for: s.site)
     var points: [CurvePoint] = []
     for f in formats {
       if let c = try f.curve(s.site, kernel: s.kernel, context: ctx) {
         points += c
       } else if let proxy = try formatFor(.svd).curve(s.site, kernel: s.kernel, context: ctx) {
-        points += proxy.compactMap { p in
-          let r = f.uniformRanks(s.site, rank: f.rankFor(s.site, params: p.params))
-          return CurvePoint(format: f.method, ranks: r, params: f.cost(s.site, ranks: r).params, error: p.error)
+        // Each rank of the format, estimated at the error svd reaches with no more parameters
+        // (1 when svd has no point that small); only ranks that store fewer parameters than
+        // the layer are worth an estimate.
+        var rank = 1
+        while rank <= (f.fullRanks(s.site).max() ?? 1) {
+          let r = f.uniformRanks(s.site, rank: rank)
+          let params = f.cost(s.site, ranks: r).params
+          if params >= s.site.parameterCount && !options.force { break }
+          let error = proxy.filter { $0.params <= params }.map(\.error).min() ?? 1
+          points.append(CurvePoint(format: f.method, ranks: r, params: params, error: error))
+          rank += 1
         }
       }
     }
@@ -151,17 +159,5 @@ struct Planner {
 
   func shuffleContext(for site: ConvSite) -> ShuffleContext {
     ShuffleContext(mode: options.shuffle, seed: siteSeed(options.seed, site.weightName), candidates: options.searchCandidates)
-  }
-}
-
-extension ConvFormat {
-  /// The largest uniform rank whose parameters fit in `params` (at least 1).
-  func rankFor(_ site: ConvSite, params: Int) -> Int {
-    var lo = 1, hi = max(1, fullRanks(site).max() ?? 1)
-    while lo < hi {
-      let mid = (lo + hi + 1) / 2
-      if cost(site, ranks: uniformRanks(site, rank: mid)).params <= params { lo = mid } else { hi = mid - 1 }
-    }
-    return lo
   }
 }
