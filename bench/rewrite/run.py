@@ -244,7 +244,7 @@ def main():
     results = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python3 bench/rewrite/run.py " + " ".join(sys.argv[1:]),
-        "tool": version, "onnxruntime": ort.__version__, "onnx": onnx.__version__,
+        "bin": os.path.relpath(binary, ROOT), "tool": version, "onnxruntime": ort.__version__, "onnx": onnx.__version__,
         "numpy": np.__version__, "cpus": os.cpu_count(), "machine": platform.machine(),
         "loadavg_start": os.getloadavg(), "reps": args.reps, "runs": args.runs, "warmup": args.warmup,
     }
@@ -453,7 +453,7 @@ def write_doc(res, md):
         f"Measured {res['date']} on a shared {res['cpus']}-core {res['machine']} machine (other agents were "
         f"building and testing; load average {res['loadavg_start'][0]:.1f} at the start, "
         f"{res['loadavg_end'][0]:.1f} at the end), `onnx-rstd` {res['tool']} built from commit {res.get('commit', '?')} "
-        f"(`{' '.join(BUILD_CMD)}`), "
+        f"(binary `{res.get('bin', '?')}`, a `swift build -c release` product), "
         f"onnxruntime {res['onnxruntime']}. Raw figures: `bench/rewrite/results.json`.", "",
         "What the figures mean: every ratio is rewritten ÷ original, measured side by side in the same "
         "run, so the machine's noise hits both sides alike; absolute milliseconds are only indicative on a "
