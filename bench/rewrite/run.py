@@ -429,8 +429,8 @@ def markdown(res):
                        f"{r['macs_pos_ratio']:.3f} | {fmt_ratio(r['macs_img_ratio'], 3)} | {r['file_ratio']:.3f} | "
                        f"{r['load_a']:.2f} → {r['load_b']:.2f} | {tail} |")
         if any(r["source"] != base["source"] for r in rows):
-            out.append("\n† on the opset-13 copy (`onnx.version_converter`; the reconstructed layout needs "
-                       "`Range`, opset 11), against that copy.")
+            out.append("\n† on the opset-13 copy (`onnx.version_converter`; a shuffled rebuild needs "
+                       "`Range`, opset 11; both reconstructed rows use the copy), against that copy.")
         out.append("")
     return "\n".join(out)
 
