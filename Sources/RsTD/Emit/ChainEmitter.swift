@@ -22,20 +22,26 @@ struct ChainEmitter {
 
   /// A new floating-point initializer holding `values`, or the one already made for this factor.
   mutating func initializer(_ suffix: String, _ values: [Float], shape: [Int]) -> String {
-    let key = "\(factorKey)|\(suffix)"
-    if let name = shared[key] { return name }
-    let name = graph.makeName("\(site.name)/\(suffix)")
-    graph.addInitializer(name: name, values: values, shape: shape, type: site.elementType)
-    shared[key] = name
-    return name
+    let type = site.elementType
+    return sharedInitializer(suffix) { graph, name in
+      graph.addInitializer(name: name, values: values, shape: shape, type: type)
+    }
   }
 
   /// A new INT64 initializer (indices, shapes, repeats).
   mutating func int64s(_ suffix: String, _ values: [Int], shape: [Int]) -> String {
+    sharedInitializer(suffix) { graph, name in
+      graph.addInitializer(name: name, int64s: values.map { Int64($0) }, shape: shape)
+    }
+  }
+
+  /// The initializer made for this factor under `suffix`, or a new one named from the site and
+  /// added by `add`.
+  private mutating func sharedInitializer(_ suffix: String, add: (inout Graph, String) -> Void) -> String {
     let key = "\(factorKey)|\(suffix)"
     if let name = shared[key] { return name }
     let name = graph.makeName("\(site.name)/\(suffix)")
-    graph.addInitializer(name: name, int64s: values.map { Int64($0) }, shape: shape)
+    add(&graph, name)
     shared[key] = name
     return name
   }
