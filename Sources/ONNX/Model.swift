@@ -10,8 +10,11 @@ public struct Model {
   public let externalDataFiles: [String]
 
   init(proto: Onnx_ModelProto, externalDataFiles: [String] = []) {
-    self.proto = proto
     self.graph = Graph(proto: proto.graph, irVersion: Int(proto.irVersion))
+    // The graph lives in `graph` alone, so replaced weights are freed, not kept twice.
+    var rest = proto
+    rest.graph = Onnx_GraphProto()
+    self.proto = rest
     self.externalDataFiles = externalDataFiles
   }
 

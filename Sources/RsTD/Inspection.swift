@@ -35,7 +35,7 @@ public func inspect(_ model: Model) throws -> [SiteInspection] {
   return try finder.decisions().map { d in
     switch d {
     case .rewrite(let site):
-      let kernel = try Rewriter(options: options).kernel(of: site, in: model.graph)
+      let kernel = try site.kernel(in: model.graph)
       let spectra = try factorGroups(kernel, groups: site.group) {
         try singularValues($0.reshaped([$0.shape[0], $0.count / $0.shape[0]]))
       }
@@ -47,14 +47,11 @@ public func inspect(_ model: Model) throws -> [SiteInspection] {
         rank90: smallestRank(errors: errors, maxError: (0.1).squareRoot()),
         rank99: smallestRank(errors: errors, maxError: (0.01).squareRoot()), fullRank: errors.count - 1)
     case .keep(let node, let reason):
-      let weight = node.inputs.count > 1 ? node.inputs[1] : nil
-      let c = try weight.flatMap { try model.graph.constant($0) }
-      let shape = c?.shape ?? []
-      let params = shape.reduce(1, *)
+      let w = NodeWeight(node, graph: model.graph)
       return SiteInspection(
-        node: SiteFinder.siteName(node), opType: node.opType, weight: weight, shape: shape,
-        group: node.int("group", default: 1), params: shape.isEmpty ? 0 : params, macs: shape.isEmpty ? 0 : params,
-        constant: c != nil, weightSource: c?.source.description, eligible: false, reason: reason.description,
+        node: SiteFinder.siteName(node), opType: node.opType, weight: w.name, shape: w.shape,
+        group: node.int("group", default: 1), params: w.parameterCount, macs: w.parameterCount,
+        constant: w.constant != nil, weightSource: w.constant?.source.description, eligible: false, reason: reason.description,
         rank90: nil, rank99: nil, fullRank: nil)
     }
   }

@@ -9,6 +9,10 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
   /// The model's default-domain opset is missing or outside the versions the rewriter knows.
   case unsupportedOpset(version: Int?, supported: ClosedRange<Int>)
 
+  /// A node contradicts the ONNX spec in a way the rewriter reads (group, dims, spatial
+  /// attributes, outputs).
+  case malformedNode(node: String, why: String)
+
   /// `--ratio` asks for fewer parameters than every site at its smallest rank holds.
   case budgetTooSmall(ratio: Double, minimum: Double)
 
@@ -18,6 +22,8 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
       "node '\(node)': weight '\(weight)' is a graph input, not a constant; export the model with its weights, or pass --exclude '\(node)'."
     case .unsupportedOpset(let version?, let supported):
       "the model imports default-domain opset \(version); onnx-rstd supports opsets \(supported.lowerBound) to \(supported.upperBound)."
+    case .malformedNode(let node, let why):
+      "node '\(node)': \(why)."
     case .budgetTooSmall(let ratio, let minimum):
       "--ratio \(ratio) is below what the eligible sites hold at rank 1 (ratio \(String(format: "%.4f", minimum))); ask for at least that, or --exclude sites."
     case .unsupportedOpset(nil, let supported):

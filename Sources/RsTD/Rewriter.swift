@@ -2,6 +2,18 @@ import Foundation
 import ONNX
 import TensorAlgebra
 
+// The walk, one step after the other, none going back:
+//  1. load      Model.load(path:) parses and checks the file (Sources/ONNX/IO).
+//  2. validate  Graph.validateStructure(): SSA, defined inputs, no cycle, op arity.
+//  3. sites     SiteFinder checks each Conv/Gemm/MatMul's numbers and decides rewrite or keep.
+//  4. kernels   each site reads its own kernel in factor orientation (ConvSite.kernel(in:)).
+//  5. plan      Planner gives every site a format and ranks under the rank policy.
+//  6. factor    each distinct (site key, format, ranks) is factored once, in parallel.
+//  7. emit      a ChainEmitter builds each site's nodes and initializers; Graph.replace swaps
+//               them in for the node in O(size of the chain).
+//  8. clean     removeUnused drops the replaced weights, topologicallySort confirms the order.
+//  9. save      Model.save writes the model (Rewriter+Run.swift), with the report.
+
 /// The rewriter: finds sites, plans them with all sites in view, factors them (in parallel),
 /// emits their chains, and cleans up. The public entry point other Swift tools plug in.
 public struct Rewriter {
@@ -22,32 +34,46 @@ public struct Rewriter {
 
   /// Rewrites every eligible site of `model` in place.
   /// - Parameter model: the model; on return, rewritten, cleaned and topologically sorted.
-  /// - Returns: one report row per Conv/Gemm/MatMul-like node, in file order.
-  /// - Throws: `RewriteError` when the model cannot be rewritten at all, `ONNXError` on malformed
-  ///   weights, `DecompositionError` when a decomposition fails.
+  /// - Returns: one report row per Conv/Gemm/MatMul-like node, in graph order.
+  /// - Throws: `GraphError` or `RewriteError` when the model cannot be rewritten at all,
+  ///   `ONNXError` on malformed weights, `DecompositionError` when a decomposition fails.
   public func rewrite(_ model: inout Model) throws -> [SiteReport] {
     let imported = model.opsetVersion("")
     guard let opset = imported, Rewriter.supportedOpsets.contains(opset) else {
       throw RewriteError.unsupportedOpset(version: imported, supported: Rewriter.supportedOpsets)
     }
-    let decisions = try SiteFinder(graph: model.graph, options: options).decisions()
+    try model.graph.validateStructure()
+    var decisions = try SiteFinder(graph: model.graph, options: options).decisions()
     var sites: [(site: ConvSite, kernel: Tensor)] = []
-    for case .rewrite(let site) in decisions {
-      sites.append((site, try kernel(of: site, in: model.graph)))
+    for (i, d) in decisions.enumerated() {
+      switch d {
+      case .keep(let node, .malformed(let why)):
+        throw RewriteError.malformedNode(node: SiteFinder.siteName(node), why: why)
+      case .rewrite(let site):
+        let kernel = try site.kernel(in: model.graph)
+        if kernel.scalars.allSatisfy(\.isFinite) {
+          sites.append((site, kernel))
+        } else {
+          decisions[i] = .keep(site.node, .nonFiniteWeight)
+        }
+      case .keep:
+        continue
+      }
     }
     let planner = Planner(options: options, opset: opset)
     progress?("planning \(sites.count) sites")
     let plans = try planner.plan(sites)
 
-    // Factor each distinct (weight, format, ranks) once, in parallel; results keep input order.
+    // Factor each distinct (site key, format, ranks) once, in parallel; results keep input order.
     var keys: [String] = []
     var jobs: [Int] = []
     var keyOf = [Int: String]()
+    var seen: Set<String> = []
     for (i, p) in plans.enumerated() {
       guard case .factor(let m, let r) = p else { continue }
-      let key = "\(sites[i].site.weightName)|\(sites[i].site.group)|\(m.rawValue)|\(options.layout.rawValue)|\(r)"
+      let key = "\(sites[i].site.key)|\(m.rawValue)|\(options.layout.rawValue)|\(r)"
       keyOf[i] = key
-      if !keys.contains(key) { keys.append(key); jobs.append(i) }
+      if seen.insert(key).inserted { keys.append(key); jobs.append(i) }
     }
     progress?("factoring \(jobs.count) kernels")
     let fits = try parallelMap(jobs) { i -> Result<Factorization, Error> in
@@ -81,12 +107,10 @@ public struct Rewriter {
           continue
         }
         let format = planner.formatFor(m)
-        guard let position = model.graph.producer(of: site.node.outputs[0]) else { continue }
-        var emitter = ChainEmitter(graph: model.graph, site: site, factorKey: key, shared: shared)
-        try format.emit(f, into: &emitter)
-        model.graph = emitter.graph
-        shared = emitter.shared
-        model.graph.replaceNode(at: position, with: emitter.nodes)
+        if let reason = try emit(f, format: format, site: site, key: key, into: &model.graph, shared: &shared) {
+          rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph))
+          continue
+        }
         detached.insert(site.weightName)
         let cost = format.cost(site, ranks: f.ranks)
         rows.append(
@@ -105,27 +129,44 @@ public struct Rewriter {
     return rows
   }
 
-  private func keptRow(node: Node, site: ConvSite?, reason: SkipReason, graph: Graph) -> SiteReport {
-    // Shape and size of a constant weight even when the node is not a site.
-    let weight = site?.weightName ?? (node.inputs.count > 1 ? node.inputs[1] : nil)
-    let constant = site == nil ? weight.flatMap { try? graph.constant($0) } : nil
-    let shape = site?.weightShape ?? constant?.shape ?? []
-    let params = shape.isEmpty ? 0 : shape.reduce(1, *)
-    return SiteReport(
-      node: site?.name ?? SiteFinder.siteName(node), opType: node.opType, weight: weight,
-      weightSource: site?.weightSource.description ?? constant?.source.description, shape: shape, group: site?.group ?? node.int("group", default: 1),
-      status: "kept", reason: reason.description, format: nil, ranks: nil, shuffle: nil,
-      paramsBefore: params, paramsAfter: params, macsBefore: params, macsAfter: params, relativeError: nil)
+  /// Emits `f`'s chain in place of the site's node, or leaves the graph as it was and returns why
+  /// not. The emitter works on the graph itself (moved in and out, never copied), so one site
+  /// costs O(its chain), not O(graph).
+  private func emit(
+    _ f: Factorization, format: ConvFormat, site: ConvSite, key: String, into graph: inout Graph,
+    shared: inout [String: String]
+  ) throws -> SkipReason? {
+    var emitter = ChainEmitter(graph: Graph(irVersion: graph.irVersion), site: site, factorKey: key, shared: [:])
+    swap(&emitter.graph, &graph)
+    swap(&emitter.shared, &shared)
+    defer {
+      swap(&emitter.graph, &graph)
+      swap(&emitter.shared, &shared)
+    }
+    do {
+      try format.emit(f, into: &emitter)
+    } catch {
+      emitter.rollBack()
+      throw error
+    }
+    if let problem = emitter.problem {
+      emitter.rollBack()
+      return .notRepresentable(problem)
+    }
+    emitter.graph.replace(site.id, with: emitter.nodes)
+    return nil
   }
 
-  /// The site's weight as a float tensor shaped `site.weightShape` (Gemm/MatMul transposed to
-  /// `[N_out, K_in]`).
-  func kernel(of site: ConvSite, in graph: Graph) throws -> Tensor {
-    guard let c = try graph.constant(site.weightName) else {
-      preconditionFailure("site '\(site.name)' was found with a constant weight that is gone")
-    }
-    let t = Tensor(shape: c.shape, scalars: try c.floats())
-    let stored = site.kind == .matMul || (site.kind == .gemm && site.node.int("transB", default: 0) == 0)
-    return stored ? t.transposed([1, 0]) : t
+  private func keptRow(node: Node, site: ConvSite?, reason: SkipReason, graph: Graph) -> SiteReport {
+    // Shape and size of a constant weight even when the node is not a site.
+    let weight = NodeWeight(node, graph: graph)
+    let shape = site?.weightShape ?? weight.shape
+    let params = site?.parameterCount ?? weight.parameterCount
+    return SiteReport(
+      node: site?.name ?? SiteFinder.siteName(node), opType: node.opType, weight: site?.weightName ?? weight.name,
+      weightSource: site?.weightSource.description ?? weight.constant?.source.description, shape: shape,
+      group: site?.group ?? node.int("group", default: 1),
+      status: "kept", reason: reason.description, format: nil, ranks: nil, shuffle: nil,
+      paramsBefore: params, paramsAfter: params, macsBefore: params, macsAfter: params, relativeError: nil)
   }
 }

@@ -46,7 +46,7 @@ final class FormatChainTests: XCTestCase {
     }
     // The chain writes the original output; Relu is untouched.
     XCTAssertEqual(out.graph.nodes.filter { $0.opType == "Relu" }.map(\.inputs), [["c0"]], file: file, line: line)
-    XCTAssertEqual(out.graph.producer(of: "y").map { out.graph.node(at: $0).name.hasPrefix("conv1/") }, true, file: file, line: line)
+    XCTAssertEqual(out.graph.producer(of: "y").map { out.graph.node($0).name.hasPrefix("conv1/") }, true, file: file, line: line)
     try assertWellFormed(out, file: file, line: line)
     return (out, out.graph.nodes.filter { $0.name.hasPrefix("conv0/") })
   }

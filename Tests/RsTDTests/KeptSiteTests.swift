@@ -49,7 +49,7 @@ final class KeptSiteTests: XCTestCase {
       try assertUnchanged(model, options), ["not profitable: parameters 16 → 32, multiply-adds 16 → 32"])
     // The planner's decision, typed.
     let site = try onlySite(model)
-    let kernel = try Rewriter(options: options).kernel(of: site, in: model.graph)
+    let kernel = try site.kernel(in: model.graph)
     let plan = try Planner(options: options, opset: 13).plan([(site, kernel)])
     guard case .keep(let reason) = plan[0] else { return XCTFail("planned \(plan[0])") }
     XCTAssertEqual(reason, .notProfitable(paramsBefore: 16, paramsAfter: 32, macsBefore: 16, macsAfter: 32))

@@ -92,7 +92,7 @@ final class PlannerTests: XCTestCase {
     options.ranks = ranks
     options.force = force
     let site = try onlySite(model, options)
-    let kernel = try Rewriter(options: options).kernel(of: site, in: model.graph)
+    let kernel = try site.kernel(in: model.graph)
     return try Planner(options: options, opset: 13).plan([(site, kernel)])[0]
   }
 

@@ -30,6 +30,9 @@ public struct ConstantValue: Sendable {
   /// Dimensions of the value.
   public var shape: [Int] { tensor.shape }
 
+  /// The number of elements, nil when a dim is negative or their product overflows.
+  public var elementCount: Int? { try? tensor.checkedElementCount() }
+
   /// The floating-point type, or nil when the value is not FLOAT/FLOAT16/BFLOAT16/DOUBLE.
   public var elementType: ElementType? { ElementType(tensor.dataType) }
 

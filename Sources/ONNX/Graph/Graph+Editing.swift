@@ -1,28 +1,44 @@
 import ONNXProto
 
+/// Edits. Each keeps the index and the name authority in step at a cost proportional to what it
+/// touches, then (in debug builds, or with ONNX_RSTD_CHECK_INVARIANTS=1) runs `checkInvariants()`.
 extension Graph {
-  /// A name not used anywhere in the graph, derived from `base`, and reserves it.
+  /// A name not used anywhere in the graph, derived from `base`, and reserves it for good.
   ///
   /// Returns `base` itself when free, else `base_1`, `base_2`, ...: names depend only on the
   /// graph and the order of requests, so output bytes are deterministic.
-  public mutating func makeName(_ base: String) -> String {
-    var candidate = base
-    var k = 1
-    while index.names.contains(candidate) {
-      candidate = "\(base)_\(k)"
-      k += 1
-    }
-    index.names.insert(candidate)
-    return candidate
+  public mutating func makeName(_ base: String) -> String { names.make(base) }
+
+  /// Replaces the node `id` by `nodes`, inserted at its place in order.
+  ///
+  /// The new nodes must read only values defined before `id` or by each other, which keeps the
+  /// graph topologically sorted. Other nodes' handles stay valid; `id` becomes invalid.
+  /// - Returns: the handles of the new nodes, in order.
+  /// - Complexity: O(wiring of the removed and inserted nodes).
+  @discardableResult
+  public mutating func replace(_ id: NodeID, with nodes: [Node]) -> [NodeID] {
+    precondition(contains(id), "node \(id) is not in the graph")
+    let after = nextSlot[id.raw]
+    unlinkNode(id.raw)
+    let ids = nodes.map { linkNode($0.proto, before: after) }
+    checkInvariantsIfEnabled("replace \(id)")
+    return ids
   }
 
-  /// Replaces the node at `position` by `nodes`, inserted at the same place in order.
-  ///
-  /// The new nodes must read only values defined before `position` or by each other, which keeps
-  /// the graph topologically sorted.
-  public mutating func replaceNode(at position: Int, with nodes: [Node]) {
-    proto.node.replaceSubrange(position...position, with: nodes.map(\.proto))
-    reindex()
+  /// Appends `node` at the end of the graph (building a graph in memory).
+  @discardableResult
+  public mutating func append(_ node: Node) -> NodeID {
+    let id = linkNode(node.proto, before: -1)
+    if claimsTopologicalOrder { claimsTopologicalOrder = node.inputs.allSatisfy { $0.isEmpty || isDefinedBefore($0, id) } }
+    checkInvariantsIfEnabled("append \(id)")
+    return id
+  }
+
+  /// Removes the node `id` (its outputs become undefined; callers rewire readers first).
+  public mutating func remove(_ id: NodeID) {
+    precondition(contains(id), "node \(id) is not in the graph")
+    unlinkNode(id.raw)
+    checkInvariantsIfEnabled("remove \(id)")
   }
 
   /// Adds a floating-point initializer stored in `type` (values rounded from Float).
@@ -37,7 +53,8 @@ extension Graph {
   }
 
   private mutating func appendInitializer(_ t: Onnx_TensorProto, elemType: Onnx_TensorProto.DataType) {
-    proto.initializer.append(t)
+    precondition(!isDefined(t.name), "initializer '\(t.name)' would define a value twice")
+    appendInitializerSlot(t)
     if irVersion < 4 {
       // Before IR 4 every initializer must also be declared as a graph input.
       var v = Onnx_ValueInfoProto()
@@ -48,9 +65,10 @@ extension Graph {
         dim.dimValue = d
         return dim
       }
-      proto.input.append(v)
+      header.input.append(v)
+      index.graphInputs.insert(t.name)
     }
-    reindex()
+    checkInvariantsIfEnabled("add initializer '\(t.name)'")
   }
 
   /// Removes the values in `candidates` that nothing reads any more, and, transitively, the
@@ -59,59 +77,44 @@ extension Graph {
   /// Only candidates and what they pull in are touched: unrelated unused values in the input model
   /// are preserved. Initializers leave the graph inputs too (IR < 4), and `value_info` entries of
   /// removed values are dropped.
+  /// - Complexity: O(removed values + graph inputs + value_info), once per call.
   public mutating func removeUnused(_ candidates: Set<String>) {
-    var pending = candidates
+    var pending = candidates.sorted()
     var removed: Set<String> = []
-    while let name = pending.popFirst() {
+    while let name = pending.popLast() {
       guard !name.isEmpty, consumers(of: name).isEmpty, !hasOtherUses(name) else { continue }
       if let i = index.initializers[name] {
-        proto.initializer.remove(at: i)
-        if index.graphInputs.contains(name) { proto.input.removeAll { $0.name == name } }
+        initializerSlots[i] = nil
+        index.initializers[name] = nil
+        index.graphInputs.remove(name)
         removed.insert(name)
-        reindex()
-      } else if let p = index.producers[name], isRemovableConstant(proto.node[p]) {
-        let node = proto.node[p]
+      } else if let p = index.producers[name], let node = nodeSlots[p.raw], Graph.isRemovableConstant(node) {
         guard node.output.allSatisfy({ consumers(of: $0).isEmpty && !hasOtherUses($0) }) else { continue }
-        proto.node.remove(at: p)
+        unlinkNode(p.raw)
         removed.formUnion(node.output)
-        pending.formUnion(node.input)
-        reindex()
+        pending += node.input.filter { !$0.isEmpty }
       }
     }
-    if !removed.isEmpty { proto.valueInfo.removeAll { removed.contains($0.name) } }
+    if !removed.isEmpty {
+      header.input.removeAll { removed.contains($0.name) }
+      header.valueInfo.removeAll { removed.contains($0.name) }
+    }
+    checkInvariantsIfEnabled("remove unused values")
   }
 
-  private func isRemovableConstant(_ n: Onnx_NodeProto) -> Bool {
+  static func isRemovableConstant(_ n: Onnx_NodeProto) -> Bool {
     (n.domain.isEmpty || n.domain == "ai.onnx") && (n.opType == "Constant" || n.opType == "ConstantOfShape")
   }
 
-  /// Restores topological order, moving nodes only when needed (a stable Kahn sort keyed on the
-  /// current position). Cycles are left as they are.
-  public mutating func topologicallySort() {
-    let n = proto.node.count
-    var available = Set(proto.initializer.map(\.name)).union(proto.input.map(\.name))
-    available.insert("")
-    var placed = [Bool](repeating: false, count: n)
-    var order: [Int] = []
-    order.reserveCapacity(n)
-    var progress = true
-    while order.count < n && progress {
-      progress = false
-      for i in 0..<n where !placed[i] {
-        let node = proto.node[i]
-        // Values produced by no node (outer scope, subgraph inputs) never block.
-        if node.input.allSatisfy({ available.contains($0) || index.producers[$0] == nil }) {
-          placed[i] = true
-          order.append(i)
-          available.formUnion(node.output)
-          progress = true
-        }
-      }
+  /// Whether `value` is defined by an initializer, a graph input, or a node placed before `id`
+  /// (walks back from `id`: for checks, not hot paths).
+  func isDefinedBefore(_ value: String, _ id: NodeID) -> Bool {
+    guard let p = index.producers[value] else { return true }
+    var s = previousSlot[id.raw]
+    while s >= 0 {
+      if s == p.raw { return true }
+      s = previousSlot[s]
     }
-    if order.count < n { order += (0..<n).filter { !placed[$0] } }
-    if order != Array(0..<n) {
-      proto.node = order.map { proto.node[$0] }
-      reindex()
-    }
+    return false
   }
 }

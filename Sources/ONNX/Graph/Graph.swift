@@ -1,104 +1,173 @@
+import Foundation
 import ONNXProto
 
-/// The main graph of a model, with producer/consumer indexes and constant lookup.
+/// The main graph of a model: nodes in order behind stable `NodeID` handles, initializers, and
+/// producer/consumer indexes that every edit keeps in step.
 ///
 /// Only the top-level graph is edited; subgraphs (If/Loop/Scan bodies) are carried through
-/// untouched, but their references to outer values count as uses.
+/// untouched, but their references to outer values count as uses. Nodes live in slots addressed
+/// by `NodeID` and are ordered by a doubly linked list, so replacing or removing one node costs
+/// O(its wiring), never O(graph).
 public struct Graph {
-  var proto: Onnx_GraphProto
+  /// Everything but the nodes and initializers (name, inputs, outputs, value_info, ...).
+  var header: Onnx_GraphProto
   /// The model's IR version: below 4, initializers must also be graph inputs.
-  let irVersion: Int
-  var index: GraphIndex
+  public let irVersion: Int
+
+  var nodeSlots: [Onnx_NodeProto?] = []
+  var nextSlot: [Int] = []
+  var previousSlot: [Int] = []
+  var firstSlot = -1
+  var lastSlot = -1
+  /// Number of nodes in the graph.
+  public private(set) var nodeCount = 0
+
+  /// Initializers in file order; removed ones leave `nil` so other slots keep their numbers.
+  var initializerSlots: [Onnx_TensorProto?] = []
+  var index = GraphIndex()
+  var names = NameAuthority()
+  /// Whether the node order is known to be topological (checked when read, restored by
+  /// `topologicallySort()`); the invariant check enforces it while true.
+  public internal(set) var claimsTopologicalOrder = false
 
   init(proto: Onnx_GraphProto, irVersion: Int) {
-    self.proto = proto
+    var header = proto
+    header.node = []
+    header.initializer = []
+    self.header = header
     self.irVersion = irVersion
-    self.index = GraphIndex(proto)
+    for t in proto.initializer { appendInitializerSlot(t) }
+    for v in proto.input { index.graphInputs.insert(v.name); names.reserve(v.name) }
+    for v in proto.output { index.graphOutputs.insert(v.name); names.reserve(v.name) }
+    for v in proto.valueInfo { names.reserve(v.name) }
+    for n in proto.node { _ = linkNode(n, before: -1) }
+    claimsTopologicalOrder = isTopologicallyOrdered
   }
 
-  mutating func reindex() { index = GraphIndex(proto) }
+  /// An empty graph, for building one in memory.
+  /// - Parameter irVersion: the IR version of the model it belongs to (below 4, initializers are
+  ///   also listed as graph inputs).
+  public init(irVersion: Int = 8) {
+    self.init(proto: Onnx_GraphProto(), irVersion: irVersion)
+  }
 
-  /// The nodes in file order.
-  public var nodes: [Node] { proto.node.map(Node.init) }
+  /// The protobuf form: the header with nodes in order and the live initializers.
+  var proto: Onnx_GraphProto {
+    var g = header
+    g.node = orderedSlots.map { nodeSlots[$0]! }
+    g.initializer = initializerSlots.compactMap { $0 }
+    return g
+  }
 
-  /// The node at `position` in file order.
-  public func node(at position: Int) -> Node { Node(proto.node[position]) }
+  /// Slot numbers of the nodes in order.
+  var orderedSlots: [Int] {
+    var slots: [Int] = []
+    slots.reserveCapacity(nodeCount)
+    var s = firstSlot
+    while s >= 0 { slots.append(s); s = nextSlot[s] }
+    return slots
+  }
 
-  /// Number of nodes.
-  public var nodeCount: Int { proto.node.count }
+  // MARK: - Reading
+
+  /// Handles of the nodes, in graph order.
+  public var nodeIDs: [NodeID] { orderedSlots.map { NodeID(raw: $0) } }
+
+  /// The nodes, in graph order.
+  public var nodes: [Node] { orderedSlots.map { Node(nodeSlots[$0]!) } }
+
+  /// Whether `id` names a node still in the graph.
+  public func contains(_ id: NodeID) -> Bool {
+    id.raw >= 0 && id.raw < nodeSlots.count && nodeSlots[id.raw] != nil
+  }
+
+  /// The node behind `id`.
+  /// - Precondition: `contains(id)`.
+  public func node(_ id: NodeID) -> Node {
+    precondition(contains(id), "node \(id) is not in the graph")
+    return Node(nodeSlots[id.raw]!)
+  }
 
   /// Names of the graph inputs that are not initializers.
   public var inputNames: [String] {
-    proto.input.map(\.name).filter { index.initializers[$0] == nil }
+    header.input.map(\.name).filter { index.initializers[$0] == nil }
   }
 
   /// Names of the graph outputs.
-  public var outputNames: [String] { proto.output.map(\.name) }
+  public var outputNames: [String] { header.output.map(\.name) }
 
-  /// Position of the node producing `value`, nil for graph inputs, initializers and unknown names.
-  public func producer(of value: String) -> Int? { index.producers[value] }
+  /// The node producing `value`; nil for graph inputs, initializers and unknown names.
+  public func producer(of value: String) -> NodeID? { index.producers[value] }
 
-  /// Positions of the nodes reading `value`, in file order (top-level nodes only).
-  public func consumers(of value: String) -> [Int] { index.consumers[value] ?? [] }
+  /// The nodes reading `value` (top-level nodes only), in the order they joined the graph.
+  public func consumers(of value: String) -> [NodeID] { index.consumers[value] ?? [] }
 
   /// Whether `value` is read from inside a subgraph or is a graph output.
   public func hasOtherUses(_ value: String) -> Bool {
-    index.subgraphReferences.contains(value) || index.graphOutputs.contains(value)
+    index.subgraphReferences[value] != nil || index.graphOutputs.contains(value)
   }
 
-  /// The constant behind `value`, or nil when it is computed at run time.
-  ///
-  /// Initializers, `Constant` nodes (value, value_float, value_floats) and `ConstantOfShape`
-  /// nodes with a constant shape input are constants; anything else is not.
-  /// - Throws: `ONNXError` when a constant's stored data is malformed.
-  public func constant(_ value: String) throws -> ConstantValue? {
-    if let i = index.initializers[value] {
-      let source: ConstantValue.Source =
-        index.graphInputs.contains(value) ? .initializerAndGraphInput : .initializer
-      return ConstantValue(name: value, source: source, tensor: proto.initializer[i])
-    }
-    guard let p = index.producers[value] else { return nil }
-    let node = proto.node[p]
-    guard node.domain.isEmpty || node.domain == "ai.onnx" else { return nil }
-    switch node.opType {
-    case "Constant":
-      guard let tensor = constantNodeTensor(node) else { return nil }
-      return ConstantValue(name: value, source: .constantNode(node.name.isEmpty ? value : node.name), tensor: tensor)
-    case "ConstantOfShape":
-      guard let shapeName = node.input.first, let shape = try constant(shapeName) else { return nil }
-      let dims = try shape.int64s().map(Int.init)
-      let fill = node.attribute.first { $0.name == "value" }?.t
-      var t = Onnx_TensorProto.makeFloats(
-        [Float](repeating: 0, count: dims.reduce(1, *)), shape: dims, name: value, dataType: .float)
-      if let fill {
-        let v = try fill.floatValues().first ?? 0
-        guard let type = ElementType(fill.dataType) else { return nil }
-        t = Onnx_TensorProto.makeFloats(
-          [Float](repeating: v, count: dims.reduce(1, *)), shape: dims, name: value,
-          dataType: type.dataType)
-      }
-      return ConstantValue(name: value, source: .constantOfShape(node.name.isEmpty ? value : node.name), tensor: t)
-    default:
-      return nil
-    }
+  /// Whether `value` is an initializer.
+  public func isInitializer(_ value: String) -> Bool { index.initializers[value] != nil }
+
+  /// Whether some node, initializer or graph input defines `value`.
+  public func isDefined(_ value: String) -> Bool {
+    index.producers[value] != nil || index.initializers[value] != nil || index.graphInputs.contains(value)
   }
 
-  private func constantNodeTensor(_ node: Onnx_NodeProto) -> Onnx_TensorProto? {
-    for a in node.attribute {
-      switch a.name {
-      case "value": return a.t
-      case "value_float":
-        return Onnx_TensorProto.makeFloats([a.f], shape: [], name: node.output.first ?? "", dataType: .float)
-      case "value_floats":
-        return Onnx_TensorProto.makeFloats(
-          a.floats, shape: [a.floats.count], name: node.output.first ?? "", dataType: .float)
-      case "value_int":
-        return Onnx_TensorProto.makeInt64s([a.i], shape: [], name: node.output.first ?? "")
-      case "value_ints":
-        return Onnx_TensorProto.makeInt64s(a.ints, shape: [a.ints.count], name: node.output.first ?? "")
-      default: continue
+  /// Whether every node reads only values defined before it (graph inputs, initializers, earlier
+  /// outputs, or values no top-level node produces, such as outer-scope names).
+  var isTopologicallyOrdered: Bool {
+    var seen: Set<Int> = []
+    var s = firstSlot
+    while s >= 0 {
+      for x in nodeSlots[s]!.input where !x.isEmpty {
+        if let p = index.producers[x], !seen.contains(p.raw) { return false }
       }
+      seen.insert(s)
+      s = nextSlot[s]
     }
-    return nil
+    return true
+  }
+
+  // MARK: - Storage primitives (callers keep the index in step)
+
+  mutating func appendInitializerSlot(_ t: Onnx_TensorProto) {
+    index.initializers[t.name] = initializerSlots.count
+    initializerSlots.append(t)
+    names.reserve(t.name)
+  }
+
+  /// Stores `node` in a new slot linked before slot `before` (-1: at the end), indexes it and
+  /// reserves its names.
+  mutating func linkNode(_ node: Onnx_NodeProto, before: Int) -> NodeID {
+    let s = nodeSlots.count
+    nodeSlots.append(node)
+    let prev = before < 0 ? lastSlot : previousSlot[before]
+    nextSlot.append(before)
+    previousSlot.append(prev)
+    if prev >= 0 { nextSlot[prev] = s } else { firstSlot = s }
+    if before >= 0 { previousSlot[before] = s } else { lastSlot = s }
+    nodeCount += 1
+    let id = NodeID(raw: s)
+    index.add(node, id: id)
+    names.reserve(node.name)
+    for o in node.output { names.reserve(o) }
+    for x in node.input { names.reserve(x) }
+    var inner: [String] = []
+    GraphIndex.declaredNames(of: node, into: &inner)
+    for n in inner { names.reserve(n) }
+    return id
+  }
+
+  /// Unlinks and unindexes the node in slot `s`; its names stay reserved.
+  mutating func unlinkNode(_ s: Int) {
+    guard let node = nodeSlots[s] else { return }
+    index.remove(node, id: NodeID(raw: s))
+    let prev = previousSlot[s], next = nextSlot[s]
+    if prev >= 0 { nextSlot[prev] = next } else { firstSlot = next }
+    if next >= 0 { previousSlot[next] = prev } else { lastSlot = prev }
+    nodeSlots[s] = nil
+    nodeCount -= 1
   }
 }

@@ -7,6 +7,12 @@
 /// result does not depend on the platform's `Float16` support.
 public enum HalfPrecision {
   /// The binary16 bit pattern nearest to `value` (ties to even).
+  /// The largest finite FLOAT16 value.
+  public static let largestFinite: Float = 65504
+
+  /// Whether `value` rounds to a finite FLOAT16 (magnitudes from 65520 up round to infinity).
+  public static func fitsFloat16(_ value: Float) -> Bool { abs(value) < 65520 }
+
   public static func float16Bits(_ value: Float) -> UInt16 {
     let x = value.bitPattern
     let sign = UInt16(truncatingIfNeeded: (x >> 16) & 0x8000)

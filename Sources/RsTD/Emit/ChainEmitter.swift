@@ -12,6 +12,12 @@ struct ChainEmitter {
   let factorKey: String
   var shared: [String: String]
   private(set) var nodes: [Node] = []
+  /// Why the chain cannot be written as built (a factor the weight's type cannot hold); the
+  /// rewriter then rolls back and keeps the site.
+  private(set) var problem: String?
+  /// Initializers and shared keys this emitter added, for `rollBack()`.
+  private var added: [String] = []
+  private var addedKeys: [String] = []
 
   init(graph: Graph, site: ConvSite, factorKey: String, shared: [String: String]) {
     self.graph = graph
@@ -23,6 +29,9 @@ struct ChainEmitter {
   /// A new floating-point initializer holding `values`, or the one already made for this factor.
   mutating func initializer(_ suffix: String, _ values: [Float], shape: [Int]) -> String {
     let type = site.elementType
+    if type == .float16, problem == nil, let big = values.first(where: { !HalfPrecision.fitsFloat16($0) }) {
+      problem = "factor '\(suffix)' holds \(big), beyond FLOAT16's ±\(HalfPrecision.largestFinite)"
+    }
     return sharedInitializer(suffix) { graph, name in
       graph.addInitializer(name: name, values: values, shape: shape, type: type)
     }
@@ -43,7 +52,16 @@ struct ChainEmitter {
     let name = graph.makeName("\(site.name)/\(suffix)")
     add(&graph, name)
     shared[key] = name
+    added.append(name)
+    addedKeys.append(key)
     return name
+  }
+
+  /// Removes what this emitter added to the graph (no node reads it yet) and to `shared`.
+  mutating func rollBack() {
+    for k in addedKeys { shared[k] = nil }
+    graph.removeUnused(Set(added))
+    nodes = []
   }
 
   /// Appends a node; returns its (single) output, `output` if given, else a fresh name.
@@ -67,6 +85,7 @@ struct ChainEmitter {
   }
 
   /// Appends a Gather along `axis` with constant indices.
+  @discardableResult
   mutating func gather(_ input: String, indices: [Int], axis: Int, suffix: String, output: String? = nil) -> String {
     let idx = int64s("\(suffix)_indices", indices, shape: [indices.count])
     return node("Gather", inputs: [input, idx], attributes: [Attribute("axis", .int(axis))], suffix: suffix, output: output)

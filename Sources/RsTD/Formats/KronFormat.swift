@@ -134,9 +134,7 @@ struct KronFormat: ConvFormat {
       permutedBias = (0..<m).map { q in layout.outputPermutation[(q % c1) * c2 + q / c1] }
       biasName = e.gather(bias, indices: permutedBias, axis: 0, suffix: "kron_bias")
     }
-    var attrs2 = e.pointwiseAttributes(group: c2)
-    if c2 == 1 { attrs2 = e.pointwiseAttributes(group: 1) }
-    let y = e.conv(zr, weight: w2, bias: biasName, attributes: attrs2, suffix: "kron_conv2")
+    let y = e.conv(zr, weight: w2, bias: biasName, attributes: e.pointwiseAttributes(group: c2), suffix: "kron_conv2")
     e.gather(y, indices: tau, axis: 1, suffix: "kron_unshuffle_out", output: node.outputs[0])
   }
 }

@@ -25,8 +25,9 @@ struct ReconstructedFormat: ConvFormat {
   /// The site seen as one ungrouped tensor.
   private func whole(_ site: ConvSite) -> ConvSite {
     ConvSite(
-      kind: site.kind, node: site.node, name: site.name, weightName: site.weightName, biasName: site.biasName,
-      weightShape: site.weightShape, group: 1, elementType: site.elementType, weightSource: site.weightSource)
+      kind: site.kind, id: site.id, node: site.node, name: site.name, weightName: site.weightName,
+      biasName: site.biasName, weightShape: site.weightShape, orientation: site.orientation, group: 1,
+      elementType: site.elementType, weightSource: site.weightSource)
   }
 
   func unsupportedReason(_ site: ConvSite, opset: Int) -> SkipReason? {

@@ -18,6 +18,12 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
   case linearNotRequested
   case excludedByBudget(Double)
   case stem(Int)
+  /// The node contradicts the ONNX spec (the rewriter refuses the model; inspect reports it).
+  case malformed(String)
+  /// The weight holds NaN or infinite values, which no decomposition can approximate.
+  case nonFiniteWeight
+  /// A factor does not fit the weight's storage type (e.g. |value| > 65504 in FLOAT16).
+  case notRepresentable(String)
 
   public var description: String {
     switch self {
@@ -38,6 +44,9 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
     case .decompositionFailed(let why): "decomposition failed: \(why)"
     case .linearNotRequested: "Gemm/MatMul are rewritten only with --include-linear"
     case .stem(let c): "input stem (\(c) input channels): kept by the default policy; choose --max-error, --ratio or --rank to compress it"
+    case .malformed(let why): "malformed: \(why)"
+    case .nonFiniteWeight: "the weight holds NaN or infinite values"
+    case .notRepresentable(let why): "the factors cannot be stored: \(why)"
     case .excludedByBudget(let r): "kept whole: under --ratio \(r) the water-filling gave this layer all its parameters"
     }
   }

@@ -1,0 +1,27 @@
+/// A graph that is not a valid ONNX graph, found before any rewrite touches it.
+public enum GraphError: Error, Equatable, CustomStringConvertible {
+  /// Two definitions of one value (two nodes, or a node and an initializer or graph input).
+  case valueDefinedTwice(value: String, node: String)
+  /// A node reads a value that nothing in the graph defines.
+  case undefinedInput(node: String, value: String)
+  /// A graph output that nothing defines.
+  case undefinedOutput(value: String)
+  /// A graph output listed more than once.
+  case duplicateOutput(value: String)
+  /// The nodes depend on each other in a cycle.
+  case cycle(node: String)
+  /// A node of an op the tool reads has an input or output count the op does not allow.
+  case arity(node: String, op: String, what: String, count: Int, allowed: ClosedRange<Int>)
+
+  public var description: String {
+    switch self {
+    case .valueDefinedTwice(let v, let n): "node '\(n)': value '\(v)' is defined more than once; ONNX values are assigned once."
+    case .undefinedInput(let n, let v): "node '\(n)' reads '\(v)', which no node, initializer or graph input defines."
+    case .undefinedOutput(let v): "graph output '\(v)' is not defined by any node, initializer or graph input."
+    case .duplicateOutput(let v): "graph output '\(v)' is listed more than once."
+    case .cycle(let n): "node '\(n)' is on a cycle: the graph has no topological order."
+    case .arity(let n, let op, let what, let count, let allowed):
+      "node '\(n)' (\(op)) has \(count) \(what); \(op) takes \(allowed.lowerBound == allowed.upperBound ? "\(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)")."
+    }
+  }
+}

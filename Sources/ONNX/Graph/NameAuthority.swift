@@ -1,0 +1,28 @@
+/// Hands out names no one else in the graph uses; a reservation lasts for the life of the graph,
+/// whatever is added or removed meanwhile, so a name is never handed out twice.
+struct NameAuthority {
+  private var used: Set<String> = []
+
+  /// Marks `name` as taken (a no-op when it already is).
+  mutating func reserve(_ name: String) {
+    if !name.isEmpty { used.insert(name) }
+  }
+
+  /// Whether `name` is taken.
+  func isReserved(_ name: String) -> Bool { used.contains(name) }
+
+  /// `base` when free, else the first free `base_1`, `base_2`, ...; reserves the result.
+  ///
+  /// Names depend only on what was reserved before and the order of requests, so output bytes
+  /// are deterministic.
+  mutating func make(_ base: String) -> String {
+    var candidate = base
+    var k = 1
+    while candidate.isEmpty || used.contains(candidate) {
+      candidate = "\(base)_\(k)"
+      k += 1
+    }
+    used.insert(candidate)
+    return candidate
+  }
+}
