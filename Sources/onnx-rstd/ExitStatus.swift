@@ -21,6 +21,7 @@ enum ExitStatus {
       case .outputDirectoryMissing, .writeFailed, .wouldOverwriteExternalData: return 73
       default: return 65
       }
+    case is GraphError: return 65
     case RewriteError.budgetTooSmall: return 64
     case is RewriteError: return 65
     case is DecompositionError: return 70

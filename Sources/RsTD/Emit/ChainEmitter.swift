@@ -47,7 +47,8 @@ struct ChainEmitter {
   /// The initializer made for this factor under `suffix`, or a new one named from the site and
   /// added by `add`.
   private mutating func sharedInitializer(_ suffix: String, add: (inout Graph, String) -> Void) -> String {
-    let key = "\(factorKey)|\(suffix)"
+    // The op kind is part of the key: Gemm and MatMul store the same factors in different layouts.
+    let key = "\(factorKey)|\(site.kind.rawValue)|\(suffix)"
     if let name = shared[key] { return name }
     let name = graph.makeName("\(site.name)/\(suffix)")
     add(&graph, name)

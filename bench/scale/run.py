@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Scaling benchmark: rewrite time and peak memory of the CLI on chains of N small convs.
+
+The model is a chain Conv 3x3 16->16 (+bias) -> Relu, repeated N times, on [1,16,8,8], weights
+seeded N(0, 1/fan_in) (IR 8, opset 13). For every N in --sizes and every setting below, the
+CLI runs once (settings round robin, sizes ascending) and we record its wall clock and peak RSS
+(getrusage of the child). The figure that matters is seconds per conv: flat from the smallest
+to the largest N means the rewrite is linear.
+
+Settings: default; --ratio 0.5; --rank 4 with each --method (svd, tucker2, cp, kron);
+--layout reconstructed --shuffle random --ratio 0.5.
+
+Models go to .cache/bench/scale/ (gitignored). Writes bench/scale/results.json and prints a
+markdown table (pasted into docs/benchmarks.md, "Scaling").
+
+Usage: python3 bench/scale/run.py [--bin .build/release/onnx-rstd] [--sizes 250,500,1000,2000,8000]
+"""
+import argparse
+import json
+import os
+import pathlib
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CACHE = REPO / ".cache" / "bench" / "scale"
+SETTINGS = {
+    "default": [],
+    "ratio 0.5": ["--ratio", "0.5"],
+    "svd r4": ["--method", "svd", "--rank", "4"],
+    "tucker2 r4": ["--method", "tucker2", "--rank", "4"],
+    "cp r4": ["--method", "cp", "--rank", "4"],
+    "kron r4": ["--method", "kron", "--rank", "4"],
+    "reconstructed random 0.5": ["--layout", "reconstructed", "--shuffle", "random", "--ratio", "0.5"],
+}
+
+
+def chain_model(n, channels=16, seed=0):
+    """N Conv 3x3 (channels->channels, bias) each followed by Relu."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    x = "x"
+    for i in range(n):
+        w = (rng.standard_normal((channels, channels, 3, 3)) / np.sqrt(channels * 9)).astype(np.float32)
+        b = (0.01 * rng.standard_normal(channels)).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [f"c{i}"], name=f"conv{i}",
+                                      kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node("Relu", [f"c{i}"], [f"r{i}"], name=f"relu{i}"))
+        x = f"r{i}"
+    graph = helper.make_graph(
+        nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 8, 8])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, channels, 8, 8])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+
+
+def run_cli(binary, model, out, args):
+    """Wall clock and peak RSS (MiB) of one CLI run; fails loudly on a non-zero exit."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    p = subprocess.run([binary, str(model), str(out), "--quiet", *args], capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(args)} on {model.name}: exit {p.returncode}: {p.stderr.strip()}")
+    # ru_maxrss of children is the max over all children so far: only a rise is attributable.
+    return seconds, (peak / 1024 if peak > before else None)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=str(REPO / ".build" / "release" / "onnx-rstd"))
+    ap.add_argument("--sizes", default="250,500,1000,2000,8000")
+    ap.add_argument("--settings", default=",".join(SETTINGS))
+    args = ap.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    settings = args.settings.split(",")
+    rows = []
+    for n in sizes:
+        model = CACHE / f"chain_{n}.onnx"
+        if not model.exists():
+            onnx.save(chain_model(n), model)
+        size_mb = model.stat().st_size / 2**20
+        for s in settings:
+            sec, rss = run_cli(args.bin, model, CACHE / f"chain_{n}.out.onnx", SETTINGS[s])
+            rows.append({"convs": n, "setting": s, "seconds": sec, "ms_per_conv": 1000 * sec / n,
+                         "peak_rss_mib": rss, "model_mib": size_mb})
+            print(f"{n:>5} {s:<26} {sec:7.2f} s  {1000 * sec / n:6.2f} ms/conv", flush=True)
+    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "bin": args.bin,
+              "command": "python3 bench/scale/run.py " + " ".join(sys.argv[1:]), "rows": rows}
+    (REPO / "bench" / "scale" / "results.json").write_text(json.dumps(result, indent=1) + "\n")
+    print()
+    print("| setting | " + " | ".join(f"{n} convs" for n in sizes) + " | max/min ms per conv |")
+    print("|---|" + "---|" * (len(sizes) + 1))
+    for s in settings:
+        r = [x for x in rows if x["setting"] == s]
+        per = [x["ms_per_conv"] for x in r]
+        print(f"| {s} | " + " | ".join(f"{x['seconds']:.2f} s ({x['ms_per_conv']:.2f} ms)" for x in r)
+              + f" | {max(per) / min(per):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
