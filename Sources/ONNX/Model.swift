@@ -18,6 +18,44 @@ public struct Model {
     self.externalDataFiles = externalDataFiles
   }
 
+  /// A model built in memory around `graph`.
+  /// - Parameters:
+  ///   - graph: the main graph; its IR version is stamped in the model.
+  ///   - opsets: imported operator sets by domain ("" is the default ONNX domain).
+  ///   - producer: `producer_name`.
+  public init(graph: Graph, opsets: [String: Int], producer: String = "onnx-rstd") {
+    var p = Onnx_ModelProto()
+    p.irVersion = Int64(graph.irVersion)
+    p.producerName = producer
+    p.opsetImport = opsets.sorted { $0.key < $1.key }.map { domain, version in
+      var o = Onnx_OperatorSetIdProto()
+      o.domain = domain
+      o.version = Int64(version)
+      return o
+    }
+    self.proto = p
+    self.graph = graph
+    self.externalDataFiles = []
+  }
+
+  /// A model parsed from bytes held in memory (tensors inline; external data is not resolved).
+  /// - Throws: `ONNXError.notAModel` when the bytes are not an ONNX model.
+  public init(serializedData data: Data) throws {
+    let proto: Onnx_ModelProto
+    do {
+      proto = try Onnx_ModelProto(serializedBytes: data)
+    } catch {
+      throw ONNXError.notAModel(path: "(bytes)", reason: "the bytes are not protobuf")
+    }
+    try ModelIO.checkIsModel(proto, path: "(bytes)")
+    self.init(proto: proto)
+  }
+
+  /// Imported operator sets by domain ("" is the default ONNX domain; "ai.onnx" is read as "").
+  public var opsets: [String: Int] {
+    Dictionary(proto.opsetImport.map { ($0.domain == "ai.onnx" ? "" : $0.domain, Int($0.version)) }, uniquingKeysWith: { a, _ in a })
+  }
+
   /// Reads a model file, resolving external data relative to the file's folder.
   /// - Parameter path: the model file.
   /// - Returns: the model.

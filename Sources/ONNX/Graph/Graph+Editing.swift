@@ -20,7 +20,10 @@ extension Graph {
     precondition(contains(id), "node \(id) is not in the graph")
     let after = nextSlot[id.raw]
     unlinkNode(id.raw)
-    let ids = nodes.map { linkNode($0.proto, before: after) }
+    let ids = nodes.map { n in
+      precondition(!n.outputs.contains { !$0.isEmpty && isDefined($0) }, "node '\(n.name)' would define a value twice")
+      return linkNode(n.proto, before: after)
+    }
     checkInvariantsIfEnabled("replace \(id)")
     return ids
   }
@@ -28,8 +31,10 @@ extension Graph {
   /// Appends `node` at the end of the graph (building a graph in memory).
   @discardableResult
   public mutating func append(_ node: Node) -> NodeID {
+    precondition(!node.outputs.contains { !$0.isEmpty && isDefined($0) }, "node '\(node.name)' would define a value twice")
     let id = linkNode(node.proto, before: -1)
-    if claimsTopologicalOrder { claimsTopologicalOrder = node.inputs.allSatisfy { $0.isEmpty || isDefinedBefore($0, id) } }
+    // The last node can only break the order by defining a value some node already reads.
+    if node.outputs.contains(where: { !$0.isEmpty && !consumers(of: $0).isEmpty }) { claimsTopologicalOrder = false }
     checkInvariantsIfEnabled("append \(id)")
     return id
   }
@@ -104,17 +109,5 @@ extension Graph {
 
   static func isRemovableConstant(_ n: Onnx_NodeProto) -> Bool {
     (n.domain.isEmpty || n.domain == "ai.onnx") && (n.opType == "Constant" || n.opType == "ConstantOfShape")
-  }
-
-  /// Whether `value` is defined by an initializer, a graph input, or a node placed before `id`
-  /// (walks back from `id`: for checks, not hot paths).
-  func isDefinedBefore(_ value: String, _ id: NodeID) -> Bool {
-    guard let p = index.producers[value] else { return true }
-    var s = previousSlot[id.raw]
-    while s >= 0 {
-      if s == p.raw { return true }
-      s = previousSlot[s]
-    }
-    return false
   }
 }

@@ -1,0 +1,141 @@
+import XCTest
+
+@testable import ONNX
+
+/// The graph core: handles, incremental index, name authority, invariants, validation; every
+/// graph here is built in memory through the public API.
+final class GraphEditingTests: XCTestCase {
+  /// x ──Conv(w)──▶ c ──Relu──▶ y
+  private func convRelu(irVersion: Int = 8) -> (Graph, conv: NodeID, relu: NodeID) {
+    var g = Graph(irVersion: irVersion)
+    g.addInput(ValueInfo(name: "x", dataType: .float, shape: [.symbolic("N"), .fixed(2), .fixed(4), .fixed(4)]))
+    g.addOutput(ValueInfo(name: "y", dataType: .float, shape: nil))
+    g.addInitializer(name: "w", values: [Float](repeating: 1, count: 4), shape: [2, 2, 1, 1], type: .float)
+    let conv = g.append(Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["c"]))
+    let relu = g.append(Node(name: "relu", opType: "Relu", inputs: ["c"], outputs: ["y"]))
+    return (g, conv, relu)
+  }
+
+  func testReplaceKeepsOtherHandlesAndTheIndexInStep() {
+    var (g, conv, relu) = convRelu()
+    let new = g.replace(conv, with: [
+      Node(name: "a", opType: "Conv", inputs: ["x", "w"], outputs: ["t"]),
+      Node(name: "b", opType: "Relu", inputs: ["t"], outputs: ["c"]),
+    ])
+    XCTAssertFalse(g.contains(conv), "a replaced node's handle is dead")
+    XCTAssertTrue(g.contains(relu))
+    XCTAssertEqual(g.node(relu).name, "relu", "other handles survive the edit")
+    XCTAssertEqual(g.nodes.map(\.name), ["a", "b", "relu"], "the chain takes the node's place")
+    XCTAssertEqual(g.producer(of: "c"), new[1])
+    XCTAssertEqual(g.consumers(of: "t"), [new[1]])
+    XCTAssertEqual(g.consumers(of: "c"), [relu])
+    XCTAssertEqual(g.consumers(of: "x"), [new[0]])
+    XCTAssertEqual(g.invariantViolations(), [])
+  }
+
+  func testNamesAreNeverHandedOutTwice() {
+    var (g, _, _) = convRelu()
+    XCTAssertEqual(g.makeName("site/a"), "site/a")
+    // Adding an initializer used to rebuild the name table and forget this reservation.
+    g.addInitializer(name: g.makeName("site/w"), int64s: [1], shape: [1])
+    XCTAssertEqual(g.makeName("site/a"), "site/a_1")
+    g.removeUnused(["site/w"])
+    XCTAssertEqual(g.initializerNames, ["w"])
+    XCTAssertEqual(g.makeName("site/w"), "site/w_1", "a removed value's name stays reserved")
+    XCTAssertEqual(g.makeName("conv"), "conv_1", "node names are reserved")
+    XCTAssertEqual(g.makeName("c"), "c_1", "value names are reserved")
+  }
+
+  func testRemoveUnusedDropsOnlyCandidatesAndWhatFedThem() {
+    var g = Graph()
+    g.addInput(ValueInfo(name: "x", dataType: .float, shape: [.fixed(2)]))
+    g.addOutput(ValueInfo(name: "y", dataType: .float, shape: [.fixed(2)]))
+    g.addInitializer(name: "shape", int64s: [2], shape: [1])
+    g.addInitializer(name: "unrelated", int64s: [7], shape: [1])
+    g.append(Node(name: "fill", opType: "ConstantOfShape", inputs: ["shape"], outputs: ["k"]))
+    let add = g.append(Node(name: "add", opType: "Add", inputs: ["x", "k"], outputs: ["y"]))
+    g.replace(add, with: [Node(name: "id", opType: "Identity", inputs: ["x"], outputs: ["y"])])
+    g.removeUnused(["k"])
+    XCTAssertEqual(g.nodes.map(\.name), ["id"], "the ConstantOfShape that fed only the removed value goes")
+    XCTAssertEqual(g.initializerNames, ["unrelated"], "its shape goes too; an unrelated unused initializer stays")
+  }
+
+  func testIR3InitializersAreGraphInputsAndLeaveWithThem() {
+    var (g, conv, _) = convRelu(irVersion: 3)
+    XCTAssertEqual(g.inputs.map(\.name), ["x", "w"])
+    XCTAssertEqual(g.inputNames, ["x"], "initializers are not caller inputs")
+    g.replace(conv, with: [Node(name: "id", opType: "Identity", inputs: ["x"], outputs: ["c"])])
+    g.removeUnused(["w"])
+    XCTAssertEqual(g.inputs.map(\.name), ["x"])
+  }
+
+  func testTopologicalSortRestoresOrderAndKeepsItWhereItCan() {
+    var g = Graph()
+    g.addInput(ValueInfo(name: "x", dataType: .float, shape: nil))
+    g.addOutput(ValueInfo(name: "z", dataType: .float, shape: nil))
+    g.append(Node(name: "second", opType: "Relu", inputs: ["y"], outputs: ["z"]))
+    g.append(Node(name: "free", opType: "Relu", inputs: ["x"], outputs: ["u"]))
+    g.append(Node(name: "first", opType: "Relu", inputs: ["x"], outputs: ["y"]))
+    XCTAssertFalse(g.claimsTopologicalOrder)
+    g.topologicallySort()
+    XCTAssertTrue(g.claimsTopologicalOrder)
+    XCTAssertEqual(g.nodes.map(\.name), ["free", "first", "second"], "earliest ready node first")
+  }
+
+  func testValidationNamesTheFault() throws {
+    func problem(_ build: (inout Graph) -> Void) -> GraphError? {
+      var (g, _, _) = convRelu()
+      build(&g)
+      do { try g.validateStructure() } catch let e as GraphError { return e } catch { return nil }
+      return nil
+    }
+    XCTAssertNil(problem { _ in })
+    // A second definition cannot be appended (a precondition); it can only come from a file.
+    var proto = convRelu().0.proto
+    proto.node.append(Node(name: "dup", opType: "Relu", inputs: ["x"], outputs: ["c"]).proto)
+    var read = Graph(proto: proto, irVersion: 8)
+    XCTAssertThrowsError(try read.validateStructure()) {
+      XCTAssertEqual($0 as? GraphError, .valueDefinedTwice(value: "c", node: "dup"))
+    }
+    XCTAssertEqual(problem { $0.append(Node(name: "r", opType: "Relu", inputs: ["ghost"], outputs: ["q"])) },
+                   .undefinedInput(node: "r", value: "ghost"))
+    XCTAssertEqual(problem { $0.addOutput(ValueInfo(name: "nowhere", dataType: nil, shape: nil)) },
+                   .undefinedOutput(value: "nowhere"))
+    XCTAssertEqual(problem { $0.addOutput(ValueInfo(name: "y", dataType: nil, shape: nil)) }, .duplicateOutput(value: "y"))
+    XCTAssertEqual(problem { $0.append(Node(name: "m", opType: "MatMul", inputs: ["x"], outputs: ["q"])) },
+                   .arity(node: "m", op: "MatMul", what: "inputs", count: 1, allowed: 2...2))
+    XCTAssertEqual(problem {
+      $0.append(Node(name: "p", opType: "Relu", inputs: ["b"], outputs: ["a"]))
+      $0.append(Node(name: "q", opType: "Relu", inputs: ["a"], outputs: ["b"]))
+    }.map { if case .cycle = $0 { true } else { false } }, true)
+  }
+
+  func testInvariantCheckSeesACorruptIndex() {
+    var (g, _, _) = convRelu()
+    XCTAssertEqual(g.invariantViolations(), [])
+    g.index.consumers["c"] = nil
+    XCTAssertEqual(g.invariantViolations(), ["the index differs from one rebuilt from the graph"])
+  }
+
+  func testAModelBuiltInMemoryRoundTripsThroughBytes() throws {
+    let (g, _, _) = convRelu()
+    let model = Model(graph: g, opsets: ["": 13])
+    let back = try Model(serializedData: try model.serializedData())
+    XCTAssertEqual(back.opsets, ["": 13])
+    XCTAssertEqual(back.irVersion, 8)
+    XCTAssertEqual(back.graph.inputs, g.inputs, "symbolic dims survive")
+    XCTAssertEqual(back.graph.outputs, g.outputs)
+    XCTAssertEqual(back.graph.nodes, g.nodes)
+    XCTAssertEqual(try back.graph.constant("w")?.floats(), [Float](repeating: 1, count: 4))
+  }
+
+  func testHugeConstantOfShapeIsNotFolded() throws {
+    var g = Graph()
+    g.addInitializer(name: "shape", int64s: [1 << 20, 1 << 20, 1 << 20], shape: [3])
+    g.append(Node(name: "fill", opType: "ConstantOfShape", inputs: ["shape"], outputs: ["k"]))
+    g.addInitializer(name: "neg", int64s: [-4], shape: [1])
+    g.append(Node(name: "fill2", opType: "ConstantOfShape", inputs: ["neg"], outputs: ["k2"]))
+    XCTAssertNil(try g.constant("k"), "2^60 elements: left to the runtime, not allocated")
+    XCTAssertNil(try g.constant("k2"), "a negative dim is no constant")
+  }
+}
