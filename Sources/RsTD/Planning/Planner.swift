@@ -29,6 +29,11 @@ struct Planner {
     return cost.params < site.parameterCount && cost.multiplyAdds < site.multiplyAdds
   }
 
+  /// The rank policy's type (Policies/).
+  var policy: SitePolicy { options.ranks.sitePolicy }
+
+  /// A decision per site: sites no candidate format can rewrite are kept with the first
+  /// format's reason; the rank policy decides the rest.
   func plan(_ sites: [(site: ConvSite, kernel: Tensor)]) throws -> [PlanDecision] {
     var decisions = [PlanDecision?](repeating: nil, count: sites.count)
     var usable: [[ConvFormat]] = []
@@ -40,70 +45,12 @@ struct Planner {
       }
       usable.append(ok)
     }
-    switch options.ranks {
-    case .full:
-      for i in sites.indices where decisions[i] == nil {
-        let f = usable[i][0]
-        decisions[i] = guarded(sites[i].site, f, f.fullRanks(sites[i].site))
-      }
-    case .fixed(let rank):
-      for i in sites.indices where decisions[i] == nil {
-        // auto: svd on 1×1 kernels and linear layers, tucker2 on spatial kernels.
-        let f = usable[i].last!
-        decisions[i] = guarded(sites[i].site, f, f.uniformRanks(sites[i].site, rank: rank))
-      }
-    case .maxError, .maxErrorByKernel:
-      if case .maxErrorByKernel = options.ranks {
-        // The default policy keeps input stems: few parameters, and measured to be the most
-        // sensitive layers of PP-OCR (docs/cli.md).
-        for i in sites.indices where decisions[i] == nil {
-          let s = sites[i].site
-          if s.kind == .conv && s.inputChannelsPerGroup * s.group <= 4 { decisions[i] = .keep(.stem(s.inputChannelsPerGroup * s.group)) }
-        }
-      }
-      let pending = sites.indices.map { decisions[$0] == nil }
-      let curves = try parallelMap(Array(sites.indices)) { i -> [CurvePoint] in
-        pending[i] ? try self.profitableCurve(sites[i], usable[i]) : []
-      }
-      for i in sites.indices where decisions[i] == nil {
-        let bound = errorBound(sites[i].site)!
-        let ok = curves[i].filter { $0.error <= bound }
-        if let best = ok.min(by: { ($0.params, $0.error) < ($1.params, $1.error) }), let m = best.format {
-          decisions[i] = .factor(method: m, ranks: best.ranks)
-        } else {
-          decisions[i] = .keep(.noCompressionUnderBound(bound))
-        }
-      }
-    case .ratio(let ratio):
-      let open = sites.indices.filter { decisions[$0] == nil }
-      let curves = try parallelMap(open) { i in try self.profitableCurve(sites[i], usable[i]) }
-      let budget = Int((Double(open.reduce(0) { $0 + sites[$1].site.parameterCount }) * ratio).rounded(.down))
-      let full = zip(open, curves).map { ($0.1 + [CurvePoint.keep(sites[$0.0].site)]) }
-      let cheapest = full.reduce(0) { $0 + ($1.map(\.params).min() ?? 0) }
-      if cheapest > budget {
-        let total = open.reduce(0) { $0 + sites[$1].site.parameterCount }
-        throw RewriteError.budgetTooSmall(ratio: ratio, minimum: Double(cheapest) / Double(max(total, 1)))
-      }
-      let chosen = allocate(curves: full, budget: budget)
-      for (k, i) in open.enumerated() {
-        if let m = chosen[k].format {
-          decisions[i] = .factor(method: m, ranks: chosen[k].ranks)
-        } else {
-          decisions[i] = .keep(.excludedByBudget(ratio))
-        }
-      }
-    }
+    try policy.decide(PlanningContext(planner: self, sites: sites, usable: usable), &decisions)
     return decisions.map { $0! }
   }
 
-  /// The per-site error bound of the max-error policies (nil for the other policies).
-  func errorBound(_ site: ConvSite) -> Double? {
-    switch options.ranks {
-    case .maxError(let e): e
-    case .maxErrorByKernel(let spatial, let pointwise): site.kernelArea > 1 ? spatial : pointwise
-    default: nil
-    }
-  }
+  /// The per-site error bound of the rank policy (nil when it sets none).
+  func errorBound(_ site: ConvSite) -> Double? { policy.errorBound(site) }
 
   /// Factors a site as planned. Under a max-error policy a format whose curve was only an estimate
   /// (cp) is refitted at growing ranks until the measured error meets the bound; when no
@@ -119,14 +66,6 @@ struct Planner {
       guard next != ranks, isProfitable(s.site, f.cost(s.site, ranks: next)) else { throw PlanOutcome.boundNotMet(bound) }
       ranks = next
     }
-  }
-
-  private func guarded(_ site: ConvSite, _ f: ConvFormat, _ ranks: [Int]) -> PlanDecision {
-    let c = f.cost(site, ranks: ranks)
-    guard isProfitable(site, c) else {
-      return .keep(.notProfitable(paramsBefore: site.parameterCount, paramsAfter: c.params, macsBefore: site.multiplyAdds, macsAfter: c.multiplyAdds))
-    }
-    return .factor(method: f.method, ranks: ranks)
   }
 
   /// The union of the candidates' curves, restricted to profitable points. Formats without a
