@@ -13,6 +13,10 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
   /// attributes, outputs).
   case malformedNode(node: String, why: String)
 
+  /// A format was handed factors of another format's type: a bug in the planner, reported
+  /// instead of emitting an empty chain.
+  case factorsMismatch(format: String, factors: String)
+
   /// `--ratio` asks for fewer parameters than every site at its smallest rank holds.
   case budgetTooSmall(ratio: Double, minimum: Double)
 
@@ -24,6 +28,8 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
       "the model imports default-domain opset \(version); onnx-rstd supports opsets \(supported.lowerBound) to \(supported.upperBound)."
     case .malformedNode(let node, let why):
       "node '\(node)': \(why)."
+    case .factorsMismatch(let format, let factors):
+      "internal error: \(format) was given factors of type \(factors); please report this."
     case .budgetTooSmall(let ratio, let minimum):
       "--ratio \(ratio) is below what the eligible sites hold at rank 1 (ratio \(String(format: "%.4f", minimum))); ask for at least that, or --exclude sites."
     case .unsupportedOpset(nil, let supported):

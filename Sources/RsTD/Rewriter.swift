@@ -133,7 +133,7 @@ public struct Rewriter {
   /// not. The emitter works on the graph itself (moved in and out, never copied), so one site
   /// costs O(its chain), not O(graph).
   private func emit(
-    _ f: Factorization, format: ConvFormat, site: ConvSite, key: String, into graph: inout Graph,
+    _ f: Factorization, format: any ConvFormat, site: ConvSite, key: String, into graph: inout Graph,
     shared: inout [String: String]
   ) throws -> SkipReason? {
     var emitter = ChainEmitter(graph: Graph(irVersion: graph.irVersion), site: site, factorKey: key, shared: [:])

@@ -23,6 +23,7 @@ enum ExitStatus {
       }
     case is GraphError: return 65
     case RewriteError.budgetTooSmall: return 64
+    case RewriteError.factorsMismatch: return 70
     case is RewriteError: return 65
     case is DecompositionError: return 70
     default: return 1

@@ -38,10 +38,10 @@ struct CPFormat: ConvFormat {
 
   func factor(_ kernel: Tensor, site: ConvSite, ranks: [Int], context: ShuffleContext) throws -> Factorization {
     if ranks[0] == fullRanks(site)[0] {
-      return Factorization(format: .cp, ranks: ranks, relativeError: 0, payload: .cp(exactCP(kernel)))
+      return Factorization(format: .cp, ranks: ranks, relativeError: 0, factors: exactCP(kernel))
     }
     let fit = try cp(kernel, rank: ranks[0])
-    return Factorization(format: .cp, ranks: ranks, relativeError: fit.relativeError, payload: .cp(fit.factors))
+    return Factorization(format: .cp, ranks: ranks, relativeError: fit.relativeError, factors: fit.factors)
   }
 
   /// The exact CP of `[M, C, k1, k2]`: one term per (smaller channel, tap), unit vectors elsewhere.
@@ -69,8 +69,7 @@ struct CPFormat: ConvFormat {
     return CPFactors(factors: f)
   }
 
-  func emit(_ f: Factorization, into e: inout ChainEmitter) throws {
-    guard case .cp(let cpf) = f.payload else { return }
+  func emit(_ cpf: CPFactors, of f: Factorization, into e: inout ChainEmitter) throws {
     let site = e.site
     let r = f.ranks[0]
     let (m, c) = (site.outputChannels, site.inputChannelsPerGroup)

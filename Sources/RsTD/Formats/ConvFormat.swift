@@ -3,7 +3,12 @@ import TensorAlgebra
 
 /// A decomposition format: what it can rewrite, how it factors a kernel, what the result costs,
 /// and the ONNX chain it emits (factorized layout).
+///
+/// Adding a format: one file conforming to this protocol, a `Method` case, and a line in
+/// `FormatRegistry` (docs/methods.md, "Adding a format").
 protocol ConvFormat {
+  /// What `factor` produces and `emit` consumes.
+  associatedtype Factors
   var method: Method { get }
   /// Nil when the format can rewrite `site` at `opset`, else why not.
   func unsupportedReason(_ site: ConvSite, opset: Int) -> SkipReason?
@@ -18,8 +23,19 @@ protocol ConvFormat {
   func factor(_ kernel: Tensor, site: ConvSite, ranks: [Int], context: ShuffleContext) throws -> Factorization
   /// Stored parameters and multiply-adds per output position of the factorized chain.
   func cost(_ site: ConvSite, ranks: [Int]) -> Cost
-  /// Emits the chain replacing the site's node.
-  func emit(_ f: Factorization, into emitter: inout ChainEmitter) throws
+  /// Emits the chain replacing the site's node from `factors` (`f.factors`, typed).
+  func emit(_ factors: Factors, of f: Factorization, into emitter: inout ChainEmitter) throws
+}
+
+extension ConvFormat {
+  /// Emits `f`, whose factors must be this format's `Factors`.
+  /// - Throws: `RewriteError.factorsMismatch` when they are not (a planner bug: never an empty chain).
+  func emit(_ f: Factorization, into emitter: inout ChainEmitter) throws {
+    guard let factors = f.factors as? Factors else {
+      throw RewriteError.factorsMismatch(format: "\(Self.self)", factors: "\(type(of: f.factors))")
+    }
+    try emit(factors, of: f, into: &emitter)
+  }
 }
 
 /// The seed and mode of the shuffle for one site.
@@ -30,12 +46,5 @@ struct ShuffleContext {
   var candidates: Int
 }
 
-/// All formats by method (auto is resolved by the planner).
-func format(for method: Method) -> ConvFormat {
-  switch method {
-  case .auto, .svd: SVDFormat()
-  case .tucker2: Tucker2Format()
-  case .cp: CPFormat()
-  case .kron: KronFormat()
-  }
-}
+/// The format of a method in the factorized layout (`auto` reads as svd; the planner resolves it).
+func format(for method: Method) -> any ConvFormat { FormatRegistry.format(for: method) }

@@ -86,14 +86,14 @@ struct KronFormat: ConvFormat {
       let fit = try kron(kernel, outputSplit: s.out, inputSplit: s.in, rank: ranks[0], outputPermutation: p.out, inputPermutation: p.in)
       if best == nil || fit.relativeError < best!.relativeError {
         let layout = KronLayout(outputSplit: s.out, inputSplit: s.in, outputPermutation: p.out, inputPermutation: p.in)
-        best = Factorization(format: .kron, ranks: ranks, relativeError: fit.relativeError, payload: .kron(fit.factors, layout), shuffleDescription: p.label)
+        best = Factorization(format: .kron, ranks: ranks, relativeError: fit.relativeError, factors: ShuffledKronFactors(factors: fit.factors, layout: layout), shuffleDescription: p.label)
       }
     }
     return best!
   }
 
-  func emit(_ f: Factorization, into e: inout ChainEmitter) throws {
-    guard case .kron(let factors, let layout) = f.payload else { return }
+  func emit(_ kron: ShuffledKronFactors, of f: Factorization, into e: inout ChainEmitter) throws {
+    let (factors, layout) = (kron.factors, kron.layout)
     let site = e.site
     let r = f.ranks[0]
     let (c1, c2) = layout.outputSplit, (a1, a2) = layout.inputSplit

@@ -20,7 +20,7 @@ struct ReconstructedFormat: ConvFormat {
   var shuffle: ShuffleMode = .none
   var method: Method { inner }
 
-  private var innerFormat: ConvFormat { format(for: inner) }
+  private var innerFormat: any ConvFormat { format(for: inner) }
 
   /// The site seen as one ungrouped tensor.
   private func whole(_ site: ConvSite) -> ConvSite {
@@ -83,19 +83,20 @@ struct ReconstructedFormat: ConvFormat {
     return String(context.seed)
   }
 
-  func emit(_ f: Factorization, into e: inout ChainEmitter) throws {
+  /// The inner format's factors: `[SVDFactors]` or `[Tucker2Factors]` (one group).
+  func emit(_ factors: Any, of f: Factorization, into e: inout ChainEmitter) throws {
     let site = e.site
     let m = site.outputChannels
     let n = site.parameterCount
     let rest = n / m
     var s: String
-    switch f.payload {
-    case .svd(let parts):
+    switch factors {
+    case let parts as [SVDFactors]:
       let p = parts[0]
       let l = e.initializer("rebuild_left", p.left.scalars, shape: [m, f.ranks[0]])
       let r = e.initializer("rebuild_right", p.right.scalars, shape: [f.ranks[0], rest])
       s = e.node("MatMul", inputs: [l, r], suffix: "rebuild_matmul")
-    case .tucker2(let parts):
+    case let parts as [Tucker2Factors]:
       let t = parts[0]
       let (ro, ri) = (f.ranks[0], f.ranks[1])
       let k = site.kernelArea
@@ -110,7 +111,7 @@ struct ReconstructedFormat: ConvFormat {
       let x4 = e.node("MatMul", inputs: [x3, vt], suffix: "rebuild_matmul2")
       s = e.node("Transpose", inputs: [x4], attributes: [Attribute("perm", .ints([0, 2, 1]))], suffix: "rebuild_transpose2")
     default:
-      return
+      throw RewriteError.factorsMismatch(format: "reconstructed \(inner.rawValue)", factors: "\(type(of: factors))")
     }
     if let shuffle = f.entryShuffle {
       let flatShape = e.int64s("rebuild_flat", [n], shape: [1])

@@ -46,11 +46,10 @@ struct SVDFormat: ConvFormat {
       (try lowRankSVD(g, rank: ranks[0]), g.frobeniusNorm)
     }
     let error = combinedError(fits.map { ($0.0.relativeError, $0.1) })
-    return Factorization(format: .svd, ranks: ranks, relativeError: error, payload: .svd(fits.map(\.0.factors)))
+    return Factorization(format: .svd, ranks: ranks, relativeError: error, factors: fits.map(\.0.factors))
   }
 
-  func emit(_ f: Factorization, into e: inout ChainEmitter) throws {
-    guard case .svd(let groups) = f.payload else { return }
+  func emit(_ groups: [SVDFactors], of f: Factorization, into e: inout ChainEmitter) throws {
     let site = e.site
     let r = f.ranks[0]
     let right = groups.flatMap(\.right.scalars)  // [g·r, C/g·k…]

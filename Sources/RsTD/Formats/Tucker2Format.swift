@@ -59,11 +59,10 @@ struct Tucker2Format: ConvFormat {
       (try tucker2(g, ranks: (output: ranks[0], input: ranks[1])), g.frobeniusNorm)
     }
     let error = combinedError(fits.map { ($0.0.relativeError, $0.1) })
-    return Factorization(format: .tucker2, ranks: ranks, relativeError: error, payload: .tucker2(fits.map(\.0.factors)))
+    return Factorization(format: .tucker2, ranks: ranks, relativeError: error, factors: fits.map(\.0.factors))
   }
 
-  func emit(_ f: Factorization, into e: inout ChainEmitter) throws {
-    guard case .tucker2(let groups) = f.payload else { return }
+  func emit(_ groups: [Tucker2Factors], of f: Factorization, into e: inout ChainEmitter) throws {
     let site = e.site
     let (ro, ri) = (f.ranks[0], f.ranks[1])
     let g = site.group

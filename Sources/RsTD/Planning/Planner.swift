@@ -7,7 +7,7 @@ struct Planner {
 
   /// The formats considered for a site: the one asked for, or for `auto` svd plus tucker2 on
   /// convs with a spatial kernel (for 1×1 convs svd is never worse at equal budget).
-  func candidates(_ site: ConvSite) -> [ConvFormat] {
+  func candidates(_ site: ConvSite) -> [any ConvFormat] {
     let methods: [Method]
     switch options.method {
     case .auto: methods = site.kind == .conv && site.kernelArea > 1 ? [.svd, .tucker2] : [.svd]
@@ -17,7 +17,7 @@ struct Planner {
   }
 
   /// The format implementing `method` in the chosen layout.
-  func formatFor(_ method: Method) -> ConvFormat {
+  func formatFor(_ method: Method) -> any ConvFormat {
     options.layout == .reconstructed ? ReconstructedFormat(inner: method, shuffle: options.shuffle) : format(for: method)
   }
 
@@ -36,7 +36,7 @@ struct Planner {
   /// format's reason; the rank policy decides the rest.
   func plan(_ sites: [(site: ConvSite, kernel: Tensor)]) throws -> [PlanDecision] {
     var decisions = [PlanDecision?](repeating: nil, count: sites.count)
-    var usable: [[ConvFormat]] = []
+    var usable: [[any ConvFormat]] = []
     for (i, s) in sites.enumerated() {
       let formats = candidates(s.site)
       let ok = formats.filter { $0.unsupportedReason(s.site, opset: opset) == nil }
@@ -70,7 +70,7 @@ struct Planner {
 
   /// The union of the candidates' curves, restricted to profitable points. Formats without a
   /// cheap curve (cp) borrow the svd curve's errors at equal parameters, as an estimate.
-  func profitableCurve(_ s: (site: ConvSite, kernel: Tensor), _ formats: [ConvFormat]) throws -> [CurvePoint] {
+  func profitableCurve(_ s: (site: ConvSite, kernel: Tensor), _ formats: [any ConvFormat]) throws -> [CurvePoint] {
     let ctx = shuffleContext(for: s.site)
     var points: [CurvePoint] = []
     for f in formats {

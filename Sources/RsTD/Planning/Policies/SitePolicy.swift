@@ -26,13 +26,13 @@ extension SitePolicy {
 struct PlanningContext {
   let planner: Planner
   let sites: [(site: ConvSite, kernel: Tensor)]
-  let usable: [[ConvFormat]]
+  let usable: [[any ConvFormat]]
 
   /// Indices of the sites not decided yet.
   func open(_ decisions: [PlanDecision?]) -> [Int] { sites.indices.filter { decisions[$0] == nil } }
 
   /// `ranks` in format `f` if the chain is profitable, else keep and say why.
-  func guarded(_ i: Int, _ f: ConvFormat, _ ranks: [Int]) -> PlanDecision {
+  func guarded(_ i: Int, _ f: any ConvFormat, _ ranks: [Int]) -> PlanDecision {
     let site = sites[i].site
     let c = f.cost(site, ranks: ranks)
     guard planner.isProfitable(site, c) else {
