@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RsTD
 
 @main
 struct OnnxRstd: ParsableCommand {
@@ -7,7 +8,7 @@ struct OnnxRstd: ParsableCommand {
     commandName: "onnx-rstd",
     abstract: "Compress the Conv layers of an ONNX model by (randomly shuffled) low-rank tensor decomposition.",
     discussion: ExitStatus.help,
-    version: "0.1.0",
+    version: Rewriter.version,
     subcommands: [Rewrite.self, Inspect.self],
     defaultSubcommand: Rewrite.self)
 }

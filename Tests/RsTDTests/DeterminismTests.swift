@@ -5,7 +5,7 @@ import XCTest
 
 @testable import RsTD
 
-/// Output bytes depend only on the model and the options (STYLE §15).
+/// Output bytes depend only on the model and the options.
 final class DeterminismTests: XCTestCase {
   // x ─▶ Conv "conv0" (w[8,4,3,3]) ─▶ Relu ─▶ Conv "conv1" (w[8,8,3,3]) ─▶ y
   private func model() throws -> Model {

@@ -3,7 +3,7 @@ import RsTDTestSupport
 import TensorAlgebra
 import XCTest
 
-/// The hygiene check the format tests rely on can fail (STYLE: no tests that cannot fail).
+/// The hygiene check the format tests rely on can fail.
 final class HygieneCheckTests: XCTestCase {
   // Out of order, a duplicated value and a duplicated node name:
   //   Relu "a" (t → u)   reads t before it exists

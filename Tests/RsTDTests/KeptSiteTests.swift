@@ -6,7 +6,7 @@ import XCTest
 @testable import RsTD
 
 /// Negative cases: a kept site leaves the model byte-for-byte unchanged, and the report row
-/// carries the reason text unchanged (STYLE §6, §12).
+/// carries the reason text unchanged.
 final class KeptSiteTests: XCTestCase {
   /// Rewrites `model`, asserts its bytes did not change, and returns the report's reasons.
   private func assertUnchanged(

@@ -5,7 +5,7 @@ import XCTest
 
 @testable import RsTD
 
-/// What a rewrite must preserve or clean up besides the chain itself (DESIGN "Output hygiene").
+/// What a rewrite must preserve or clean up besides the chain itself.
 final class OutputHygieneTests: XCTestCase {
   // IR 3: initializers must also be graph inputs, so new factors are declared as inputs and the
   // old weight leaves the inputs and its value_info.

@@ -52,7 +52,7 @@ func keptReason(_ d: SiteDecision) -> SkipReason? {
   return nil
 }
 
-/// What breaks the graph hygiene every rewrite promises (DESIGN "Output hygiene"): a node reading
+/// What breaks the graph hygiene every rewrite promises: a node reading
 /// a value not defined before it (topological order), a value defined twice, a node name used
 /// twice. Empty when the graph is well formed.
 func hygieneProblems(_ model: Model) throws -> [String] {

@@ -5,7 +5,7 @@ import XCTest
 
 @testable import RsTD
 
-/// Which nodes become sites, and why the others are kept (DESIGN "Data flow: find").
+/// Which nodes become sites, and why the others are kept.
 final class SiteFinderTests: XCTestCase {
   // x[1,4,8,8] ─▶ Conv "conv0" (w[8,4,3,3], b[8]) ─▶ y
   func testPlainConvIsASite() throws {

@@ -30,7 +30,7 @@ struct CPFormat: ConvFormat {
     let r = ranks[0], m = site.outputChannels, c = site.inputChannelsPerGroup
     let k = site.kernelSize, s = site.strides
     return Cost(
-      params: r * (m + c + k[0] + k[1]),
+      params: CPFactors.parameterCount(shape: [m, c] + k, rank: r),
       multiplyAdds: r * (c * s[0] * s[1] + k[0] * s[1] + k[1] + m))
   }
 

@@ -49,7 +49,7 @@ struct KronFormat: ConvFormat {
   func cost(_ site: ConvSite, ranks: [Int]) -> Cost {
     let r = ranks[0], s = splits(site), k = site.kernelArea
     return Cost(
-      params: r * (s.out.0 * s.in.0 + s.out.1 * s.in.1 * k),
+      params: KronFactors.parameterCount(outputSplit: s.out, inputSplit: s.in, spatial: site.kernelSize, rank: r),
       multiplyAdds: r * (s.out.1 * site.inputChannelsPerGroup * k + site.outputChannels * s.in.0))
   }
 

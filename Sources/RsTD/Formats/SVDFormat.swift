@@ -27,7 +27,7 @@ struct SVDFormat: ConvFormat {
 
   func cost(_ site: ConvSite, ranks: [Int]) -> Cost {
     let (mg, n) = dims(site)
-    let p = site.group * ranks[0] * (n + mg)
+    let p = site.group * SVDFactors.parameterCount(shape: [mg, n], rank: ranks[0])
     return Cost(params: p, multiplyAdds: p)
   }
 

@@ -29,7 +29,7 @@ struct Tucker2Format: ConvFormat {
     let mg = site.outputChannels / site.group, cg = site.inputChannelsPerGroup, k = site.kernelArea
     let (ro, ri) = (ranks[0], ranks[1])
     let stride = site.strides.reduce(1, *)
-    let params = site.group * (ri * cg + ro * ri * k + mg * ro)
+    let params = site.group * Tucker2Factors.parameterCount(shape: [mg, cg] + site.kernelSize, ranks: (ro, ri))
     let macs = site.group * (ri * cg * stride + ro * ri * k + mg * ro)
     return Cost(params: params, multiplyAdds: macs)
   }
