@@ -10,6 +10,8 @@ import ONNX
 import TensorAlgebra
 
 struct CPFormat: ConvFormat {
+  typealias Factors = CPFactors
+
   var method: Method { .cp }
 
   func unsupportedReason(_ site: ConvSite, opset: Int) -> SkipReason? {

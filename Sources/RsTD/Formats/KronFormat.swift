@@ -15,6 +15,8 @@ import ONNX
 import TensorAlgebra
 
 struct KronFormat: ConvFormat {
+  typealias Factors = ShuffledKronFactors
+
   var method: Method { .kron }
 
   /// The most balanced split n = a·b with a ≤ b.

@@ -14,6 +14,9 @@ import ONNX
 import TensorAlgebra
 
 struct ReconstructedFormat: ConvFormat {
+  /// The inner format's factors (`[SVDFactors]` or `[Tucker2Factors]`), checked when emitting.
+  typealias Factors = Any
+
   let inner: Method
   /// The shuffle mode decides the opset needed: the identity rebuilds with MatMul/Reshape
   /// (opset 5), a shuffle also computes its indices with Range (opset 11).

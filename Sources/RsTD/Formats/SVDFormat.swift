@@ -10,6 +10,9 @@ import ONNX
 import TensorAlgebra
 
 struct SVDFormat: ConvFormat {
+  /// One fit per group.
+  typealias Factors = [SVDFactors]
+
   var method: Method { .svd }
 
   func unsupportedReason(_ site: ConvSite, opset: Int) -> SkipReason? { nil }

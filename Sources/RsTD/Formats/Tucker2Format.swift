@@ -10,6 +10,9 @@ import ONNX
 import TensorAlgebra
 
 struct Tucker2Format: ConvFormat {
+  /// One fit per group.
+  typealias Factors = [Tucker2Factors]
+
   var method: Method { .tucker2 }
 
   func unsupportedReason(_ site: ConvSite, opset: Int) -> SkipReason? {
