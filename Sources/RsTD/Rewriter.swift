@@ -81,6 +81,7 @@ public struct Rewriter {
       return Result { try planner.factor(sites[i], method: m, ranks: r) }
     }
     let factorizations = Dictionary(uniqueKeysWithValues: zip(keys, fits))
+    sites.removeAll()  // the kernels are factored: free them before the graph grows
 
     var rows: [SiteReport] = []
     var shared: [String: String] = [:]

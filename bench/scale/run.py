@@ -4,7 +4,7 @@
 The model is a chain Conv 3x3 16->16 (+bias) -> Relu, repeated N times, on [1,16,8,8], weights
 seeded N(0, 1/fan_in) (IR 8, opset 13). For every N in --sizes and every setting below, the
 CLI runs once (settings round robin, sizes ascending) and we record its wall clock and peak RSS
-(getrusage of the child). The figure that matters is seconds per conv: flat from the smallest
+(wait4's rusage of that child). The figure that matters is seconds per conv: flat from the smallest
 to the largest N means the rewrite is linear.
 
 Settings: default; --ratio 0.5; --rank 4 with each --method (svd, tucker2, cp, kron);
@@ -20,7 +20,6 @@ import json
 import os
 import pathlib
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -62,16 +61,18 @@ def chain_model(n, channels=16, seed=0):
 
 
 def run_cli(binary, model, out, args):
-    """Wall clock and peak RSS (MiB) of one CLI run; fails loudly on a non-zero exit."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall clock and peak RSS (MiB, from wait4's rusage of this child alone) of one CLI run;
+    fails loudly on a non-zero exit."""
     t = time.perf_counter()
-    p = subprocess.run([binary, str(model), str(out), "--quiet", *args], capture_output=True, text=True)
+    p = subprocess.Popen([binary, str(model), str(out), "--quiet", *args],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
     seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(args)} on {model.name}: exit {p.returncode}: {p.stderr.strip()}")
-    # ru_maxrss of children is the max over all children so far: only a rise is attributable.
-    return seconds, (peak / 1024 if peak > before else None)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{' '.join(args)} on {model.name}: exit {code}: {err.strip()}")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def main():
@@ -105,6 +106,13 @@ def main():
         per = [x["ms_per_conv"] for x in r]
         print(f"| {s} | " + " | ".join(f"{x['seconds']:.2f} s ({x['ms_per_conv']:.2f} ms)" for x in r)
               + f" | {max(per) / min(per):.2f} |")
+    print()
+    print("| setting | peak RSS at " + " | ".join(f"{n}" for n in sizes) + " convs (MiB) |")
+    print("|---|" + "---|" * len(sizes))
+    for s in settings:
+        r = [x for x in rows if x["setting"] == s]
+        print(f"| {s} | " + " | ".join(f"{x['peak_rss_mib']:.0f}" for x in r) + " |")
+    print("\nmodel file sizes (MiB): " + ", ".join(f"{n}: {rows[[x['convs'] for x in rows].index(n)]['model_mib']:.1f}" for n in sizes))
 
 
 if __name__ == "__main__":
