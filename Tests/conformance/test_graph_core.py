@@ -113,6 +113,8 @@ def _refused(model, tmp_path, needle):
     ({"kernel_shape": [5, 5]}, "kernel_shape"),
     ({"strides": [1]}, "strides"),
     ({"strides": [0, 1]}, "strides holds 0"),
+    ({"strides": [1, 1 << 40]}, "strides holds"),
+    ({"dilations": [1, -1]}, "dilations holds -1"),
     ({"pads": [1, 1]}, "pads"),
     ({"dilations": [1, 1, 1]}, "dilations"),
     ({"auto_pad": "SIDEWAYS"}, "auto_pad"),

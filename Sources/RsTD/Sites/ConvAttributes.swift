@@ -23,12 +23,13 @@ enum ConvAttributes {
         return "kernel_shape \(describe(k)) disagrees with the weight's spatial dims \(Array(shape.dropFirst(2)))"
       }
     }
-    for (name, count, minimum) in [("strides", spatial, 1), ("dilations", spatial, 1), ("pads", 2 * spatial, 0)] {
+    // Bounds keep every cost product (strides enter the multiply-add counts) far from overflow.
+    for (name, count, range) in [("strides", spatial, 1...1024), ("dilations", spatial, 1...1024), ("pads", 2 * spatial, 0...(1 << 20))] {
       guard let a = node.attribute(name) else { continue }
       guard case .ints(let v) = a, v.count == count else {
         return "\(name) \(describe(a)) must list \(count) integers for a \(spatial)-D kernel"
       }
-      if let bad = v.first(where: { $0 < minimum || $0 > 1 << 20 }) { return "\(name) holds \(bad); each must be in \(minimum)...\(1 << 20)" }
+      if let bad = v.first(where: { !range.contains($0) }) { return "\(name) holds \(bad); each must be in \(range.lowerBound)...\(range.upperBound)" }
     }
     if let a = node.attribute("auto_pad") {
       guard case .string(let s) = a, autoPadValues.contains(s) else {
