@@ -6,7 +6,8 @@ import TensorAlgebra
 //  1. load      Model.load(path:) parses and checks the file (Sources/ONNX/IO).
 //  2. validate  Graph.validateStructure(): SSA, defined inputs, no cycle, op arity.
 //  3. sites     SiteFinder checks each Conv/Gemm/MatMul's numbers and decides rewrite or keep.
-//  4. kernels   each site reads its own kernel in factor orientation (ConvSite.kernel(in:)).
+//  4. kernels   each site reads its own kernel in factor orientation (ConvSite.kernel(in:)),
+//               decoded when planning or factoring needs it.
 //  5. plan      Planner gives every site a format and ranks under the rank policy.
 //  6. factor    each distinct (site key, format, ranks) is factored once, in parallel.
 //  7. emit      a ChainEmitter builds each site's nodes and initializers; Graph.replace swaps
@@ -44,15 +45,15 @@ public struct Rewriter {
     }
     try model.graph.validateStructure()
     var decisions = try SiteFinder(graph: model.graph, options: options).decisions()
-    var sites: [(site: ConvSite, kernel: Tensor)] = []
+    var sites: [PlannedSite] = []
     for (i, d) in decisions.enumerated() {
       switch d {
       case .keep(let node, .malformed(let why)):
         throw RewriteError.malformedNode(node: SiteFinder.siteName(node), why: why)
       case .rewrite(let site):
-        let kernel = try site.kernel(in: model.graph)
-        if kernel.scalars.allSatisfy(\.isFinite) {
-          sites.append((site, kernel))
+        // Decoded here to check it, then dropped: the planner decodes each kernel when it needs it.
+        if try site.kernel(in: model.graph).scalars.allSatisfy(\.isFinite) {
+          sites.append(PlannedSite(site, in: model.graph))
         } else {
           decisions[i] = .keep(site.node, .nonFiniteWeight)
         }
@@ -81,7 +82,7 @@ public struct Rewriter {
       return Result { try planner.factor(sites[i], method: m, ranks: r) }
     }
     let factorizations = Dictionary(uniqueKeysWithValues: zip(keys, fits))
-    sites.removeAll()  // the kernels are factored: free them before the graph grows
+    sites.removeAll()  // drop the planner's references to the graph before editing it
 
     var rows: [SiteReport] = []
     var shared: [String: String] = [:]

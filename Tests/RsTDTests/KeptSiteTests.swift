@@ -50,7 +50,7 @@ final class KeptSiteTests: XCTestCase {
     // The planner's decision, typed.
     let site = try onlySite(model)
     let kernel = try site.kernel(in: model.graph)
-    let plan = try Planner(options: options, opset: 13).plan([(site, kernel)])
+    let plan = try Planner(options: options, opset: 13).plan([PlannedSite(site, kernel: kernel)])
     guard case .keep(let reason) = plan[0] else { return XCTFail("planned \(plan[0])") }
     XCTAssertEqual(reason, .notProfitable(paramsBefore: 16, paramsAfter: 32, macsBefore: 16, macsAfter: 32))
     // With force the same plan is emitted.

@@ -93,7 +93,7 @@ final class PlannerTests: XCTestCase {
     options.force = force
     let site = try onlySite(model, options)
     let kernel = try site.kernel(in: model.graph)
-    return try Planner(options: options, opset: 13).plan([(site, kernel)])[0]
+    return try Planner(options: options, opset: 13).plan([PlannedSite(site, kernel: kernel)])[0]
   }
 
   private func rank(_ d: PlanDecision) -> Int? {

@@ -34,7 +34,7 @@ struct Planner {
 
   /// A decision per site: sites no candidate format can rewrite are kept with the first
   /// format's reason; the rank policy decides the rest.
-  func plan(_ sites: [(site: ConvSite, kernel: Tensor)]) throws -> [PlanDecision] {
+  func plan(_ sites: [PlannedSite]) throws -> [PlanDecision] {
     var decisions = [PlanDecision?](repeating: nil, count: sites.count)
     var usable: [[any ConvFormat]] = []
     for (i, s) in sites.enumerated() {
@@ -55,12 +55,13 @@ struct Planner {
   /// Factors a site as planned. Under a max-error policy a format whose curve was only an estimate
   /// (cp) is refitted at growing ranks until the measured error meets the bound; when no
   /// profitable rank does, `PlanOutcome.boundNotMet` is thrown and the site is kept.
-  func factor(_ s: (site: ConvSite, kernel: Tensor), method: Method, ranks: [Int]) throws -> Factorization {
+  func factor(_ s: PlannedSite, method: Method, ranks: [Int]) throws -> Factorization {
     let f = formatFor(method)
     let ctx = shuffleContext(for: s.site)
     var ranks = ranks
+    let kernel = try s.kernel()
     while true {
-      let fit = try f.factor(s.kernel, site: s.site, ranks: ranks, context: ctx)
+      let fit = try f.factor(kernel, site: s.site, ranks: ranks, context: ctx)
       guard let bound = errorBound(s.site), fit.relativeError > bound + 1e-9 else { return fit }
       let next = f.uniformRanks(s.site, rank: Int((Double(ranks.max() ?? 1) * 1.25).rounded(.up)) + 1)
       guard next != ranks, isProfitable(s.site, f.cost(s.site, ranks: next)) else { throw PlanOutcome.boundNotMet(bound) }
@@ -70,13 +71,14 @@ struct Planner {
 
   /// The union of the candidates' curves, restricted to profitable points. Formats without a
   /// cheap curve (cp) borrow the svd curve's errors at equal parameters, as an estimate.
-  func profitableCurve(_ s: (site: ConvSite, kernel: Tensor), _ formats: [any ConvFormat]) throws -> [CurvePoint] {
+  func profitableCurve(_ s: PlannedSite, _ formats: [any ConvFormat]) throws -> [CurvePoint] {
+    let kernel = try s.kernel()
     let ctx = shuffleContext(for: s.site)
     var points: [CurvePoint] = []
     for f in formats {
-      if let c = try f.curve(s.site, kernel: s.kernel, context: ctx) {
+      if let c = try f.curve(s.site, kernel: kernel, context: ctx) {
         points += c
-      } else if let proxy = try formatFor(.svd).curve(s.site, kernel: s.kernel, context: ctx) {
+      } else if let proxy = try formatFor(.svd).curve(s.site, kernel: kernel, context: ctx) {
         // Each rank of the format, estimated at the error svd reaches with no more parameters
         // (1 when svd has no point that small); only ranks that store fewer parameters than
         // the layer are worth an estimate.

@@ -25,7 +25,7 @@ extension SitePolicy {
 /// asked for first; for `auto`, svd then tucker2), and the planner's shared measures.
 struct PlanningContext {
   let planner: Planner
-  let sites: [(site: ConvSite, kernel: Tensor)]
+  let sites: [PlannedSite]
   let usable: [[any ConvFormat]]
 
   /// Indices of the sites not decided yet.
