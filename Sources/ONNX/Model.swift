@@ -103,6 +103,11 @@ public struct Model {
     proto.metadataProps.append(e)
   }
 
+  /// Every `metadata_props` entry as key → value (the first of duplicate keys).
+  public var metadataProps: [String: String] {
+    Dictionary(proto.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+  }
+
   /// The value of a `metadata_props` entry.
   public func metadata(_ key: String) -> String? {
     proto.metadataProps.first { $0.key == key }?.value

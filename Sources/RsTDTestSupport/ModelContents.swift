@@ -1,9 +1,7 @@
 import ONNX
-import ONNXProto
-import SwiftProtobuf
 
-/// What a test needs to see of a model beyond `Graph`'s public view, as plain Swift values:
-/// initializer names, graph inputs and outputs, `value_info` names and the opsets.
+/// What a test needs to see of a model as plain values, read through the public model API:
+/// initializer names, graph inputs and outputs, `value_info` names, node names, opsets, metadata.
 public struct ModelContents: Equatable {
   /// Initializer names in file order.
   public var initializers: [String]
@@ -20,23 +18,18 @@ public struct ModelContents: Equatable {
   /// `metadata_props` as key → value.
   public var metadata: [String: String]
 
-  /// Reads `model`'s serialized bytes.
-  /// - Throws: if the bytes do not parse (they always should).
+  /// Reads `model` as it stands.
   public init(_ model: Model) throws {
-    let m = try Onnx_ModelProto(serializedBytes: try model.serializedData())
-    initializers = m.graph.initializer.map(\.name)
-    inputs = m.graph.input.map(\.name)
-    outputs = m.graph.output.map { v in
-      let dims = v.type.tensorType.shape.dim.map { d -> String in
-        if case .dimValue(let x)? = d.value { return String(x) }
-        if case .dimParam(let p)? = d.value { return p }
-        return "?"
-      }
-      return "\(v.name): \(v.type.tensorType.elemType) [\(dims.joined(separator: ","))]"
+    let g = model.graph
+    initializers = g.initializerNames
+    inputs = g.inputs.map(\.name)
+    outputs = g.outputs.map { v in
+      let dims = (v.shape ?? []).map(\.description)
+      return "\(v.name): \(v.dataType?.rawValue ?? 0) [\(dims.joined(separator: ","))]"
     }
-    valueInfo = m.graph.valueInfo.map(\.name)
-    nodeNames = m.graph.node.map(\.name)
-    opsets = Dictionary(m.opsetImport.map { ($0.domain, Int($0.version)) }, uniquingKeysWith: { a, _ in a })
-    metadata = Dictionary(m.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+    valueInfo = g.valueInfo.map(\.name)
+    nodeNames = g.nodes.map(\.name)
+    opsets = model.opsets
+    metadata = model.metadataProps
   }
 }

@@ -6,8 +6,9 @@ import TensorAlgebra
 /// Builds a small `ONNX.Model` from nodes, initializers, inputs and outputs, so RsTD tests can
 /// draw their graphs without touching protobuf types.
 ///
-/// The model is serialized, written to a temporary file and read back with `Model.load(path:)`
-/// (the ONNX module's public entry point), so tests see exactly what a file on disk would give.
+/// The model is serialized and parsed back with `Model(serializedData:)`, so tests see exactly
+/// what a file holding the same bytes would give. Unlike `Graph`'s editing API, the builder can
+/// draw graphs the spec forbids (unsorted, a value defined twice), for tests of the checks.
 public struct TestGraphBuilder {
   /// The default-domain opset imported by the model. Default 13.
   public var opset: Int?
@@ -78,8 +79,9 @@ public struct TestGraphBuilder {
     graph.node.append(n)
   }
 
-  /// The model, read back through `Model.load(path:)`.
-  /// - Throws: `ONNXError` if writing or reading the temporary file fails.
+  /// The model, parsed from its serialized bytes by `Model(serializedData:)` (no file involved):
+  /// tests see exactly what the same bytes on disk would give.
+  /// - Throws: `ONNXError` if the bytes do not parse as a model.
   public func model() throws -> Model {
     var m = Onnx_ModelProto()
     m.irVersion = Int64(irVersion)
@@ -90,12 +92,7 @@ public struct TestGraphBuilder {
       m.opsetImport = [o]
     }
     m.graph = graph
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rstd-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    let path = folder.appendingPathComponent("model.onnx").path
-    try ModelIO.writeModel(m, to: path, externalData: .automatic)
-    return try Model.load(path: path)
+    return try Model(serializedData: try m.serializedData())
   }
 
   static func dataType(_ type: ElementType) -> Onnx_TensorProto.DataType {
