@@ -53,7 +53,9 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
     case .externalDataMissing(let tensor, let path):
       return "tensor '\(tensor)': external data file '\(path)' does not exist."
     case .externalDataOutOfRange(let tensor, let path, let offset, let length, let fileSize):
-      return "tensor '\(tensor)': external data needs bytes \(offset)..<\(offset + length) "
+      // offset and length come from the file: their sum may not fit an Int.
+      let end = offset >= 0 && length >= 0 ? String(UInt64(offset) + UInt64(length)) : "\(offset)+\(length)"
+      return "tensor '\(tensor)': external data needs bytes \(offset)..<\(end) "
         + "(\(length) bytes at offset \(offset)) but '\(path)' has \(fileSize) bytes."
     case .externalDataInvalid(let tensor, let reason):
       return "tensor '\(tensor)': invalid external data, \(reason)."
