@@ -34,6 +34,9 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
   case unsupportedDataType(tensor: String, dataType: String)
   /// The folder `path` that should receive the output does not exist.
   case outputDirectoryMissing(path: String)
+  /// The `role` path `path` (output, report) is the same file as `other` (`otherPath`), or would
+  /// take its place; refused before any work.
+  case pathsAlias(role: String, path: String, other: String, otherPath: String)
   /// Writing `path` would replace a file that the model `model`, read earlier by this process,
   /// keeps its external data in.
   case wouldOverwriteExternalData(path: String, model: String)
@@ -71,6 +74,8 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
       return "tensor '\(tensor)': data type \(dataType) is not supported by this conversion."
     case .outputDirectoryMissing(let path):
       return "output folder '\(path)' does not exist."
+    case .pathsAlias(let role, let path, let other, let otherPath):
+      return "the \(role) '\(path)' is \(other) '\(otherPath)'; choose another path."
     case .wouldOverwriteExternalData(let path, let model):
       return "refusing to write '\(path)': it holds the external data of the input model '\(model)'; choose another output name."
     case .writeFailed(let path, let reason):

@@ -19,6 +19,7 @@ enum ExitStatus {
       switch e {
       case .fileNotFound, .readFailed: return 66
       case .outputDirectoryMissing, .writeFailed, .wouldOverwriteExternalData: return 73
+      case .pathsAlias: return 64
       default: return 65
       }
     case RewriteError.budgetTooSmall: return 64

@@ -10,4 +10,10 @@ struct OnnxRstd: ParsableCommand {
     version: "0.1.0",
     subcommands: [Rewrite.self, Inspect.self],
     defaultSubcommand: Rewrite.self)
+
+  /// `ParsableCommand.main()`, with SIGINT/SIGTERM handlers that remove temporary files.
+  static func main() {
+    SignalCleanup.install()
+    main(nil)
+  }
 }

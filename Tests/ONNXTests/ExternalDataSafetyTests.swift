@@ -53,9 +53,8 @@ final class ExternalDataSafetyTests: XCTestCase {
 
   /// Runs `body` on another thread; fails instead of hanging the suite when it blocks (a FIFO).
   private func withinSeconds<T>(_ seconds: Double, _ body: @escaping () throws -> T) -> Result<T, Error>? {
-    final class Box: @unchecked Sendable { var result: Result<T, Error>? }  // written before signal, read after wait
     let done = DispatchSemaphore(value: 0)
-    let box = Box()
+    let box = ResultBox<T>()
     Thread { box.result = Result(catching: body); done.signal() }.start()
     guard done.wait(timeout: .now() + seconds) == .success else { return nil }
     return box.result
@@ -157,4 +156,9 @@ final class ExternalDataSafetyTests: XCTestCase {
         + "but '\(side)' has 864 bytes.",
       try ModelIO.readModel(at: p))
   }
+}
+
+/// A result written by one thread before it signals, and read by another after the wait.
+private final class ResultBox<T>: @unchecked Sendable {
+  var result: Result<T, Error>?
 }
