@@ -156,3 +156,44 @@ def test_an_interrupted_run_exits_128_plus_signal_and_leaves_nothing(sig, tmp_pa
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + sig, (process.returncode, err)
     assert _state(tmp_path) == before, "an interrupted run leaves no file behind"
+
+
+# --- one-line errors --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, needle", [
+    (["--rank", "3", "--ratio", "0.5"], "Give at most one of --rank, --ratio and --max-error."),
+    (["--method", "magic"], "The value 'magic' is invalid for '--method <method>'"),
+    (["--no-such-flag"], "Unknown option '--no-such-flag'"),
+    (["--ratio"], "Missing value for '--ratio <R>'"),
+])
+def test_usage_errors_are_one_line_with_a_hint(args, needle, tmp_path):
+    code, out, err = run_cli(DIGITS, tmp_path / "o.onnx", *args)
+    assert code == 64, err
+    line = _one_line_error(err)
+    assert needle in line and line.endswith("(see --help)"), line
+    assert out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_no_arguments_is_a_one_line_usage_error():
+    code, _, err = run_cli()
+    assert code == 64
+    assert "Missing expected argument '<input>'" in _one_line_error(err)
+
+
+def test_names_with_line_breaks_stay_on_one_line(tmp_path):
+    # A tensor named with a line break, whose external data is missing: the message names it.
+    m = onnx.load(str(DIGITS))
+    t = m.graph.initializer[0]
+    t.ClearField("raw_data")
+    t.data_location = onnx.TensorProto.EXTERNAL
+    e = t.external_data.add()
+    e.key, e.value = "location", "missing\n.bin"
+    (tmp_path / "in.onnx").write_bytes(m.SerializeToString())
+    _refused(tmp_path, [tmp_path / "in.onnx", tmp_path / "o.onnx"], 65, "missing\\n.bin")
+
+
+def test_help_and_version_still_print_to_stdout():
+    code, out, err = run_cli("--version")
+    assert (code, out.strip(), err) == (0, "0.1.0", "")
+    code, out, _ = run_cli("rewrite", "--help")
+    assert code == 0 and "USAGE:" in out and "--report" in out
