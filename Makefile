@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/release/onnx-rstd
 
-.PHONY: deps build demo test test-swift test-conformance test-real proto-check bench clean
+.PHONY: deps build demo test test-swift test-conformance test-real proto-check bench clean fuzz
 
 deps:
 	Scripts/install-deps
@@ -20,6 +20,13 @@ demo: build
 test: build
 	$(SWIFT) test
 	ONNX_RSTD=$(BIN) python3 -m pytest -q Tests/conformance Tests/realmodels
+
+# The fuzz harness for a time budget (seconds), with a fresh seed; `make test` runs a fixed
+# 500-case slice of it (Tests/conformance/test_fuzz_slice.py). Failures go to Tests/fuzz/failures/.
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS ?=
+fuzz: build
+	ONNX_RSTD=$(BIN) python3 Tests/fuzz/rstd_fuzz.py --seconds $(FUZZ_SECONDS) $(FUZZ_FLAGS)
 
 proto-check:
 	Scripts/generate-proto --check

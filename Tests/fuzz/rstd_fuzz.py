@@ -25,6 +25,9 @@ Usage:
   python3 Tests/fuzz/rstd_fuzz.py --seconds 600            # random seed, time budget
   python3 Tests/fuzz/rstd_fuzz.py --cases 300 --seed 1     # fixed slice
   python3 Tests/fuzz/rstd_fuzz.py --families bytes,paths   # only some mutation families
+  python3 Tests/fuzz/rstd_fuzz.py --strict                 # ignore EXPECTED_FAILURES
+
+Exit status 1 when a failure outside EXPECTED_FAILURES (below) occurred.
 """
 from __future__ import annotations
 
@@ -53,6 +56,26 @@ DOCUMENTED_EXITS = {0, 64, 65, 66, 70, 73}
 TIMEOUT_SECONDS = 20.0
 
 FAMILIES = ["bytes", "dims", "group", "attrs", "graph", "weights", "dtype", "extdata", "paths", "options"]
+
+# Known failures, keyed by (failure class, mutation family), that are not yet fixed: each belongs
+# to issue 9's "validate before arithmetic" / structural-validation half (Sources/ONNX/Graph,
+# Sources/RsTD/Sites|Formats|Planning). A case whose (class, family) is listed is reported as
+# "expected" and does not fail the run; anything else does. Remove an entry once its class is
+# fixed, and empty this set when the graph core validates everything. Never add entries for the
+# file-system classes (hang, input-changed, wrote-on-failure, accepted-attack, temp-left,
+# multiline-stderr, bad-exit): those are fixed and must stay fixed.
+EXPECTED_FAILURES: set[tuple[str, str]] = {
+    # Swift traps: group 0 (division by zero in SiteFinder.decide), dims products overflowing
+    # (SiteFinder.decide), huge strides (CPFormat/Tucker2Format.cost), a Conv with no outputs
+    # (Rewriter.rewrite indexing output[0]).
+    ("trap", "group"), ("trap", "dims"), ("trap", "attrs"), ("trap", "graph"),
+    # Semantically invalid models passed through with exit 0 instead of exit 65 (bad group,
+    # strides/pads/dilations/kernel_shape, dims disagreeing with raw_data, unknown data types,
+    # dangling inputs, cycles, duplicate outputs, unknown ops from flipped bytes).
+    ("accepted-invalid-input", "group"), ("accepted-invalid-input", "attrs"), ("accepted-invalid-input", "dims"),
+    ("accepted-invalid-input", "dtype"), ("accepted-invalid-input", "graph"), ("accepted-invalid-input", "bytes"),
+    ("accepted-invalid-input", "weights"),
+}
 
 
 def cli() -> Path:
@@ -493,6 +516,23 @@ class Outcome:
     detail: str
 
 
+def _trap_site(binary: Path, argv: list[str]) -> str:
+    """Reruns a trapping case with Swift's backtracer: the runtime failure and the first frame in
+    our sources ("" when there is no backtrace)."""
+    env = dict(os.environ, SWIFT_BACKTRACE="enable=yes,color=no,interactive=no,limit=16,top=0,sanitize=no")
+    try:
+        done = subprocess.run([str(binary), *argv], capture_output=True, text=True, timeout=120, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return ""
+    lines = done.stderr.splitlines()
+    failure = next((l.split(" Swift runtime failure: ")[1].split(" in ")[0].rstrip(" *") for l in lines if "Swift runtime failure: " in l),
+                   next((l.strip() for l in lines if "Fatal error" in l or "Crash" in l), "trap"))
+    frame = next((l.split(" in onnx-rstd at ")[0].split(maxsplit=2)[-1] + " at " + l.split(" at ")[-1].split("/Sources/")[-1]
+                  for l in lines if "/Sources/" in l and " at " in l), "")
+    return f"{failure}: {frame}" if frame else failure
+
+
 def _ort_runs(path: Path) -> str | None:
     """None when onnxruntime loads and runs the model on seeded random inputs, else the reason."""
     import onnxruntime as ort
@@ -532,7 +572,7 @@ def run_case(case: Case, binary: Path, keep: Path | None = None) -> Outcome:
         stderr = done.stderr.decode("utf-8", "replace")
         first = stderr.strip().splitlines()[0] if stderr.strip() else ""
         if code < 0 or code in (132, 133, 134, 136, 139):
-            return Outcome("trap", code, first or f"signal {-code}")
+            return Outcome("trap", code, _trap_site(binary, case.argv(root)) or first or f"signal {-code}")
         if code not in DOCUMENTED_EXITS:
             return Outcome("bad-exit", code, first)
         if snapshot(root / "in") != before_in:
@@ -584,23 +624,33 @@ def save_failure(case: Case, outcome: Outcome) -> Path:
 
 
 def fuzz(seed: int, cases: int | None, seconds: float | None, families: list[str], binary: Path,
-         log=print) -> list[tuple[Case, Outcome]]:
-    """Runs cases seed:0, seed:1, ... until `cases` or `seconds` is reached; returns the failures."""
+         allowed: set[tuple[str, str]] = EXPECTED_FAILURES, log=print) -> tuple[int, list, list]:
+    """Runs cases seed:0, seed:1, ... until `cases` or `seconds` is reached.
+
+    Returns (cases run, unexpected failures, expected failures), each failure a (Case, Outcome);
+    expected ones are those whose (class, family) is in `allowed`."""
     seeds = seed_models()
     start = time.monotonic()
-    failures = []
+    unexpected, expected = [], []
     index = 0
     while (cases is None or index < cases) and (seconds is None or time.monotonic() - start < seconds):
         case = make_case(seed, index, families, seeds)
         outcome = run_case(case, binary)
         if outcome.klass is not None:
             folder = save_failure(case, outcome)
-            failures.append((case, outcome))
-            log(f"FAIL {outcome.klass} [{case.family}: {case.mutation}] {case.seed_model} exit {outcome.exit_code}: "
-                f"{outcome.detail[:200]} -> {folder.relative_to(REPO)}")
+            known = (outcome.klass, case.family) in allowed
+            (expected if known else unexpected).append((case, outcome))
+            log(f"{'expected' if known else 'FAIL'} {outcome.klass} [{case.family}: {case.mutation}] {case.seed_model} "
+                f"{' '.join(case.args[3:])} exit {outcome.exit_code}: {outcome.detail[:200]} -> {folder.relative_to(REPO)}")
         index += 1
-    log(f"{index} cases in {time.monotonic() - start:.0f} s, {len(failures)} failures")
-    return failures
+    counts: dict[tuple[str, str], int] = {}
+    for case, outcome in unexpected + expected:
+        counts[(outcome.klass, case.family)] = counts.get((outcome.klass, case.family), 0) + 1
+    log(f"{index} cases in {time.monotonic() - start:.0f} s (seed {seed}): {len(unexpected)} unexpected failures, "
+        f"{len(expected)} expected (allow-listed)")
+    for (klass, family), n in sorted(counts.items()):
+        log(f"  {n:5d}  {klass:24s} {family}{'  (allow-listed)' if (klass, family) in allowed else ''}")
+    return index, unexpected, expected
 
 
 def main() -> int:
@@ -610,6 +660,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--replay", default=None, help="SEED:INDEX of one case to run and print")
+    parser.add_argument("--strict", action="store_true", help="ignore the allow-list: every failure counts")
     ns = parser.parse_args()
     families = [f for f in ns.families.split(",") if f]
     unknown = set(families) - set(FAMILIES)
@@ -630,8 +681,8 @@ def main() -> int:
     if ns.cases is None and ns.seconds is None:
         ns.cases = 300
     print(f"seed {seed}, families {families}, binary {binary}")
-    failures = fuzz(seed, ns.cases, ns.seconds, families, binary)
-    return 1 if failures else 0
+    _, unexpected, expected = fuzz(seed, ns.cases, ns.seconds, families, binary, set() if ns.strict else EXPECTED_FAILURES)
+    return 1 if unexpected else 0
 
 
 if __name__ == "__main__":
