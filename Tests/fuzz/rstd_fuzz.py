@@ -2,7 +2,7 @@
 """Fuzz harness for the onnx-rstd CLI: structure-aware and byte mutation of real models.
 
 Each case is generated deterministically from (seed, index): a seed model (Models/**/*.onnx and
-the onnx wheel's pytorch-converted test_Conv* models; this wheel ships no node-test Conv models),
+the onnx backend Conv tests: node/test_conv*/model.onnx and pytorch-converted/test_Conv*),
 a mutation family, a mutation, and a set of CLI options. The case is laid out in a fresh folder
 (`in/` holds the model and any side files or symlinks, `out/` receives the output) and the CLI
 runs on it with a timeout. The oracle asserts:
@@ -86,12 +86,21 @@ def cli() -> Path:
     return release if release.is_file() else REPO / ".build" / "debug" / "onnx-rstd"
 
 
+# The onnx backend test data: the wheel's copy (this wheel ships only pytorch-converted) and the
+# Debian package libonnx-testdata that Scripts/install-deps installs (with the node tests).
+TEST_DATA = [Path(onnx.__file__).resolve().parent / "backend" / "test" / "data", Path("/usr/share/libonnx-testdata/data")]
+
+
 def seed_models() -> list[Path]:
-    """The seed corpus, sorted so a (seed, index) pair always names the same case."""
+    """The seed corpus, sorted so a (seed, index) pair always names the same case: Models/**/*.onnx,
+    then the first copy found of the node tests test_conv* and the pytorch-converted test_Conv*."""
     models = sorted(p for p in (REPO / "Models").rglob("*.onnx"))
-    wheel = Path(onnx.__file__).resolve().parent / "backend" / "test" / "data"
-    for sub in ("node", "pytorch-converted"):
-        models += sorted(p / "model.onnx" for p in (wheel / sub).glob("test_[Cc]onv*") if (p / "model.onnx").is_file())
+    for sub, pattern in (("node", "test_conv*"), ("pytorch-converted", "test_Conv*")):
+        for root in TEST_DATA:
+            found = sorted(p / "model.onnx" for p in (root / sub).glob(pattern) if (p / "model.onnx").is_file())
+            if found:
+                models += found
+                break
     return models
 
 
@@ -484,8 +493,9 @@ def make_case(seed: int, index: int, families: list[str], seeds: list[Path]) -> 
     if rng.random() < 0.5:
         options += ["--report", "{root}/out/r.json"]
     args = ["{root}/in/model.onnx", "{root}/out/o.onnx", "--quiet", *options]
-    case = Case(seed=seed, index=index, family=family, mutation="", seed_model=str(seed_path.relative_to(REPO))
-                if seed_path.is_relative_to(REPO) else "onnx/" + seed_path.parent.name, args=args, model_bytes=b"")
+    name = (str(seed_path.relative_to(REPO)) if seed_path.is_relative_to(REPO)
+            else f"onnx/{seed_path.parent.parent.name}/{seed_path.parent.name}")
+    case = Case(seed=seed, index=index, family=family, mutation="", seed_model=name, args=args, model_bytes=b"")
     m = _load(seed_path)
     if family == "bytes":
         case.model_bytes, case.mutation = mutate_bytes(rng, m.SerializeToString())
