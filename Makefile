@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/release/onnx-rstd
 
-.PHONY: deps build demo test test-swift test-conformance test-real proto-check bench clean fuzz
+.PHONY: deps build demo test test-swift test-conformance test-real proto-check bench clean fuzz fuzz-loader
 
 deps:
 	Scripts/install-deps
@@ -27,6 +27,21 @@ FUZZ_SECONDS ?= 600
 FUZZ_FLAGS ?=
 fuzz: build
 	ONNX_RSTD=$(BIN) python3 Tests/fuzz/rstd_fuzz.py --seconds $(FUZZ_SECONDS) $(FUZZ_FLAGS)
+
+# libFuzzer on the loader (ModelIO.readModel) for FUZZ_SECONDS, seeded with the sample models:
+# the ONNX module is built with coverage in .build-fuzz/, then Tests/fuzz/LoaderFuzzer.swift is
+# linked against it by swiftc (not SwiftPM: see that file). Crashes go to Tests/fuzz/failures/.
+FUZZ_BUILD := .build-fuzz/x86_64-unknown-linux-gnu/release
+LOADER_CORPUS := Tests/fuzz/failures/loader-corpus
+fuzz-loader: deps
+	$(SWIFT) build -c release --target ONNX --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer
+	$(SWIFT)c -O -sanitize=fuzzer -parse-as-library -module-name LoaderFuzzer -I $(FUZZ_BUILD)/Modules \
+	  Tests/fuzz/LoaderFuzzer.swift $(FUZZ_BUILD)/ONNX.build/*.o $(FUZZ_BUILD)/ONNXProto.build/*.o \
+	  $(FUZZ_BUILD)/SwiftProtobuf.build/*.o -o .build-fuzz/fuzz-loader
+	mkdir -p $(LOADER_CORPUS)
+	cp Models/*.onnx Models/zoo/*.onnx $(LOADER_CORPUS)/
+	.build-fuzz/fuzz-loader -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=4096 \
+	  -artifact_prefix=Tests/fuzz/failures/loader- $(LOADER_CORPUS)
 
 proto-check:
 	Scripts/generate-proto --check

@@ -123,12 +123,13 @@ class Case:
     out_files: dict[str, bytes] = field(default_factory=dict)    # pre-existing files in out/
     root_files: dict[str, bytes] = field(default_factory=dict)   # files outside in/ (attack targets)
     must_refuse: bool = False    # an attack: exit 0 is a failure
+    families: list[str] = field(default_factory=list)            # the run's families (replay needs them)
 
     def describe(self) -> dict:
         return {"seed": self.seed, "index": self.index, "family": self.family, "mutation": self.mutation,
                 "seed_model": self.seed_model, "args": self.args, "symlinks": self.symlinks, "fifos": self.fifos,
                 "dirs": self.dirs, "side_files": sorted(self.side_files), "out_files": sorted(self.out_files),
-                "must_refuse": self.must_refuse}
+                "must_refuse": self.must_refuse, "families": self.families}
 
     def setup(self, root: Path) -> None:
         (root / "in").mkdir()
@@ -495,7 +496,8 @@ def make_case(seed: int, index: int, families: list[str], seeds: list[Path]) -> 
     args = ["{root}/in/model.onnx", "{root}/out/o.onnx", "--quiet", *options]
     name = (str(seed_path.relative_to(REPO)) if seed_path.is_relative_to(REPO)
             else f"onnx/{seed_path.parent.parent.name}/{seed_path.parent.name}")
-    case = Case(seed=seed, index=index, family=family, mutation="", seed_model=name, args=args, model_bytes=b"")
+    case = Case(seed=seed, index=index, family=family, mutation="", seed_model=name, args=args, model_bytes=b"",
+                families=list(families))
     m = _load(seed_path)
     if family == "bytes":
         case.model_bytes, case.mutation = mutate_bytes(rng, m.SerializeToString())
@@ -567,7 +569,7 @@ def _checker(path: Path) -> str | None:
         return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
-def run_case(case: Case, binary: Path, keep: Path | None = None) -> Outcome:
+def run_case(case: Case, binary: Path) -> Outcome:
     root = Path(tempfile.mkdtemp(prefix="rstd-fuzz-"))
     try:
         case.setup(root)
@@ -611,11 +613,6 @@ def run_case(case: Case, binary: Path, keep: Path | None = None) -> Outcome:
             return Outcome("accepted-invalid-input", code, problem)
         return Outcome("invalid-output", code, problem)
     finally:
-        if keep is not None:
-            keep.mkdir(parents=True, exist_ok=True)
-            (keep / "model.onnx").write_bytes(case.model_bytes)
-            for name, data in case.side_files.items():
-                (keep / name.replace("/", "__")).write_bytes(data)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -625,7 +622,7 @@ def save_failure(case: Case, outcome: Outcome) -> Path:
     folder.mkdir(parents=True)
     (folder / "case.json").write_text(json.dumps(
         {**case.describe(), "class": outcome.klass, "exit": outcome.exit_code, "detail": outcome.detail,
-         "replay": f"python3 Tests/fuzz/rstd_fuzz.py --replay {case.seed}:{case.index} --families {case.family}"},
+         "replay": f"python3 Tests/fuzz/rstd_fuzz.py --replay {case.seed}:{case.index} --families {','.join(case.families)}"},
         indent=2) + "\n")
     (folder / "model.onnx").write_bytes(case.model_bytes)
     for name, data in case.side_files.items():
@@ -669,7 +666,8 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--families", default=",".join(FAMILIES))
-    parser.add_argument("--replay", default=None, help="SEED:INDEX of one case to run and print")
+    parser.add_argument("--replay", default=None,
+                        help="SEED:INDEX of one case to run and print (with the same --families as the run that found it)")
     parser.add_argument("--strict", action="store_true", help="ignore the allow-list: every failure counts")
     ns = parser.parse_args()
     families = [f for f in ns.families.split(",") if f]
