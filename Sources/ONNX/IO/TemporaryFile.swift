@@ -103,8 +103,17 @@ final class TemporaryFile {
   func commitWithoutReplacing() throws {
     try finish()
     if link(path, destination) != 0 {
-      let reason = errno == EEXIST ? "it appeared while the output was written" : String(cString: strerror(errno))
-      throw ONNXError.writeFailed(path: destination, reason: reason)
+      let code = errno
+      var info = stat()
+      // A filesystem without hard links: rename, after checking the name is still free (the
+      // window between the check and the rename is the only difference).
+      let noLinks = code == EPERM || code == EOPNOTSUPP || code == ENOTSUP || code == EMLINK
+      guard noLinks, lstat(destination, &info) != 0, errno == ENOENT else {
+        let reason = code == EEXIST ? "it appeared while the output was written" : String(cString: strerror(code))
+        throw ONNXError.writeFailed(path: destination, reason: reason)
+      }
+      try commit()
+      return
     }
     unlink(path)
     forget()
