@@ -34,6 +34,9 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
   case unsupportedDataType(tensor: String, dataType: String)
   /// The folder `path` that should receive the output does not exist.
   case outputDirectoryMissing(path: String)
+  /// The `role` path `path` (output, report) is the same file as `other` (`otherPath`), or would
+  /// take its place; refused before any work.
+  case pathsAlias(role: String, path: String, other: String, otherPath: String)
   /// Writing `path` would replace a file that the model `model`, read earlier by this process,
   /// keeps its external data in.
   case wouldOverwriteExternalData(path: String, model: String)
@@ -53,7 +56,9 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
     case .externalDataMissing(let tensor, let path):
       return "tensor '\(tensor)': external data file '\(path)' does not exist."
     case .externalDataOutOfRange(let tensor, let path, let offset, let length, let fileSize):
-      return "tensor '\(tensor)': external data needs bytes \(offset)..<\(offset + length) "
+      // offset and length come from the file: their sum may not fit an Int.
+      let end = offset >= 0 && length >= 0 ? String(UInt64(offset) + UInt64(length)) : "\(offset)+\(length)"
+      return "tensor '\(tensor)': external data needs bytes \(offset)..<\(end) "
         + "(\(length) bytes at offset \(offset)) but '\(path)' has \(fileSize) bytes."
     case .externalDataInvalid(let tensor, let reason):
       return "tensor '\(tensor)': invalid external data, \(reason)."
@@ -69,6 +74,8 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
       return "tensor '\(tensor)': data type \(dataType) is not supported by this conversion."
     case .outputDirectoryMissing(let path):
       return "output folder '\(path)' does not exist."
+    case .pathsAlias(let role, let path, let other, let otherPath):
+      return "the \(role) '\(path)' is \(other) '\(otherPath)'; choose another path."
     case .wouldOverwriteExternalData(let path, let model):
       return "refusing to write '\(path)': it holds the external data of the input model '\(model)'; choose another output name."
     case .writeFailed(let path, let reason):

@@ -2,30 +2,36 @@ import Foundation
 import ONNX
 
 extension Rewriter {
-  /// The whole job: load `input`, rewrite, stamp metadata, save to `output` (unless a dry run).
+  /// The whole job: load `input`, rewrite, stamp metadata, then save the model (unless a dry
+  /// run) and the report as one transaction (`WriteTransaction`): both are in place, or neither.
   /// - Parameters:
   ///   - input: the model to read; never modified.
   ///   - output: where to write; required unless `dryRun`.
-  ///   - dryRun: plan and report without writing.
+  ///   - report: where to write the report as JSON, or `nil`.
+  ///   - dryRun: plan and report without writing a model.
   ///   - externalData: where the output's tensor bytes go; `.automatic` keeps an input that had
-  ///     external data external (tensors ≥ 1 KiB in `<output>.data`).
+  ///     external data external (tensors ≥ 1 KiB in a side file beside the output).
   /// - Returns: the report, with totals.
-  /// - Throws: `ONNXError` for unreadable input or unwritable output, `RewriteError`, `DecompositionError`.
-  public func run(input: String, output: String?, dryRun: Bool = false, externalData: ExternalDataPolicy = .automatic) throws -> RewriteReport {
+  /// - Throws: `ONNXError` for unreadable input, unwritable or aliasing paths (checked before the
+  ///   input is read), `RewriteError`, `DecompositionError`.
+  public func run(
+    input: String, output: String?, report: String? = nil, dryRun: Bool = false, externalData: ExternalDataPolicy = .automatic
+  ) throws -> RewriteReport {
     let start = Date()
+    let transaction = try WriteTransaction(input: input, model: dryRun ? nil : output, report: report)
     progress?("loading \(input)")
     var model = try Model.load(path: input)
+    try transaction.checkAgainstExternalData(model.externalDataFiles)
     let sizeBefore = ([input] + model.externalDataFiles).reduce(0) { $0 + size(of: $1) }
     let rows = try rewrite(&model)
     model.setMetadata("onnx-rstd.version", Rewriter.version)
     model.setMetadata("onnx-rstd.options", optionsDescription.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))
     var sizeAfter = 0
-    if !dryRun, let output {
-      progress?("writing \(output)")
+    if !dryRun, output != nil {
+      progress?("writing \(output!)")
       let policy = externalData == .automatic && !model.externalDataFiles.isEmpty
         ? .always(thresholdBytes: ExternalDataPolicy.automaticThresholdBytes) : externalData
-      try model.save(to: output, externalData: policy)
-      sizeAfter = size(of: output) + size(of: output + ".data")
+      sizeAfter = try model.stage(in: transaction, externalData: policy)
     }
     let rewritten = rows.filter { $0.status == "rewritten" }
     let totals = ReportTotals(
@@ -34,9 +40,16 @@ extension Rewriter {
       macsBefore: rows.reduce(0) { $0 + $1.macsBefore }, macsAfter: rows.reduce(0) { $0 + $1.macsAfter },
       fileSizeBefore: sizeBefore, fileSizeAfter: sizeAfter,
       seconds: Date().timeIntervalSince(start))
-    return RewriteReport(
+    let result = RewriteReport(
       tool: "onnx-rstd", version: Rewriter.version, options: optionsDescription, input: input,
       output: dryRun ? nil : output, dryRun: dryRun, sites: rows, totals: totals)
+    if report != nil {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      try transaction.stageReport(encoder.encode(result))
+    }
+    try transaction.commit()
+    return result
   }
 
   /// The options as strings, for metadata_props and the report.

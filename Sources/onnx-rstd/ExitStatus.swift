@@ -4,12 +4,16 @@ import ONNX
 import RsTD
 import TensorAlgebra
 
-/// The one place library errors become exit statuses (sysexits.h numbers).
+/// The one place library errors become exit statuses (sysexits.h numbers), and the one place
+/// errors are printed: always one line, `onnx-rstd: error: <sentence>`.
 enum ExitStatus {
   static let help = """
-    Exit status: 0 success; 64 usage error (bad options, output path equal to the input, a --ratio no plan can reach); \
-    65 the input is not a valid ONNX model or holds malformed data; 66 the input file does not exist or cannot be read; \
-    70 a decomposition failed; 73 the output cannot be written (e.g. its folder does not exist). \
+    Exit status: 0 success; 64 usage error (bad options, an output or report path that is the input or each other, \
+    a --ratio no plan can reach); \
+    65 the input is not a valid ONNX model or holds malformed data (including external data outside its folder, \
+    through a symlink, or not a regular file); 66 the input file does not exist or cannot be read; \
+    70 a decomposition failed (or an internal error); 73 the output cannot be written (its folder or the report's \
+    does not exist, or an existing output or report is not a regular file). \
     Nothing is written on failure and the input is never modified.
     """
 
@@ -19,6 +23,7 @@ enum ExitStatus {
       switch e {
       case .fileNotFound, .readFailed: return 66
       case .outputDirectoryMissing, .writeFailed, .wouldOverwriteExternalData: return 73
+      case .pathsAlias: return 64
       default: return 65
       }
     case is GraphError: return 65
@@ -26,15 +31,37 @@ enum ExitStatus {
     case RewriteError.factorsMismatch: return 70
     case is RewriteError: return 65
     case is DecompositionError: return 70
-    default: return 1
+    default: return 70  // an error no domain claims is a bug of ours: EX_SOFTWARE
     }
   }
 
   /// Prints `onnx-rstd: error: <one sentence>` and exits with the mapped status.
   static func fail(_ error: Error) -> Never {
-    var stderr = StandardError()
-    print("onnx-rstd: error: \(error)", to: &stderr)
+    printLine(String(describing: error))
     Foundation.exit(code(for: error))
+  }
+
+  /// Prints the first line of an argument-parser message with a hint, and exits with `code`.
+  static func failUsage(_ message: String, code: Int32) -> Never {
+    let first = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
+    let text = first.hasPrefix("Error: ") ? String(first.dropFirst("Error: ".count)) : first
+    printLine(text + (code == 64 ? " (see --help)" : ""))
+    Foundation.exit(code)
+  }
+
+  /// Writes `onnx-rstd: error: <message>` as exactly one line: names taken from the model (tensor
+  /// and node names, locations) may hold line breaks or other control characters, escaped here.
+  private static func printLine(_ message: String) {
+    var line = ""
+    for scalar in message.unicodeScalars {
+      if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+        line += scalar.escaped(asASCII: true)
+      } else {
+        line.unicodeScalars.append(scalar)
+      }
+    }
+    var stderr = StandardError()
+    print("onnx-rstd: error: \(line)", to: &stderr)
   }
 }
 

@@ -11,4 +11,21 @@ struct OnnxRstd: ParsableCommand {
     version: Rewriter.version,
     subcommands: [Rewrite.self, Inspect.self],
     defaultSubcommand: Rewrite.self)
+
+  /// Parses and runs like `ParsableCommand.main()`, but a usage error is one line on stderr
+  /// (the message's first line and a hint), not the message plus the whole usage, with exit 64.
+  static func main() {
+    SignalCleanup.install()
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success {
+        print(fullMessage(for: error))  // --help, --version
+        Foundation.exit(0)
+      }
+      ExitStatus.failUsage(message(for: error), code: code.rawValue)
+    }
+  }
 }

@@ -111,14 +111,10 @@ extension OnnxRstd {
         let progress: ((String) -> Void)? = terminal ? { line in
           FileHandle.standardError.write(Data("\r\u{1B}[Konnx-rstd: \(line)…".utf8))
         } : nil
+        // The report is written with the model, as one transaction: both or neither.
         let result = try Rewriter(options: options, progress: progress).run(
-          input: input, output: output, dryRun: dryRun,
+          input: input, output: output, report: report, dryRun: dryRun,
           externalData: externalData ? .always(thresholdBytes: 1024) : .automatic)
-        if let report {
-          let encoder = JSONEncoder()
-          encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-          try encoder.encode(result).write(to: URL(fileURLWithPath: report))
-        }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         if !quiet {
           var stderr = StandardError()

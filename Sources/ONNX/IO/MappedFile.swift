@@ -22,7 +22,9 @@ final class MappedFile {
   /// Maps the file at `path`.
   /// - Throws: `ONNXError.fileNotFound`, `.emptyFile`, `.readFailed` (folder, permissions, I/O).
   init(path: String) throws {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; it is
+    // refused below as not a regular file.
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     if fd < 0 {
       let code = errno
       if code == ENOENT || code == ENOTDIR { throw ONNXError.fileNotFound(path: path) }

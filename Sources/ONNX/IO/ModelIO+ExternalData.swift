@@ -38,18 +38,12 @@ extension ModelIO {
       guard let location, !location.isEmpty else {
         throw ONNXError.externalDataInvalid(tensor: tensor.name, reason: "it has no 'location' entry")
       }
-      if location.hasPrefix("/") {
-        throw ONNXError.externalDataInvalid(tensor: tensor.name, reason: "location '\(location)' is an absolute path")
-      }
-      if location.split(separator: "/").contains("..") {
-        throw ONNXError.externalDataInvalid(tensor: tensor.name, reason: "location '\(location)' leaves the model's folder")
-      }
       let path = folder + "/" + location
       let file: ExternalFile
       if let open = files[path] {
         file = open
       } else {
-        file = try ExternalFile(path: path, tensor: tensor.name)
+        file = try ExternalFile(folder: folder, location: location, tensor: tensor.name)
         files[path] = file
         if let modelFile, let sideFile = file.id {
           ExternalDataRegistry.shared.record(sidePath: path, side: sideFile, modelPath: modelPath, model: modelFile)

@@ -44,25 +44,27 @@ public enum ModelIO {
     return model
   }
 
-  /// Writes `model` to `path`, and its large tensors to the side file `<file name>.data` (for
-  /// `out.onnx`, `out.onnx.data`) when `externalData` says so.
+  /// Writes `model` to `path`, and its large tensors to a side file when `externalData` says so,
+  /// as one transaction (`WriteTransaction`, docs/security.md).
   ///
-  /// The bytes depend only on `model` and `externalData`: fields in field-number order, side-file
-  /// tensors in `Onnx_ModelProto.forEachTensor` order, each starting at a multiple of 4096 bytes
-  /// (zero padding in between; entries `location`, `offset`, `length`). Both files are written to
-  /// temporary files in the destination folder, flushed, and renamed into place (side file
-  /// first); on failure the temporary files are removed. The side file is only written when at
-  /// least one tensor goes to it; it is named after the output, never after the input.
+  /// The bytes depend only on `model`, `externalData` and the side-file name: fields in
+  /// field-number order, side-file tensors in `Onnx_ModelProto.forEachTensor` order, each starting
+  /// at a multiple of 4096 bytes (zero padding in between; entries `location`, `offset`, `length`).
+  /// The side file is `<file name>.data` (for `out.onnx`, `out.onnx.data`) unless that name holds
+  /// other bytes (the previous output's data): then the first free `<file name>.N.data`, so the
+  /// previous pair stays intact until the model's rename commits the new one; the previous side
+  /// file is then removed. The side file is only written when at least one tensor goes to it; it is
+  /// named after the output, never after the input.
   /// `readModel` loads all external data eagerly, so models in memory never depend on files; and
-  /// a write that would replace a file holding the external data of a model read earlier in
-  /// this process (other than the model being replaced at `path` itself) is refused, so models on
-  /// disk are not corrupted either.
+  /// a write to a file holding the external data of a model read earlier in this process (other
+  /// than the model being replaced at `path` itself) is refused, and such side files are never
+  /// removed, so models on disk are not corrupted either.
   /// - Parameters:
   ///   - model: a self-contained model (no tensor may still point at external data).
   ///   - path: the output file; its folder must exist.
   ///   - externalData: where tensor data goes.
   /// - Throws: `ONNXError.outputDirectoryMissing`, `.externalDataUnresolved`,
-  ///   `.wouldOverwriteExternalData`, `.writeFailed`.
+  ///   `.wouldOverwriteExternalData`, `.writeFailed` (also for a `path` that is not a regular file).
   public static func writeModel(_ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy) throws {
     try writeModel(model, to: path, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
   }
@@ -72,69 +74,9 @@ public enum ModelIO {
   static func writeModel(
     _ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy, inlineLimitBytes: Int
   ) throws {
-    let url = URL(fileURLWithPath: path)
-    let folder = url.deletingLastPathComponent().path
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-      throw ONNXError.outputDirectoryMissing(path: folder)
-    }
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-      throw ONNXError.writeFailed(path: path, reason: "it is a folder")
-    }
-    var output = model
-    try output.forEachTensor { tensor in
-      if tensor.hasDataLocation && tensor.dataLocation == .external {
-        throw ONNXError.externalDataUnresolved(tensor: tensor.name)
-      }
-    }
-    let sideName = url.lastPathComponent + ".data"
-    var sideChunks: [ExternalChunk] = []
-    var pieces: [Data]
-    do {
-      switch externalData {
-      case .always(let threshold):
-        sideChunks = externalize(&output, thresholdBytes: threshold, location: sideName)
-        pieces = try ModelEncoder.pieces(of: output)
-      case .automatic:
-        pieces = try ModelEncoder.pieces(of: output)
-        if pieces.reduce(0, { $0 + $1.count }) > inlineLimitBytes {
-          sideChunks = externalize(&output, thresholdBytes: ExternalDataPolicy.automaticThresholdBytes, location: sideName)
-          pieces = try ModelEncoder.pieces(of: output)
-        }
-      }
-    } catch {
-      throw ONNXError.writeFailed(path: path, reason: "protobuf encoding failed (\(error))")
-    }
-    let size = pieces.reduce(0) { $0 + $1.count }
-    if size > inlineLimitBytes {
-      throw ONNXError.writeFailed(
-        path: path, reason: "the model needs \(size) bytes even with external data, over protobuf's limit of \(inlineLimitBytes)")
-    }
-
-    let sidePath = folder + "/" + sideName
-    for target in sideChunks.isEmpty ? [path] : [path, sidePath] {
-      if let model = ExternalDataRegistry.shared.otherReader(ofSideFile: target, destination: path) {
-        throw ONNXError.wouldOverwriteExternalData(path: target, model: model)
-      }
-    }
-
-    var sideFile: TemporaryFile?
-    if !sideChunks.isEmpty {
-      let file = try TemporaryFile(destination: sidePath)
-      sideFile = file
-      var offset = 0
-      for chunk in sideChunks {
-        try file.writeZeros(chunk.offset - offset)
-        try file.write(chunk.data)
-        offset = chunk.offset + chunk.data.count
-      }
-      try file.finish()
-    }
-    let modelFile = try TemporaryFile(destination: path)
-    for piece in pieces { try modelFile.write(piece) }
-    try modelFile.finish()
-    try sideFile?.commit()
-    try modelFile.commit()
+    let transaction = try WriteTransaction(input: nil, model: path, report: nil)
+    try transaction.stageModel(model, externalData: externalData, inlineLimitBytes: inlineLimitBytes)
+    try transaction.commit()
   }
 
   // MARK: - Implementation

@@ -9,20 +9,25 @@ import Foundation
 #endif
 
 /// A file created next to its final destination under a unique hidden name, written, flushed
-/// to disk, then renamed over the destination in one step; removed if anything fails first.
+/// to disk, then moved to the destination in one step; removed if anything fails first, and on
+/// SIGINT/SIGTERM when the CLI installed its handlers (`TemporaryFiles`).
 final class TemporaryFile {
+  /// The marker in every temporary name: `.<name>.onnx-rstd-tmp-<pid>-<random hex>`.
+  static let marker = ".onnx-rstd-tmp-"
+
   /// Where the file goes once `commit()` succeeds.
   let destination: String
   private(set) var path: String
   private var fd: Int32
+  private var slot: Int?
 
-  /// Creates `.<name>.tmp-<pid>-<random>` in the destination's folder, with the permissions a
-  /// plain create gives (0666 minus the umask, applied by the kernel).
+  /// Creates `.<name>.onnx-rstd-tmp-<pid>-<random>` in the destination's folder, with the
+  /// permissions a plain create gives (0666 minus the umask, applied by the kernel).
   /// - Throws: `ONNXError.writeFailed`.
   init(destination: String) throws {
     self.destination = destination
     let url = URL(fileURLWithPath: destination)
-    let prefix = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".tmp-\(getpid())-"
+    let prefix = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + Self.marker + "\(getpid())-"
     var generator = SystemRandomNumberGenerator()
     while true {
       let candidate = prefix + String(generator.next() as UInt64, radix: 16)
@@ -30,6 +35,7 @@ final class TemporaryFile {
       if fd >= 0 {
         self.fd = fd
         self.path = candidate
+        slot = TemporaryFiles.register(candidate)
         return
       }
       if errno != EEXIST {
@@ -39,6 +45,9 @@ final class TemporaryFile {
   }
 
   deinit { discard() }
+
+  /// The number of bytes written so far.
+  private(set) var size = 0
 
   /// Appends `bytes`.
   /// - Throws: `ONNXError.writeFailed`.
@@ -52,6 +61,7 @@ final class TemporaryFile {
       }
       offset += written
     }
+    size += bytes.count
   }
 
   /// Appends `data`.
@@ -84,12 +94,58 @@ final class TemporaryFile {
     if rename(path, destination) != 0 {
       throw ONNXError.writeFailed(path: destination, reason: String(cString: strerror(errno)))
     }
-    path = ""
+    forget()
+  }
+
+  /// Moves the finished file to `destination`, which must not exist (a hard link, then the
+  /// temporary name is removed): a file that appeared there meanwhile is never replaced.
+  /// - Throws: `ONNXError.writeFailed`.
+  func commitWithoutReplacing() throws {
+    try finish()
+    if link(path, destination) != 0 {
+      let code = errno
+      var info = stat()
+      // A filesystem without hard links: rename, after checking the name is still free (the
+      // window between the check and the rename is the only difference).
+      let noLinks = code == EPERM || code == EOPNOTSUPP || code == ENOTSUP || code == EMLINK
+      guard noLinks, lstat(destination, &info) != 0, errno == ENOENT else {
+        let reason = code == EEXIST ? "it appeared while the output was written" : String(cString: strerror(code))
+        throw ONNXError.writeFailed(path: destination, reason: reason)
+      }
+      try commit()
+      return
+    }
+    unlink(path)
+    forget()
   }
 
   /// Closes and removes the file unless it was committed.
   func discard() {
     if fd >= 0 { close(fd); fd = -1 }
-    if !path.isEmpty { unlink(path); path = "" }
+    if !path.isEmpty { unlink(path) }
+    forget()
+  }
+
+  private func forget() {
+    path = ""
+    TemporaryFiles.unregister(slot)
+    slot = nil
+  }
+
+  /// Removes the temporary files of dead runs from `folder`: names with `marker` whose pid is
+  /// not a live process (a killed run cannot clean up after itself). Only regular files are
+  /// removed; errors are ignored (this is housekeeping, never part of a write).
+  static func removeStale(in folder: String) {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+    let me = getpid()
+    for name in names where name.hasPrefix(".") {
+      guard let range = name.range(of: marker) else { continue }
+      let rest = name[range.upperBound...].split(separator: "-", maxSplits: 1)
+      guard rest.count == 2, let pid = Int32(rest[0]), pid > 0, pid != me else { continue }
+      guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+      let path = folder + "/" + name
+      var info = stat()
+      if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG { unlink(path) }
+    }
   }
 }

@@ -1,0 +1,16 @@
+import Foundation
+
+extension Model {
+  /// Writes the model to `transaction`'s temporary files (nothing is in place until `commit`).
+  /// - Parameters:
+  ///   - transaction: holds the output path.
+  ///   - externalData: where tensor bytes go.
+  /// - Returns: the bytes the model and its side file will take.
+  /// - Throws: `ONNXError.writeFailed`.
+  @discardableResult
+  public func stage(in transaction: WriteTransaction, externalData: ExternalDataPolicy = .automatic) throws -> Int {
+    var assembled = proto
+    assembled.graph = graph.proto
+    return try transaction.stageModel(assembled, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
+  }
+}

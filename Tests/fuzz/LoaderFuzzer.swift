@@ -1,0 +1,28 @@
+// libFuzzer target for the model loader (`ModelIO.readModel(at:)`): protobuf decoding by parts,
+// the ModelProto checks and external-data resolution. Every thrown error is a correct answer; a
+// trap, a hang or a leak is a finding.
+//
+// Not a SwiftPM target: SwiftPM links executables with `--defsym main=<target>_main`, which
+// collides with libFuzzer's `main` (gold then fails with an internal error). `make fuzz-loader`
+// builds the ONNX module with `-sanitize=fuzzer` in .build-fuzz/ and links this file against it
+// with swiftc, so libFuzzer's own driver is the program.
+import Foundation
+import ONNX
+
+/// The folder each input is written to as `model.onnx` (libFuzzer runs inputs in sequence). It
+/// also holds `w.data`, so inputs can reach external data, and attack paths out of it.
+private let folder: String = {
+  let path = NSTemporaryDirectory() + "/onnx-rstd-loader-fuzz-\(getpid())"
+  try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  _ = FileManager.default.createFile(atPath: path + "/w.data", contents: Data(repeating: 7, count: 8192))
+  return path
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func loaderFuzzerTestOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+  let path = folder + "/model.onnx"
+  let data = start.map { Data(bytes: $0, count: count) } ?? Data()
+  guard FileManager.default.createFile(atPath: path, contents: data) else { return 0 }
+  _ = try? ModelIO.readModel(at: path)
+  return 0
+}
