@@ -23,7 +23,7 @@ final class WriteTransactionTests: XCTestCase {
     var result: [String: Data?] = [:]
     for name in try fileNames(in: folder) {
       var isFolder: ObjCBool = false
-      FileManager.default.fileExists(atPath: path(name), isDirectory: &isFolder)
+      _ = FileManager.default.fileExists(atPath: path(name), isDirectory: &isFolder)
       let regular = !isFolder.boolValue && (try? FileManager.default.attributesOfItem(atPath: path(name))[.type] as? FileAttributeType) == .typeRegular
       result[name] = regular ? try Data(contentsOf: URL(fileURLWithPath: path(name))) : nil
     }

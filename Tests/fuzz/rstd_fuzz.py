@@ -57,24 +57,17 @@ TIMEOUT_SECONDS = 20.0
 
 FAMILIES = ["bytes", "dims", "group", "attrs", "graph", "weights", "dtype", "extdata", "paths", "options"]
 
-# Known failures, keyed by (failure class, mutation family), that are not yet fixed: each belongs
-# to issue 9's "validate before arithmetic" / structural-validation half (Sources/ONNX/Graph,
-# Sources/RsTD/Sites|Formats|Planning). A case whose (class, family) is listed is reported as
-# "expected" and does not fail the run; anything else does. Remove an entry once its class is
-# fixed, and empty this set when the graph core validates everything. Never add entries for the
-# file-system classes (hang, input-changed, wrote-on-failure, accepted-attack, temp-left,
-# multiline-stderr, bad-exit): those are fixed and must stay fixed.
+# Known failures, keyed by (failure class, mutation family), that are not yet fixed. A case whose
+# (class, family) is listed is reported as "expected" and does not fail the run; anything else
+# does. Traps, hangs, clobbered files and multi-line errors are never listed: they are fixed and
+# must stay fixed. What is left needs shape inference, which the tool does not do yet: a Conv
+# whose weight is computed (e.g. by Cast) with a group that does not divide the channels the
+# runtime sees, and spatial attributes so large that the inferred output contradicts a declared
+# output shape. Everything the file states directly (initializer data against dims and type,
+# attribute names, kinds, ranges and lengths, constant or declared weight and input shapes,
+# SSA, cycles, arity) is refused with exit 65 (Graph.validateStructure).
 EXPECTED_FAILURES: set[tuple[str, str]] = {
-    # Swift traps: group 0 (division by zero in SiteFinder.decide), dims products overflowing
-    # (SiteFinder.decide), huge strides (CPFormat/Tucker2Format.cost), a Conv with no outputs
-    # (Rewriter.rewrite indexing output[0]).
-    ("trap", "group"), ("trap", "dims"), ("trap", "attrs"), ("trap", "graph"),
-    # Semantically invalid models passed through with exit 0 instead of exit 65 (bad group,
-    # strides/pads/dilations/kernel_shape, dims disagreeing with raw_data, unknown data types,
-    # dangling inputs, cycles, duplicate outputs, unknown ops from flipped bytes).
-    ("accepted-invalid-input", "group"), ("accepted-invalid-input", "attrs"), ("accepted-invalid-input", "dims"),
-    ("accepted-invalid-input", "dtype"), ("accepted-invalid-input", "graph"), ("accepted-invalid-input", "bytes"),
-    ("accepted-invalid-input", "weights"),
+    ("accepted-invalid-input", "group"), ("accepted-invalid-input", "attrs"),
 }
 
 

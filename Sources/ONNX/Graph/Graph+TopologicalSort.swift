@@ -17,7 +17,8 @@ extension Graph {
     var readers: [Int: [Int]] = [:]  // producer position → reader positions, once per input
     for (i, s) in order.enumerated() {
       for x in Set(nodeSlots[s]!.input) where !x.isEmpty {
-        guard let p = index.producers[x], let pp = position[p.raw], pp != i else { continue }
+        // A node reading its own output waits forever: a cycle of one.
+        guard let p = index.producers[x], let pp = position[p.raw] else { continue }
         waiting[i] += 1
         readers[pp, default: []].append(i)
       }

@@ -1,4 +1,28 @@
 extension Graph {
+  /// The dims of `name`: an initializer's (already checked by `checkStorage`), or those a graph
+  /// input declares when every one is a number; nil for anything else.
+  private func knownShape(_ name: String) -> [Int]? {
+    if let i = index.initializers[name], let t = initializerSlots[i] { return t.shape }
+    guard index.graphInputs.contains(name), let v = header.input.first(where: { $0.name == name }),
+      case .tensorType(let t)? = v.type.value, t.hasShape
+    else { return nil }
+    var dims: [Int] = []
+    for d in t.shape.dim {
+      guard case .dimValue(let n)? = d.value, n >= 0, n <= Int64(Int32.max) else { return nil }
+      dims.append(Int(n))
+    }
+    return dims
+  }
+
+  /// The channel dim (axis 1) a graph input declares for `name`, nil when not a fixed number.
+  private func declaredChannels(_ name: String) -> Int? {
+    guard index.graphInputs.contains(name), index.initializers[name] == nil,
+      let v = header.input.first(where: { $0.name == name }), case .tensorType(let t)? = v.type.value,
+      t.shape.dim.count > 1, case .dimValue(let c)? = t.shape.dim[1].value, c > 0
+    else { return nil }
+    return Int(c)
+  }
+
   /// Inputs and outputs allowed for the default-domain ops the rewriter reads or folds.
   private static let arities: [String: (inputs: ClosedRange<Int>, outputs: ClosedRange<Int>)] = [
     "Conv": (2...3, 1...1), "ConvTranspose": (2...3, 1...1), "Gemm": (2...3, 1...1),
@@ -6,11 +30,14 @@ extension Graph {
   ]
 
   /// Checks what every later step relies on: each value defined once, every input and graph
-  /// output defined, no cycle, and the input/output counts of the ops the tool reads. An
+  /// output defined, no cycle, every initializer's (and Constant's) data matching its type and
+  /// dims, and the input/output counts and attributes of the ops the tool reads (`OpRules`). An
   /// unsorted but acyclic graph is sorted.
-  /// - Throws: `GraphError` naming the first node or value at fault.
+  /// - Throws: `GraphError` naming the first node or value at fault; `ONNXError` for a tensor
+  ///   whose data disagrees with its dims or type.
   /// - Complexity: O(nodes + edges), plus a sort when the file's order is not topological.
   public mutating func validateStructure() throws {
+    for t in initializerSlots { try t?.checkStorage() }
     var defined = Set(index.initializers.keys).union(index.graphInputs)
     for s in orderedSlots {
       let n = nodeSlots[s]!
@@ -18,11 +45,15 @@ extension Graph {
       for o in n.output where !o.isEmpty && !defined.insert(o).inserted {
         throw GraphError.valueDefinedTwice(value: o, node: name)
       }
+      for a in n.attribute where a.hasT { try a.t.checkStorage() }
+      if let why = OpRules.violation(Node(n), weightShape: knownShape(n.input.count > 1 ? n.input[1] : ""), inputChannels: declaredChannels(n.input.first ?? "")) {
+        throw GraphError.invalidNode(node: name, op: n.opType, why: why)
+      }
       if n.domain.isEmpty || n.domain == "ai.onnx", let a = Graph.arities[n.opType] {
-        // Trailing empty names are omitted optional inputs.
-        let inputs = n.input.count - (n.input.reversed().prefix { $0.isEmpty }.count)
-        guard a.inputs.contains(inputs) else {
-          throw GraphError.arity(node: name, op: n.opType, what: "inputs", count: inputs, allowed: a.inputs)
+        // Required inputs must be named; optional ones may be "" but not beyond the last.
+        let required = n.input.prefix(a.inputs.lowerBound)
+        guard a.inputs.contains(n.input.count), !required.contains("") else {
+          throw GraphError.arity(node: name, op: n.opType, what: "inputs", count: n.input.count, allowed: a.inputs)
         }
         guard a.outputs.contains(n.output.count), !n.output.contains("") else {
           throw GraphError.arity(node: name, op: n.opType, what: "outputs", count: n.output.filter { !$0.isEmpty }.count, allowed: a.outputs)

@@ -10,6 +10,8 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
   case duplicateOutput(value: String)
   /// The nodes depend on each other in a cycle.
   case cycle(node: String)
+  /// A node breaks its op's attribute rules (names, kinds, ranges, agreeing lengths).
+  case invalidNode(node: String, op: String, why: String)
   /// A node of an op the tool reads has an input or output count the op does not allow.
   case arity(node: String, op: String, what: String, count: Int, allowed: ClosedRange<Int>)
 
@@ -20,6 +22,7 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
     case .undefinedOutput(let v): "graph output '\(v)' is not defined by any node, initializer or graph input."
     case .duplicateOutput(let v): "graph output '\(v)' is listed more than once."
     case .cycle(let n): "node '\(n)' is on a cycle: the graph has no topological order."
+    case .invalidNode(let n, let op, let why): "node '\(n)' (\(op)): \(why)."
     case .arity(let n, let op, let what, let count, let allowed):
       "node '\(n)' (\(op)) has \(count) \(what); \(op) takes \(allowed.lowerBound == allowed.upperBound ? "\(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)")."
     }
