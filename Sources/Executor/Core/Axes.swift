@@ -1,0 +1,22 @@
+/// Axis arithmetic shared by the shape ops.
+enum Axes {
+  /// `axis` (possibly negative) as an index into a rank-`rank` shape.
+  static func normalize(_ axis: Int, rank: Int) throws -> Int {
+    let a = axis < 0 ? axis + rank : axis
+    guard a >= 0 && a < max(rank, 1) else { throw OpFailure("axis \(axis) is out of range for rank \(rank)") }
+    return a
+  }
+
+  /// Row-major strides of `shape`.
+  static func strides(_ shape: [Int]) -> [Int] {
+    var s = [Int](repeating: 1, count: shape.count)
+    var step = 1
+    for i in stride(from: shape.count - 1, through: 0, by: -1) { s[i] = step; step *= shape[i] }
+    return s
+  }
+
+  /// Product of `shape[range]`.
+  static func product(_ shape: [Int], _ range: Range<Int>) -> Int {
+    range.reduce(1) { $0 * shape[$1] }
+  }
+}

@@ -1,0 +1,126 @@
+import CLAPACK
+
+/// Conv (1-D, 2-D, 3-D, any N-D): per image and group, out[Mg, P] = W_g[Mg, Cg·K] × col[Cg·K, P]
+/// with `cblas_sgemm`, where col is the im2col unfolding of the padded, strided, dilated input.
+/// 1×1 convs with unit stride and no padding multiply the input directly.
+///
+/// Work is split into (image, group, column block) pieces whose boundaries depend only on the
+/// shapes, each run by single-threaded sgemm, so the bits do not depend on the thread count.
+struct Conv: Operator {
+  let spatial: SpatialAttributes
+  let group: Int
+
+  /// Output columns per piece: enough to keep sgemm efficient, small enough to split work.
+  static let columnsPerPiece = 1024
+
+  static func build(_ b: OpBuilder) throws -> Operator {
+    let group = try b.int("group", default: 1)
+    guard group >= 1 else { throw b.invalid("group \(group) must be positive") }
+    return Conv(spatial: try SpatialAttributes(b), group: group)
+  }
+
+  func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
+    let xv = try inputs.required(0), wv = try inputs.required(1)
+    let x = try xv.requireFloats("X"), w = try wv.requireFloats("W")
+    let bias = try inputs.optional(2)?.requireFloats("B")
+    guard xv.shape.count >= 3, wv.shape.count == xv.shape.count else {
+      throw OpFailure("X \(xv.shape) and W \(wv.shape) must have the same rank, at least 3")
+    }
+    let n = xv.shape[0], c = xv.shape[1], m = wv.shape[0], cg = wv.shape[1]
+    guard c == cg * group, m % group == 0 else {
+      throw OpFailure("X has \(c) channels and W \(wv.shape) with group \(group) expects \(cg * group) in, \(m) out divisible by group")
+    }
+    if let bias, bias.count != m { throw OpFailure("B has \(bias.count) values; W has \(m) output channels") }
+    let kernel = Array(wv.shape[2...])
+    if let k = spatial.kernelShape, k != kernel { throw OpFailure("kernel_shape \(k) differs from W's \(kernel)") }
+    let g = try spatial.geometry(input: Array(xv.shape[2...]), kernel: kernel)
+    let mg = m / group, p = g.outputCount, inSize = g.inputCount, rows = cg * g.kernelCount
+    var out = [Float](repeating: 0, count: n * m * p)
+    let pieces = max(1, (p + Self.columnsPerPiece - 1) / Self.columnsPerPiece)
+    let pointwise = g.isPointwise
+    if p > 0 && rows > 0 {
+      x.withUnsafeBufferPointer { xp in
+        w.withUnsafeBufferPointer { wp in
+          out.withUnsafeMutableBufferPointer { op in
+            let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
+            parallelFor(n * group * pieces, threads: context.threads) { item in
+              let piece = item % pieces, ng = item / pieces, gi = ng % group, img = ng / group
+              let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
+              let xg = xBase + (img * c + gi * cg) * inSize
+              let wg = wBase + gi * mg * rows
+              let og = oBase + (img * m + gi * mg) * p + j0
+              if pointwise {
+                cblas_sgemm(
+                  CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mg), Int32(cols), Int32(rows), 1, wg, Int32(rows),
+                  xg + j0, Int32(p), 0, og, Int32(p))
+              } else {
+                var col = [Float](repeating: 0, count: rows * cols)
+                col.withUnsafeMutableBufferPointer { cp in
+                  Self.im2col(xg, channels: cg, geometry: g, columns: j0..<(j0 + cols), into: cp.baseAddress!)
+                  cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mg), Int32(cols), Int32(rows), 1, wg, Int32(rows),
+                    cp.baseAddress!, Int32(cols), 0, og, Int32(p))
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    if let bias {
+      for img in 0..<n {
+        for o in 0..<m {
+          let base = (img * m + o) * p
+          let bo = bias[o]
+          for i in base..<(base + p) { out[i] += bo }
+        }
+      }
+    }
+    return [xv.with(shape: [n, m] + g.output, storage: .floats(out))]
+  }
+
+  /// Writes rows (channel, kernel offset) × `columns` (output positions) of the unfolded input;
+  /// positions in the padding read as 0.
+  static func im2col(
+    _ x: UnsafePointer<Float>, channels: Int, geometry g: SpatialGeometry, columns: Range<Int>,
+    into col: UnsafeMutablePointer<Float>
+  ) {
+    let nd = g.input.count, cols = columns.count
+    let inStrides = Axes.strides(g.input)
+    // Per column and axis: the input coordinate of the window's first tap.
+    var origin = [Int](repeating: 0, count: cols * nd)
+    for (j, position) in columns.enumerated() {
+      var rest = position
+      for d in stride(from: nd - 1, through: 0, by: -1) {
+        let o = rest % g.output[d]
+        rest /= g.output[d]
+        origin[j * nd + d] = o * g.strides[d] - g.padBegin[d]
+      }
+    }
+    let kCount = g.kernelCount
+    var tap = [Int](repeating: 0, count: nd)
+    origin.withUnsafeBufferPointer { org in
+      for k in 0..<kCount {
+        var rest = k
+        for d in stride(from: nd - 1, through: 0, by: -1) {
+          tap[d] = (rest % g.kernel[d]) * g.dilations[d]
+          rest /= g.kernel[d]
+        }
+        for ch in 0..<channels {
+          let src = x + ch * g.inputCount
+          let dst = col + (ch * kCount + k) * cols
+          for j in 0..<cols {
+            var offset = 0
+            var inside = true
+            for d in 0..<nd {
+              let i = org[j * nd + d] + tap[d]
+              if i < 0 || i >= g.input[d] { inside = false; break }
+              offset += i * inStrides[d]
+            }
+            dst[j] = inside ? src[offset] : 0
+          }
+        }
+      }
+    }
+  }
+}
