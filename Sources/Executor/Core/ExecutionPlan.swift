@@ -6,8 +6,10 @@ import ONNX
 /// Building checks everything that can be checked without data: every op, attribute value and
 /// the opset are supported, every value read is defined. Nothing is computed until `run`.
 public struct ExecutionPlan: Sendable {
-  /// The default-domain opsets the ops were written against.
-  public static let supportedOpsets: ClosedRange<Int> = 7...21
+  /// The default-domain opsets the ops were written against. Old op versions whose semantics
+  /// differ carry attributes (`consumed_inputs`, `broadcast`, `is_test`, ...) that the ops do not
+  /// read, so such nodes are rejected by the unread-attribute check rather than misread.
+  public static let supportedOpsets: ClosedRange<Int> = 1...21
 
   let steps: [ExecutionStep]
   let slotCount: Int
@@ -144,4 +146,9 @@ public struct ExecutionPlan: Sendable {
     for i in nodes.indices { try visit(i) }
     return order
   }
+}
+
+extension ExecutionPlan {
+  /// The default-domain op types the executor implements, sorted.
+  public static var supportedOpTypes: [String] { OpRegistry.opTypes }
 }

@@ -17,7 +17,9 @@ struct Identity: Operator {
     let x = try inputs.required(0)
     guard isDropout else { return [x] }
     if let training = inputs.optional(2), try training.requireBools("training_mode").first == true {
-      throw OpFailure("Dropout in training mode is not supported (random masks)")
+      // Training with ratio 0 keeps everything; any other ratio draws a random mask.
+      let ratio = try inputs.optional(1)?.scalarFloat("ratio") ?? 0.5
+      guard ratio == 0 else { throw OpFailure("Dropout in training mode with ratio \(ratio) draws random masks, which is not supported") }
     }
     return [x, TensorValue(shape: x.shape, bools: [Bool](repeating: true, count: x.count))]
   }

@@ -26,7 +26,12 @@ struct Pool: Operator {
 
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
     let xv = try inputs.required(0)
-    let x = try xv.requireFloats("X")
+    // MaxPool also takes 8-bit integers: pooled exactly in Float, then converted back.
+    let x: [Float]
+    switch xv.storage {
+    case .integers(let v) where isMax && [.int8, .uint8].contains(xv.elementType): x = v.map { Float($0) }
+    default: x = try xv.requireFloats("X")
+    }
     guard xv.shape.count >= 3 else { throw OpFailure("X \(xv.shape) must have at least 3 axes") }
     let g = try spatial.geometry(input: Array(xv.shape[2...]), kernel: kernel, ceilMode: ceilMode)
     let planes = xv.shape[0] * xv.shape[1], inSize = g.inputCount, outSize = g.outputCount, nd = g.input.count
@@ -74,7 +79,8 @@ struct Pool: Operator {
       }
     }
     let shape = Array(xv.shape[0..<2]) + g.output
-    var result = [xv.with(shape: shape, storage: .floats(out))]
+    let storage: TensorValue.Storage = xv.floats == nil ? .integers(out.map { Int64($0) }) : .floats(out)
+    var result = [xv.with(shape: shape, storage: storage)]
     if isMax { result.append(TensorValue(shape: shape, integers: indices)) }
     return result
   }

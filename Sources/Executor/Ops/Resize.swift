@@ -3,7 +3,9 @@ import Foundation
 /// Resize (opset 10+) and Upsample (7, 9): nearest, linear (n-linear) and cubic, applied
 /// axis by axis from the last, as ONNX's reference does; every coordinate transformation mode
 /// of opset 11–18 except half_pixel_symmetric. Sizes win over scales; with scales the output
-/// size is floor(in × scale) and the transform uses the given scale.
+/// size is floor(in × scale) and the transform uses the given scale. Like the reference, the
+/// transforms that divide by the output length (align_corners, pytorch_half_pixel,
+/// tf_crop_and_resize) use in × scale before flooring.
 struct Resize: Operator {
   enum Mode: String, Sendable { case nearest, linear, cubic }
   enum Transform: String, Sendable {
@@ -104,18 +106,19 @@ struct Resize: Operator {
 
   /// Source positions and weights of one output position along one axis; nil when the
   /// position falls outside a tf_crop_and_resize box (it takes `extrapolation`).
-  private func tapsFor(output j: Int, inSize n: Int, outSize m: Int, scale: Float, roiStart: Float, roiEnd: Float) -> [(Int, Float)]? {
+  private func tapsFor(output j: Int, inSize n: Int, outSize _: Int, scale: Float, roiStart: Float, roiEnd: Float) -> [(Int, Float)]? {
     let x = Float(j)
+    let m = Float(n) * scale
     var xo: Float
     switch transform {
     case .halfPixel: xo = (x + 0.5) / scale - 0.5
     case .pytorchHalfPixel: xo = m > 1 ? (x + 0.5) / scale - 0.5 : 0
-    case .alignCorners: xo = m == 1 ? 0 : x * Float(n - 1) / Float(m - 1)
+    case .alignCorners: xo = m == 1 ? 0 : x * Float(n - 1) / (m - 1)
     case .asymmetric: xo = x / scale
     case .tfHalfPixelForNearest: xo = (x + 0.5) / scale
     case .tfCropAndResize:
       xo = m > 1
-        ? roiStart * Float(n - 1) + x * (roiEnd - roiStart) * Float(n - 1) / Float(m - 1)
+        ? roiStart * Float(n - 1) + x * (roiEnd - roiStart) * Float(n - 1) / (m - 1)
         : 0.5 * (roiStart + roiEnd) * Float(n - 1)
       if xo < 0 || xo > Float(n - 1) { return nil }
     }

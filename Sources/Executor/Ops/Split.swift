@@ -6,6 +6,7 @@ struct Split: Operator {
   let outputs: Int
 
   static func build(_ b: OpBuilder) throws -> Operator {
+    try b.requireOpset(atLeast: 2)  // Split-1 could take the sizes as a second input
     let axis = try b.int("axis", default: 0)
     let split = b.opset < 13 ? try b.ints("split") : nil
     var outputs = b.node.outputs.count
