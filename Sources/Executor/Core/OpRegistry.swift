@@ -4,7 +4,8 @@ enum OpRegistry {
 
   static let builders: [String: Builder] = {
     var table: [String: Builder] = [
-      "Conv": Conv.build, "Gemm": Gemm.build, "MatMul": MatMul.build,
+      "Conv": Conv.build, "ConvTranspose": ConvTranspose.build, "InstanceNormalization": InstanceNormalization.build,
+      "LayerNormalization": LayerNormalization.build, "LRN": LRN.build, "Gemm": Gemm.build, "MatMul": MatMul.build,
       "BatchNormalization": BatchNormalization.build, "Clip": Clip.build,
       "Softmax": Softmax.build, "LogSoftmax": Softmax.build,
       "MaxPool": Pool.build, "AveragePool": Pool.build,

@@ -11,6 +11,10 @@ struct BatchNormalization: Operator {
       throw b.unsupported("running mean/variance outputs (training)")
     }
     if b.opset < 9, try b.int("spatial", default: 1) != 1 { throw b.unsupported("spatial=0") }
+    if b.opset < 7 {
+      if try b.int("is_test", default: 0) != 1 { throw b.unsupported("is_test=0 (training)") }
+      _ = try b.ints("consumed_inputs")  // BatchNormalization-1's in-place hint; no effect on values
+    }
     return BatchNormalization(epsilon: epsilon)
   }
 

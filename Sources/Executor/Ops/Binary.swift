@@ -6,6 +6,10 @@ import Foundation
 struct Binary: Operator {
   enum Kind: Sendable { case add, sub, mul, div, pow, mod(fmod: Bool), prelu, equal, greater, less, greaterOrEqual, lessOrEqual, and, or, xor }
   let kind: Kind
+  /// Before opset 7: `broadcast=1` aligns B with A starting at `axis` (nil: at the end, as numpy).
+  var legacyBroadcastAxis: Int?? = nil
+  /// Before opset 7, PRelu's 1-D slope of size C applies along axis 1.
+  var legacyChannelSlope = false
 
   static let opTypes: [String: Kind] = [
     "Add": .add, "Sub": .sub, "Mul": .mul, "Div": .div, "Pow": .pow, "PRelu": .prelu,
@@ -16,11 +20,29 @@ struct Binary: Operator {
   static func build(_ b: OpBuilder) throws -> Operator {
     guard var kind = opTypes[b.node.opType] else { throw b.unsupported("op \(b.node.opType)") }
     if case .mod = kind { kind = .mod(fmod: try b.int("fmod", default: 0) != 0) }
-    return Binary(kind: kind)
+    var op = Binary(kind: kind)
+    if b.opset < 7 {
+      if try b.int("broadcast", default: 0) != 0 {
+        op.legacyBroadcastAxis = .some(b.has("axis") ? try b.int("axis", default: 0) : nil)
+      }
+      op.legacyChannelSlope = b.node.opType == "PRelu"
+    }
+    return op
   }
 
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
-    let a = try inputs.required(0), b = try inputs.required(1)
+    let a = try inputs.required(0)
+    var b = try inputs.required(1)
+    if case .some(.some(let axis)) = legacyBroadcastAxis {
+      // B's axes sit at A's axes axis…; pad B with trailing 1s so numpy rules apply.
+      let start = axis < 0 ? axis + a.shape.count : axis
+      let trailing = a.shape.count - start - b.shape.count
+      guard start >= 0, trailing >= 0 else { throw OpFailure("B \(b.shape) does not fit A \(a.shape) at axis \(axis)") }
+      b = b.reshaped(b.shape + [Int](repeating: 1, count: trailing))
+    }
+    if legacyChannelSlope, b.shape.count == 1, a.shape.count > 2, b.count == a.shape[1], b.count > 1 {
+      b = b.reshaped([b.count] + [Int](repeating: 1, count: a.shape.count - 2))
+    }
     switch kind {
     case .pow: return [try power(a, b)]
     case .equal, .greater, .less, .greaterOrEqual, .lessOrEqual: return [try compare(a, b)]

@@ -4,7 +4,11 @@ import Foundation
 struct NodeTestTable {
   let results: [(name: String, op: String, outcome: NodeTestOutcome)]
 
-  private var ops: [String] { Array(Set(results.map(\.op))).sorted() }
+  /// Ops in name order, then the converted-model suites (labelled "(suite)").
+  private var ops: [String] {
+    let all = Array(Set(results.map(\.op)))
+    return all.filter { !$0.hasPrefix("(") }.sorted() + all.filter { $0.hasPrefix("(") }.sorted()
+  }
 
   private func counts(_ op: String) -> (passed: Int, failed: Int, outOfScope: Int, total: Int) {
     let rows = results.filter { $0.op == op }
@@ -54,7 +58,9 @@ struct NodeTestTable {
       `/usr/share/libonnx-testdata/data/node`) whose op the executor implements, run through
       `Executor` and compared with the stored outputs: |actual − expected| ≤ 1e-7 + 1e-3·|expected|
       (onnx's backend-test defaults, rtol 1e-3, atol 1e-7); integers and booleans exactly.
-      `_expanded` tests (the op's function body) count under the op they expand.
+      `_expanded` tests (the op's function body) count under the op they expand. The last rows
+      are the small converted models of the `pytorch-converted`, `pytorch-operator` and `simple`
+      suites, run whole whatever their ops.
       *Out of scope* means the executor rejected the model before running, with a one-line
       reason (listed below); *failed* means it ran and did not match.
 
