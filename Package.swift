@@ -43,7 +43,7 @@ let package = Package(
     // MARK: - Tests
     .testTarget(name: "TensorAlgebraTests", dependencies: ["TensorAlgebra"], exclude: ["shuffles_reference.py"]),
     .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
-    .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ONNX"]),
+    .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ONNX", "TensorAlgebra", "RsTDTestSupport"]),
     .testTarget(name: "RsTDTests", dependencies: ["RsTD", "ONNX", "TensorAlgebra", "RsTDTestSupport"]),
   ],
   // Swift 5 mode: the numeric kernels share plain arrays across Dispatch workers.
