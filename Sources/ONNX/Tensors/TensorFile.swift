@@ -24,4 +24,29 @@ public enum TensorFile {
     }
     return try proto.tensorData()
   }
+
+  /// Writes `data` as one serialized `TensorProto` (raw little-endian data): floating-point
+  /// values as FLOAT, integers as INT64, booleans as BOOL, with the tensor's name.
+  /// - Parameters:
+  ///   - data: the tensor.
+  ///   - path: the file to write (replaced atomically).
+  /// - Throws: `TensorFileError.writeFailed` when the file cannot be written.
+  public static func save(_ data: TensorData, to path: String) throws {
+    var proto: Onnx_TensorProto
+    switch data.values {
+    case .floats(let v): proto = .makeFloats(v, shape: data.shape, name: data.name, dataType: .float)
+    case .integers(let v): proto = .makeInt64s(v, shape: data.shape, name: data.name)
+    case .bools(let v):
+      proto = Onnx_TensorProto()
+      proto.name = data.name
+      proto.dims = data.shape.map { Int64($0) }
+      proto.dataType = Int32(Onnx_TensorProto.DataType.bool.rawValue)
+      proto.rawData = Data(v.map { $0 ? 1 : 0 })
+    }
+    do {
+      try proto.serializedData().write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+      throw TensorFileError.writeFailed(path: path, reason: error.localizedDescription)
+    }
+  }
 }

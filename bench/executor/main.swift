@@ -1,0 +1,66 @@
+// bench-executor: runs an ONNX model through the in-process Executor, for the conformance
+// check against onnxruntime (Tests/conformance/test_executor.py) and for latency figures.
+//
+//   bench-executor MODEL --inputs DIR [--outputs DIR] [--threads N] [--repeat N]
+//
+// Inputs are DIR/input_<i>.pb (one serialized TensorProto per graph input, in graph order, as
+// ONNX's backend test data); outputs are written as DIR/output_<i>.pb in graph-output order.
+// With --repeat N the model runs once to warm up, then N times; the median wall time is printed
+// as `median_ms=<x>`. Errors: one line on stderr, exit 1.
+import Dispatch
+import Executor
+import Foundation
+import ONNX
+
+struct Usage: Error, CustomStringConvertible {
+  let description: String
+}
+
+func main() throws {
+  var args = Array(CommandLine.arguments.dropFirst())
+  var options: [String: String] = [:]
+  var positional: [String] = []
+  while !args.isEmpty {
+    let a = args.removeFirst()
+    if a.hasPrefix("--") {
+      guard !args.isEmpty else { throw Usage(description: "\(a) needs a value") }
+      options[String(a.dropFirst(2))] = args.removeFirst()
+    } else {
+      positional.append(a)
+    }
+  }
+  guard positional.count == 1, let inputDir = options["inputs"] else {
+    throw Usage(description: "usage: bench-executor MODEL --inputs DIR [--outputs DIR] [--threads N] [--repeat N]")
+  }
+  let threads = Int(options["threads"] ?? "") ?? ExecutorOptions.coreCount
+  let repeats = Int(options["repeat"] ?? "0") ?? 0
+  let executor = try Executor(model: try Model.load(path: positional[0]), options: ExecutorOptions(threads: threads))
+  var inputs: [String: TensorValue] = [:]
+  for (i, name) in executor.plan.inputNames.enumerated() {
+    inputs[name] = TensorValue(try TensorFile.load(path: "\(inputDir)/input_\(i).pb"))
+  }
+  var outputs = try executor.run(inputs)
+  if repeats > 0 {
+    var times: [Double] = []
+    for _ in 0..<repeats {
+      let start = DispatchTime.now().uptimeNanoseconds
+      outputs = try executor.run(inputs)
+      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    times.sort()
+    print(String(format: "median_ms=%.3f", times[times.count / 2]))
+  }
+  if let outputDir = options["outputs"] {
+    for (i, name) in executor.plan.outputNames.enumerated() {
+      let v = outputs[name]!
+      try TensorFile.save(TensorData(name: name, elementType: v.elementType, shape: v.shape, values: v.storage), to: "\(outputDir)/output_\(i).pb")
+    }
+  }
+}
+
+do {
+  try main()
+} catch {
+  FileHandle.standardError.write(Data("bench-executor: \(error)\n".utf8))
+  exit(1)
+}
