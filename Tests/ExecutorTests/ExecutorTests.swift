@@ -107,6 +107,26 @@ final class ExecutorTests: XCTestCase {
     XCTAssertFalse(freed.joined().contains { $0.hasSuffix(".w") }, "constants live for the whole run")
   }
 
+  /// ```
+  /// Constant k ─▶ Shape ─▶ Cast ─▶ Mul(x, ·) ─▶ y      (Shape and Cast fold at compile time)
+  /// ```
+  func testNodesOfConstantsAreFoldedOnce() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [2, 3])
+    b.constantNode(name: "k", output: "k", Tensor(shape: [3], scalars: [1, 2, 3]))
+    b.node("Shape", name: "shape", inputs: ["k"], outputs: ["s"])
+    b.node("Cast", name: "cast", inputs: ["s"], outputs: ["f"], attributes: [Attribute("to", .int(1))])
+    b.node("Mul", name: "mul", inputs: ["x", "f"], outputs: ["y"])
+    b.output("y", shape: [2, 3])
+    let executor = try Executor(model: try b.model())
+    XCTAssertEqual(executor.plan.opTypes, ["Mul"])
+    XCTAssertEqual(executor.plan.constants.map { executor.plan.slotNames[$0.slot] }, ["f"], "k and s are dropped")
+    var observed: [String] = []
+    let y = try executor.run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])], observing: ["f"]) { n, _ in observed.append(n) }
+    XCTAssertEqual(y["y"]?.floats, [3, 6, 9, 12, 15, 18])
+    XCTAssertEqual(observed, ["f"], "a folded value is still observable")
+  }
+
   func testUnsupportedOpIsReportedAtCompileTime() throws {
     var b = TestGraphBuilder(opset: 13)
     b.input("x", shape: [1, 2])

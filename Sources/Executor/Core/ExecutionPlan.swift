@@ -1,3 +1,4 @@
+import CLAPACK
 import ONNX
 
 /// A model compiled once for repeated runs: nodes in topological order with their ops built,
@@ -25,7 +26,7 @@ public struct ExecutionPlan: Sendable {
   public var inputNames: [String] { inputs.map(\.name) }
   /// The names of the graph outputs a run returns, in graph order.
   public var outputNames: [String] { outputs.map(\.name) }
-  /// Op types in execution order (one per node).
+  /// Op types in execution order (one per node left after constant folding).
   public var opTypes: [String] { steps.map(\.opType) }
 
   /// Compiles `model`.
@@ -101,6 +102,8 @@ public struct ExecutionPlan: Sendable {
       outputs.append((name, slot(name)))
     }
 
+    (steps, constants) = try Self.foldConstants(steps, constants, outputs: outputs.map(\.1))
+
     // Liveness: a slot dies after its last reader, or right after its producer when nothing
     // reads it. Graph outputs and constants live for the whole run.
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
@@ -121,6 +124,41 @@ public struct ExecutionPlan: Sendable {
     self.constants = constants
     self.inputs = inputs
     self.outputs = outputs
+  }
+
+  /// Runs, once, every step whose inputs are all constants (Constant nodes, shape arithmetic,
+  /// a kernel rebuilt from stored factors), as runtimes do at load; their outputs become
+  /// constants, and constants no step or output reads any more are dropped.
+  private static func foldConstants(
+    _ steps: [ExecutionStep], _ constants: [(Int, TensorValue)], outputs: [Int]
+  ) throws -> ([ExecutionStep], [(Int, TensorValue)]) {
+    var known = [Int: TensorValue]()
+    for (s, v) in constants { known[s] = v }
+    var kept: [ExecutionStep] = []
+    let context = RunContext(threads: 1)
+    let previous = openblas_get_num_threads()
+    openblas_set_num_threads(1)  // the same bits as a run
+    defer { openblas_set_num_threads(previous) }
+    for step in steps {
+      guard step.inputs.allSatisfy({ $0 == nil || known[$0!] != nil }) else {
+        kept.append(step)
+        continue
+      }
+      let results: [TensorValue]
+      do { results = try step.op.run(step.inputs.map { $0.flatMap { known[$0] } }, context) } catch let f as OpFailure {
+        throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "constant inputs: \(f.detail)")
+      }
+      for (i, s) in step.outputs.enumerated() {
+        guard let s else { continue }
+        guard i < results.count else {
+          throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
+        }
+        known[s] = results[i]
+      }
+    }
+    var read = Set(outputs)
+    for step in kept { for s in step.inputs.compactMap({ $0 }) { read.insert(s) } }
+    return (kept, known.filter { read.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
   }
 
   /// Node positions in an order where every value is produced before it is read; file order

@@ -27,8 +27,9 @@ public struct Executor: Sendable {
   ///   - inputs: one value per graph input, by name. FLOAT16, BFLOAT16 and DOUBLE values are
   ///     computed as FLOAT.
   ///   - observing: names of values to hand to `observer` (graph inputs or node outputs).
-  ///   - observer: called once per observed value, right after it is produced (graph inputs
-  ///     first), before the value may be released.
+  ///   - observer: called once per observed value, right after it is produced, before the
+  ///     value may be released; constants (folded at compile time) come first, then graph
+  ///     inputs, then node outputs in execution order.
   /// - Returns: every graph output, by name.
   /// - Throws: `ExecutorError` for a missing or unknown input, an unknown observed name, or a
   ///   node that fails at run time; whatever `observer` throws.
@@ -45,7 +46,10 @@ public struct Executor: Sendable {
     let observedSlots = Set(observing.compactMap { plan.slotOfName[$0] })
 
     var slots = [TensorValue?](repeating: nil, count: plan.slotCount)
-    for (s, v) in plan.constants { slots[s] = v }
+    for (s, v) in plan.constants {
+      slots[s] = v
+      if observedSlots.contains(s) { try observer(plan.slotNames[s], v) }
+    }
     for (name, s) in plan.inputs {
       guard var v = inputs[name] else { throw ExecutorError.missingInput(name: name) }
       if v.elementType.isFloatingPoint { v.elementType = .float }

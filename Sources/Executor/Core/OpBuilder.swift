@@ -79,6 +79,12 @@ final class OpBuilder {
     }
   }
 
+  /// A STRINGS attribute.
+  func strings(_ attribute: String) -> [String]? {
+    read.insert(attribute)
+    return graph.stringsAttribute(attribute, ofNodeAt: position)
+  }
+
   /// A TENSOR attribute, decoded.
   func tensor(_ attribute: String) throws -> TensorValue? {
     read.insert(attribute)

@@ -5,7 +5,8 @@ enum OpRegistry {
   static let builders: [String: Builder] = {
     var table: [String: Builder] = [
       "Conv": Conv.build, "ConvTranspose": ConvTranspose.build, "InstanceNormalization": InstanceNormalization.build,
-      "LayerNormalization": LayerNormalization.build, "LRN": LRN.build, "Gemm": Gemm.build, "MatMul": MatMul.build,
+      "LayerNormalization": LayerNormalization.build, "LRN": LRN.build,
+      "LSTM": LSTM.build, "GRU": GRU.build, "RNN": RNN.build, "Gemm": Gemm.build, "MatMul": MatMul.build,
       "BatchNormalization": BatchNormalization.build, "Clip": Clip.build,
       "Softmax": Softmax.build, "LogSoftmax": Softmax.build,
       "MaxPool": Pool.build, "AveragePool": Pool.build,

@@ -33,7 +33,7 @@ struct Unary: Operator {
       let alpha = try b.float("alpha", default: 1.67326319217681884765625)
       let gamma = try b.float("gamma", default: 1.05070102214813232421875)
       return Unary(floatFunction: { $0 > 0 ? gamma * $0 : gamma * (alpha * expf($0) - alpha) }, integerFunction: nil)
-    case "Sigmoid": return Unary(floatFunction: sigmoid, integerFunction: nil)
+    case "Sigmoid": return Unary(floatFunction: logistic, integerFunction: nil)
     case "HardSigmoid":
       let alpha = try b.float("alpha", default: 0.2), beta = try b.float("beta", default: 0.5)
       return Unary(floatFunction: { min(1, max(0, alpha * $0 + beta)) }, integerFunction: nil)
@@ -66,7 +66,7 @@ struct Unary: Operator {
 }
 
 /// 1 / (1 + e^-x), computed from the side that cannot overflow.
-@Sendable func sigmoid(_ x: Float) -> Float {
+@Sendable func logistic(_ x: Float) -> Float {
   if x >= 0 { return 1 / (1 + expf(-x)) }
   let e = expf(x)
   return e / (1 + e)

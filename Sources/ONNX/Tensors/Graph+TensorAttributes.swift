@@ -11,3 +11,16 @@ extension Graph {
     return try a.t.tensorData()
   }
 }
+
+extension Graph {
+  /// The STRINGS attribute `attribute` of the node at `position` (e.g. an RNN's `activations`),
+  /// nil when absent; `AttributeValue` reports this kind as `.other`.
+  /// - Parameters:
+  ///   - attribute: the attribute name.
+  ///   - position: the node's position in file order.
+  /// - Returns: the strings, decoded as UTF-8.
+  public func stringsAttribute(_ attribute: String, ofNodeAt position: Int) -> [String]? {
+    guard let a = proto.node[position].attribute.first(where: { $0.name == attribute }), !a.strings.isEmpty else { return nil }
+    return a.strings.map { String(decoding: $0, as: UTF8.self) }
+  }
+}
