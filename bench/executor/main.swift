@@ -1,12 +1,13 @@
 // bench-executor: runs an ONNX model through the in-process Executor, for the conformance
 // check against onnxruntime (Tests/conformance/test_executor.py) and for latency figures.
 //
-//   bench-executor MODEL --inputs DIR [--outputs DIR] [--threads N] [--repeat N]
+//   bench-executor MODEL --inputs DIR [--outputs DIR] [--threads N] [--repeat N] [--profile 1]
 //
 // Inputs are DIR/input_<i>.pb (one serialized TensorProto per graph input, in graph order, as
 // ONNX's backend test data); outputs are written as DIR/output_<i>.pb in graph-output order.
 // With --repeat N the model runs once to warm up, then N times; the median wall time is printed
-// as `median_ms=<x>`. Errors: one line on stderr, exit 1.
+// as `median_ms=<x>`. --profile 1 prints the time per op type of one more run. Errors: one
+// line on stderr, exit 1.
 import Dispatch
 import Executor
 import Foundation
@@ -49,6 +50,19 @@ func main() throws {
     }
     times.sort()
     print(String(format: "median_ms=%.3f", times[times.count / 2]))
+  }
+  if options["profile"] != nil {
+    // Time per op type: the gap between consecutive observer calls is one node's run.
+    let steps = executor.plan.stepOutputs
+    let opOf = Dictionary(steps.flatMap { s in s.values.map { ($0, s.opType) } }, uniquingKeysWith: { a, _ in a })
+    var totals: [String: Double] = [:]
+    var last = DispatchTime.now().uptimeNanoseconds
+    _ = try executor.run(inputs, observing: Set(steps.compactMap(\.values.first))) { name, _ in
+      let now = DispatchTime.now().uptimeNanoseconds
+      totals[opOf[name] ?? "?", default: 0] += Double(now - last) / 1e6
+      last = now
+    }
+    for (op, ms) in totals.sorted(by: { $0.value > $1.value }) { print(String(format: "%-22@ %9.3f ms", op as NSString, ms)) }
   }
   if let outputDir = options["outputs"] {
     for (i, name) in executor.plan.outputNames.enumerated() {

@@ -28,6 +28,10 @@ public struct ExecutionPlan: Sendable {
   public var outputNames: [String] { outputs.map(\.name) }
   /// Op types in execution order (one per node left after constant folding).
   public var opTypes: [String] { steps.map(\.opType) }
+  /// Per step, in execution order: the op type and the names of the values it produces.
+  public var stepOutputs: [(opType: String, values: [String])] {
+    steps.map { step in (step.opType, step.outputs.compactMap { $0.map { slotNames[$0] } }) }
+  }
 
   /// Compiles `model`.
   /// - Parameter model: the model; only its main graph is used.

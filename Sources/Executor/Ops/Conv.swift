@@ -85,6 +85,7 @@ struct Conv: Operator {
     _ x: UnsafePointer<Float>, channels: Int, geometry g: SpatialGeometry, columns: Range<Int>,
     into col: UnsafeMutablePointer<Float>
   ) {
+    if g.input.count == 2 { return im2col2D(x, channels: channels, geometry: g, columns: columns, into: col) }
     let nd = g.input.count, cols = columns.count
     let inStrides = Axes.strides(g.input)
     // Per column and axis: the input coordinate of the window's first tap.
@@ -118,6 +119,44 @@ struct Conv: Operator {
               offset += i * inStrides[d]
             }
             dst[j] = inside ? src[offset] : 0
+          }
+        }
+      }
+    }
+  }
+
+  /// The 2-D case of `im2col`, walking output rows so that each kernel tap copies runs of
+  /// one input row (contiguous when the stride is 1) and zero-fills padding in bulk.
+  static func im2col2D(
+    _ x: UnsafePointer<Float>, channels: Int, geometry g: SpatialGeometry, columns: Range<Int>,
+    into col: UnsafeMutablePointer<Float>
+  ) {
+    let (ih, iw) = (g.input[0], g.input[1]), ow = g.output[1]
+    let (kh, kw) = (g.kernel[0], g.kernel[1]), (sh, sw) = (g.strides[0], g.strides[1])
+    let (dh, dw) = (g.dilations[0], g.dilations[1]), (ph, pw) = (g.padBegin[0], g.padBegin[1])
+    let cols = columns.count
+    for ch in 0..<channels {
+      let src = x + ch * ih * iw
+      for ky in 0..<kh {
+        for kx in 0..<kw {
+          let dst = col + ((ch * kh + ky) * kw + kx) * cols
+          var j = columns.lowerBound
+          while j < columns.upperBound {
+            let oy = j / ow, ox0 = j % ow
+            let run = min(ow - ox0, columns.upperBound - j)
+            let out = dst + (j - columns.lowerBound)
+            let y = oy * sh - ph + ky * dh
+            if y < 0 || y >= ih {
+              out.update(repeating: 0, count: run)
+            } else {
+              let row = src + y * iw
+              let xOffset = kx * dw - pw
+              for t in 0..<run {
+                let xx = (ox0 + t) * sw + xOffset
+                out[t] = xx >= 0 && xx < iw ? row[xx] : 0
+              }
+            }
+            j += run
           }
         }
       }

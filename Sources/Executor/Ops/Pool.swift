@@ -39,13 +39,15 @@ struct Pool: Operator {
     var out = [Float](repeating: 0, count: planes * outSize)
     var indices = [Int64](repeating: 0, count: isMax ? planes * outSize : 0)
     var o = [Int](repeating: 0, count: nd), tap = [Int](repeating: 0, count: nd)
+    // Per output position, once: the taps inside the input (row-major and column-major
+    // offsets) and how many window cells lie within input + padding; then every plane reuses them.
+    var first = [Int](), offsets = [Int](), columnMajor = [Int](), windowCells = [Int]()
+    first.reserveCapacity(outSize + 1)
     for position in 0..<outSize {
+      first.append(offsets.count)
       var rest = position
       for d in stride(from: nd - 1, through: 0, by: -1) { o[d] = rest % g.output[d]; rest /= g.output[d] }
-      // Offsets of the taps inside the input, and how many window cells padding covers.
-      var offsets: [Int] = []
-      var columnMajor: [Int] = []
-      var windowCells = 0
+      var cells = 0
       for k in 0..<g.kernelCount {
         var r = k
         for d in stride(from: nd - 1, through: 0, by: -1) { tap[d] = r % kernel[d]; r /= kernel[d] }
@@ -58,22 +60,26 @@ struct Pool: Operator {
           cm += i * cmStride
           cmStride *= g.input[d]
         }
-        if inPaddedRange { windowCells += 1 }
+        if inPaddedRange { cells += 1 }
         if inside { offsets.append(offset); columnMajor.append(cm) }
       }
-      for plane in 0..<planes {
-        let base = plane * inSize
+      windowCells.append(cells)
+    }
+    first.append(offsets.count)
+    for plane in 0..<planes {
+      let base = plane * inSize
+      for position in 0..<outSize {
+        let taps = first[position]..<first[position + 1]
         if isMax {
-          var best = -Float.infinity, at = offsets.first ?? 0, atCM = columnMajor.first ?? 0
-          for (t, off) in offsets.enumerated() where x[base + off] > best {
-            best = x[base + off]; at = off; atCM = columnMajor[t]
-          }
+          var best = -Float.infinity, at = taps.first ?? 0
+          for t in taps where x[base + offsets[t]] > best { best = x[base + offsets[t]]; at = t }
           out[plane * outSize + position] = best
-          indices[plane * outSize + position] = Int64(base + (columnMajorIndices ? atCM : at))
+          let index = taps.isEmpty ? 0 : (columnMajorIndices ? columnMajor[at] : offsets[at])
+          indices[plane * outSize + position] = Int64(base + index)
         } else {
           var sum: Float = 0
-          for off in offsets { sum += x[base + off] }
-          let divisor = countIncludePad ? windowCells : offsets.count
+          for t in taps { sum += x[base + offsets[t]] }
+          let divisor = countIncludePad ? windowCells[position] : taps.count
           out[plane * outSize + position] = divisor > 0 ? sum / Float(divisor) : 0
         }
       }

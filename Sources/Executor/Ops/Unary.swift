@@ -6,11 +6,14 @@ struct Unary: Operator {
   let floatFunction: @Sendable (Float) -> Float
   /// nil when the op is defined on floating types only.
   let integerFunction: (@Sendable (Int64) -> Int64)?
+  /// Relu gets a loop of its own: it follows most convs, and a call per element costs.
+  var isRelu = false
 
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
     let x = try inputs.required(0)
     switch x.storage {
     case .floats(let v):
+      if isRelu { return [x.with(shape: x.shape, storage: .floats(v.map { $0 < 0 ? 0 : $0 }))] }
       return [x.with(shape: x.shape, storage: .floats(v.map(floatFunction)))]
     case .integers(let v):
       guard let integerFunction else { throw OpFailure("input has type \(x.elementType.name); a floating-point type is needed") }
@@ -22,7 +25,7 @@ struct Unary: Operator {
 
   static func build(_ b: OpBuilder) throws -> Operator {
     switch b.node.opType {
-    case "Relu": return Unary(floatFunction: { $0 > 0 ? $0 : 0 }, integerFunction: { max($0, 0) })
+    case "Relu": return Unary(floatFunction: { $0 < 0 ? 0 : $0 }, integerFunction: { max($0, 0) }, isRelu: true)
     case "LeakyRelu":
       let alpha = try b.float("alpha", default: 0.01)
       return Unary(floatFunction: { $0 >= 0 ? $0 : alpha * $0 }, integerFunction: nil)
