@@ -39,7 +39,8 @@ let package = Package(
     .executableTarget(
       name: "bench-decompose", dependencies: ["TensorAlgebra"], path: "bench/decompose", exclude: ["run.py"]),
     .executableTarget(name: "bench-io", dependencies: ["ONNX"], path: "bench/io"),
-    .executableTarget(name: "bench-executor", dependencies: ["Executor", "ONNX"], path: "bench/executor"),
+    .executableTarget(
+      name: "bench-executor", dependencies: ["Executor", "ONNX"], path: "bench/executor", exclude: ["run.py"]),
 
     // MARK: - Tests
     .testTarget(name: "TensorAlgebraTests", dependencies: ["TensorAlgebra"], exclude: ["shuffles_reference.py"]),

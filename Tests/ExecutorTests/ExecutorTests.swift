@@ -44,27 +44,28 @@ final class ExecutorTests: XCTestCase {
     }
   }
 
-  /// Large enough that Conv splits into several column pieces and Gemm into row blocks.
+  /// Large enough that Conv splits into column pieces and channel blocks (64 channels, 1600
+  /// positions: 2 × 2 tiles per image) and MatMul into row blocks (512 rows).
   private func wideModel() throws -> (Model, Tensor) {
     var b = TestGraphBuilder(opset: 13)
     var rng = SeededNormal(seed: 9)
     b.input("x", shape: [2, 8, 40, 40])
-    b.initializer("w", rng.tensor([16, 8, 3, 3]))
-    b.initializer("b", rng.tensor([16]))
+    b.initializer("w", rng.tensor([64, 8, 3, 3]))
+    b.initializer("b", rng.tensor([64]))
     b.node("Conv", name: "conv", inputs: ["x", "w", "b"], outputs: ["c"], attributes: [Attribute("pads", .ints([1, 1, 1, 1]))])
     b.node("Relu", name: "relu", inputs: ["c"], outputs: ["r"])
-    b.int64Initializer("shape", [128, 400], shape: [2])
+    b.int64Initializer("shape", [512, 400], shape: [2])
     b.node("Reshape", name: "flat", inputs: ["r", "shape"], outputs: ["f"])
     b.initializer("g", rng.tensor([400, 70]))
     b.node("MatMul", name: "mm", inputs: ["f", "g"], outputs: ["y"])
-    b.output("y", shape: [128, 70])
+    b.output("y", shape: [512, 70])
     return (try b.model(), rng.tensor([2, 8, 40, 40]))
   }
 
   func testOneAndTwoThreadsGiveTheSameBits() throws {
     let (model, x) = try wideModel()
     let one = try run(model, x, threads: 1), two = try run(model, x, threads: 2), again = try run(model, x, threads: 2)
-    XCTAssertEqual(one.shape, [128, 70])
+    XCTAssertEqual(one.shape, [512, 70])
     XCTAssertEqual(one.scalars.map(\.bitPattern), two.scalars.map(\.bitPattern), "thread count changed the bits")
     XCTAssertEqual(two.scalars.map(\.bitPattern), again.scalars.map(\.bitPattern), "two runs differ")
     let err = relativeError(one, try reference(model, x))

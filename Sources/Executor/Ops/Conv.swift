@@ -4,8 +4,10 @@ import CLAPACK
 /// with `cblas_sgemm`, where col is the im2col unfolding of the padded, strided, dilated input.
 /// 1×1 convs with unit stride and no padding multiply the input directly.
 ///
-/// Work is split into (image, group, column block) pieces whose boundaries depend only on the
-/// shapes, each run by single-threaded sgemm, so the bits do not depend on the thread count.
+/// Work is split into (image, group, output-channel block, column block) tiles whose boundaries
+/// depend only on the shapes, each run by single-threaded sgemm, so the bits do not depend on
+/// the thread count. Each tile unfolds its own columns: that repeats im2col once per channel
+/// block, at most 1/32 of the tile's multiply-adds since blocks hold ≥ 32 channels.
 struct Conv: Operator {
   let spatial: SpatialAttributes
   let group: Int
@@ -37,28 +39,34 @@ struct Conv: Operator {
     let mg = m / group, p = g.outputCount, inSize = g.inputCount, rows = cg * g.kernelCount
     var out = [Float](repeating: 0, count: n * m * p)
     let pieces = max(1, (p + Self.columnsPerPiece - 1) / Self.columnsPerPiece)
+    // Channel blocks give small late layers (7×7 outputs, one column block) work to share.
+    let channelSplits = max(1, min((8 + pieces - 1) / pieces, mg / 32))
+    let channelsPerBlock = (mg + channelSplits - 1) / channelSplits
     let pointwise = g.isPointwise
     if p > 0 && rows > 0 {
       x.withUnsafeBufferPointer { xp in
         w.withUnsafeBufferPointer { wp in
           out.withUnsafeMutableBufferPointer { op in
             let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
-            parallelFor(n * group * pieces, threads: context.threads) { item in
-              let piece = item % pieces, ng = item / pieces, gi = ng % group, img = ng / group
+            parallelFor(n * group * pieces * channelSplits, threads: context.threads) { item in
+              let block = item % channelSplits, rest = item / channelSplits
+              let piece = rest % pieces, ng = rest / pieces, gi = ng % group, img = ng / group
               let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
+              let m0 = block * channelsPerBlock, mb = min(channelsPerBlock, mg - m0)
+              if mb <= 0 { return }
               let xg = xBase + (img * c + gi * cg) * inSize
-              let wg = wBase + gi * mg * rows
-              let og = oBase + (img * m + gi * mg) * p + j0
+              let wg = wBase + (gi * mg + m0) * rows
+              let og = oBase + (img * m + gi * mg + m0) * p + j0
               if pointwise {
                 cblas_sgemm(
-                  CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mg), Int32(cols), Int32(rows), 1, wg, Int32(rows),
+                  CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(cols), Int32(rows), 1, wg, Int32(rows),
                   xg + j0, Int32(p), 0, og, Int32(p))
               } else {
                 var col = [Float](repeating: 0, count: rows * cols)
                 col.withUnsafeMutableBufferPointer { cp in
                   Self.im2col(xg, channels: cg, geometry: g, columns: j0..<(j0 + cols), into: cp.baseAddress!)
                   cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mg), Int32(cols), Int32(rows), 1, wg, Int32(rows),
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(cols), Int32(rows), 1, wg, Int32(rows),
                     cp.baseAddress!, Int32(cols), 0, og, Int32(p))
                 }
               }
