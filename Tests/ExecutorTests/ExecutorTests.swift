@@ -128,6 +128,32 @@ final class ExecutorTests: XCTestCase {
     XCTAssertEqual(observed, ["f"], "a folded value is still observable")
   }
 
+  func testExtremeIndicesAndSizesFailCleanly() throws {
+    // x[:, ::-1] written with INT64_MAX / INT64_MIN bounds, as exporters do.
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [2, 3])
+    b.int64Initializer("starts", [Int.max], shape: [1])
+    b.int64Initializer("ends", [Int.min], shape: [1])
+    b.int64Initializer("axes", [1], shape: [1])
+    b.int64Initializer("steps", [-1], shape: [1])
+    b.node("Slice", name: "flip", inputs: ["x", "starts", "ends", "axes", "steps"], outputs: ["y"])
+    b.output("y", shape: [2, 3])
+    let y = try Executor(model: try b.model()).run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])])["y"]
+    XCTAssertEqual(y?.floats, [3, 2, 1, 6, 5, 4])
+
+    // A constant shape with 2^80 elements is refused when folded, not allocated.
+    var c = TestGraphBuilder(opset: 13)
+    c.input("x", shape: [1])
+    c.int64Initializer("shape", [1 << 40, 1 << 40], shape: [2])
+    c.node("ConstantOfShape", name: "huge", inputs: ["shape"], outputs: ["z"])
+    c.node("Add", name: "add", inputs: ["x", "z"], outputs: ["y"])
+    c.output("y", shape: [nil, nil])
+    XCTAssertThrowsError(try Executor(model: try c.model())) {
+      XCTAssertEqual(
+        "\($0)", "node 'huge' (ConstantOfShape): constant inputs: shape [1099511627776, 1099511627776] has too many elements.")
+    }
+  }
+
   func testUnsupportedOpIsReportedAtCompileTime() throws {
     var b = TestGraphBuilder(opset: 13)
     b.input("x", shape: [1, 2])

@@ -19,4 +19,17 @@ enum Axes {
   static func product(_ shape: [Int], _ range: Range<Int>) -> Int {
     range.reduce(1) { $0 * shape[$1] }
   }
+
+  /// The element count of `shape`, or a failure when a size is negative or the product
+  /// overflows (shapes computed at run time come from data).
+  static func checkedCount(_ shape: [Int]) throws -> Int {
+    var count = 1
+    for d in shape {
+      guard d >= 0 else { throw OpFailure("shape \(shape) has a negative size") }
+      let (p, overflow) = count.multipliedReportingOverflow(by: d)
+      guard !overflow else { throw OpFailure("shape \(shape) has too many elements") }
+      count = p
+    }
+    return count
+  }
 }

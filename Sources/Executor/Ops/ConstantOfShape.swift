@@ -10,8 +10,7 @@ struct ConstantOfShape: Operator {
 
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
     let shape = try inputs.required(0).requireInts("shape")
-    guard shape.allSatisfy({ $0 >= 0 }) else { throw OpFailure("shape \(shape) has a negative size") }
-    let count = shape.reduce(1, *)
+    let count = try Axes.checkedCount(shape)
     return [fill.with(shape: shape, storage: try .filled(like: fill, count: count))]
   }
 }

@@ -7,6 +7,7 @@ struct Expand: Operator {
     let x = try inputs.required(0)
     let requested = try inputs.required(1).requireInts("shape")
     let shape = try Broadcast.shape(x.shape, requested)
+    _ = try Axes.checkedCount(shape)
     return [x.with(shape: shape, storage: x.storage.expanded(from: x.shape, to: shape))]
   }
 }

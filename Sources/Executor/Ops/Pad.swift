@@ -25,8 +25,10 @@ struct Pad: Operator {
     let axes = try (inputs.optional(3)?.requireInts("axes") ?? Array(0..<r)).map { try Axes.normalize($0, rank: r) }
     guard given.count == 2 * axes.count else { throw OpFailure("pads has \(given.count) values; \(2 * axes.count) needed") }
     for (i, a) in axes.enumerated() { pads[a] = given[i]; pads[a + r] = given[i + axes.count] }
+    guard pads.allSatisfy({ abs($0) < 1 << 40 }) else { throw OpFailure("pads \(pads) are out of range") }
     let shape = (0..<r).map { x.shape[$0] + pads[$0] + pads[$0 + r] }
     guard shape.allSatisfy({ $0 >= 0 }) else { throw OpFailure("pads \(pads) crop more than input \(x.shape)") }
+    _ = try Axes.checkedCount(shape)
     if mode != .constant, x.count == 0, shape.reduce(1, *) > 0 { throw OpFailure("cannot \(mode.rawValue)-pad an empty tensor") }
     // Source coordinate per output coordinate and axis; -1 reads the constant.
     let maps: [[Int]] = (0..<r).map { d in

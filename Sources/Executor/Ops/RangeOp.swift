@@ -8,11 +8,15 @@ struct RangeOp: Operator {
     switch (s.storage, l.storage, d.storage) {
     case (.integers(let a), .integers(let b), .integers(let c)):
       guard let start = a.first, let limit = b.first, let delta = c.first, delta != 0 else { throw OpFailure("delta must be a non-zero scalar") }
-      let n = max(0, Int((Double(limit - start) / Double(delta)).rounded(.up)))
+      let steps = ((Double(limit) - Double(start)) / Double(delta)).rounded(.up)
+      guard steps < Double(1 << 40) else { throw OpFailure("Range would hold \(steps) values") }
+      let n = max(0, Int(steps))
       return [s.with(shape: [n], storage: .integers((0..<n).map { start + Int64($0) * delta }))]
     case (.floats(let a), .floats(let b), .floats(let c)):
       guard let start = a.first, let limit = b.first, let delta = c.first, delta != 0 else { throw OpFailure("delta must be a non-zero scalar") }
-      let n = max(0, Int(((limit - start) / delta).rounded(.up)))
+      let steps = ((limit - start) / delta).rounded(.up)
+      guard steps.isFinite, steps < Float(1 << 40) else { throw OpFailure("Range would hold \(steps) values") }
+      let n = max(0, Int(steps))
       return [s.with(shape: [n], storage: .floats((0..<n).map { start + Float($0) * delta }))]
     default:
       throw OpFailure("start, limit and delta must share one numeric type")

@@ -29,11 +29,11 @@ struct Reshape: Operator {
     }
     let total = input.reduce(1, *)
     if let i = inferred {
-      let known = shape.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
+      let known = try Axes.checkedCount(shape.enumerated().filter { $0.offset != i }.map(\.element))
       guard known > 0, total % known == 0 else { throw OpFailure("cannot reshape \(input) to \(requested)") }
       shape[i] = total / known
     }
-    guard shape.reduce(1, *) == total else { throw OpFailure("cannot reshape \(input) (\(total) values) to \(requested)") }
+    guard (try? Axes.checkedCount(shape)) == total else { throw OpFailure("cannot reshape \(input) (\(total) values) to \(requested)") }
     return shape
   }
 }

@@ -63,6 +63,7 @@ struct Resize: Operator {
     if let sizesInput, let sizes = inputs.optional(sizesInput), sizes.count > 0 {
       outShape = try sizes.requireInts("sizes")
       guard outShape.count == r else { throw OpFailure("sizes has \(outShape.count) values for rank \(r)") }
+      _ = try Axes.checkedCount(outShape)
       scales = (0..<r).map { x.shape[$0] == 0 ? 1 : Float(outShape[$0]) / Float(x.shape[$0]) }
     } else {
       guard let s = try scalesAttribute ?? inputs.optional(scalesInput)?.requireFloats("scales"), s.count == r else {
@@ -70,7 +71,11 @@ struct Resize: Operator {
       }
       guard s.allSatisfy({ $0 > 0 }) else { throw OpFailure("scales \(s) must be positive") }
       scales = s
-      outShape = (0..<r).map { Int((Float(x.shape[$0]) * s[$0]).rounded(.down)) }
+      outShape = try (0..<r).map { i -> Int in
+        let size = (Float(x.shape[i]) * s[i]).rounded(.down)
+        guard size < Float(1 << 40) else { throw OpFailure("scale \(s[i]) makes axis \(i) too large") }
+        return Int(size)
+      }
     }
     var roi = [Float](repeating: 0, count: r) + [Float](repeating: 1, count: r)
     if transform == .tfCropAndResize, let given = try inputs.optional(1)?.requireFloats("roi"), given.count == 2 * r {

@@ -31,9 +31,10 @@ struct SliceOp: Operator {
     var start = [Int](repeating: 0, count: r), step = [Int](repeating: 1, count: r), counts = x.shape
     for (i, a) in axes.enumerated() {
       let n = x.shape[a], s = steps[i]
-      guard s != 0 else { throw OpFailure("slice step is 0") }
-      var b = starts[i] < 0 ? starts[i] + n : starts[i]
-      var e = ends[i] < 0 ? ends[i] + n : ends[i]
+      guard s != 0, s != .min else { throw OpFailure("slice step \(s) is invalid") }
+      // Clamp before adding n: models use ±INT64_MAX/INT64_MIN for "to the end".
+      var b = starts[i] < 0 ? max(starts[i], -n - 1) + n : min(starts[i], n + 1)
+      var e = ends[i] < 0 ? max(ends[i], -n - 1) + n : min(ends[i], n + 1)
       if s > 0 {
         b = min(max(b, 0), n); e = min(max(e, 0), n)
         counts[a] = max(0, (e - b + s - 1) / s)

@@ -9,7 +9,12 @@ struct Tile: Operator {
     guard repeats.count == r, repeats.allSatisfy({ $0 >= 0 }) else {
       throw OpFailure("repeats \(repeats) must hold \(r) non-negative values")
     }
-    let shape = zip(x.shape, repeats).map { $0 * $1 }
+    let shape = try zip(x.shape, repeats).map { d, r -> Int in
+      let (p, overflow) = d.multipliedReportingOverflow(by: r)
+      guard !overflow else { throw OpFailure("repeats \(repeats) make too many elements") }
+      return p
+    }
+    _ = try Axes.checkedCount(shape)
     let strides = Axes.strides(x.shape), outStrides = Axes.strides(shape)
     let total = shape.reduce(1, *)
     let source = (0..<total).map { flat -> Int in
