@@ -23,3 +23,36 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     }
   }
 }
+
+/// Elements per piece of the elementwise kernels: the split depends on the count only.
+let elementwisePiece = 1 << 15
+
+/// `v.map(f)`, in fixed pieces on up to `threads` threads (same bits for any count).
+func parallelMap(_ v: [Float], threads: Int, _ f: (Float) -> Float) -> [Float] {
+  let n = v.count
+  if threads <= 1 || n < 2 * elementwisePiece { return v.map(f) }
+  return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+    v.withUnsafeBufferPointer { src in
+      parallelFor((n + elementwisePiece - 1) / elementwisePiece, threads: threads) { c in
+        for i in (c * elementwisePiece)..<min(n, (c + 1) * elementwisePiece) { out[i] = f(src[i]) }
+      }
+    }
+    initialized = n
+  }
+}
+
+/// `zip(a, b).map(f)` for equal counts, in fixed pieces on up to `threads` threads.
+func parallelZip(_ a: [Float], _ b: [Float], threads: Int, _ f: (Float, Float) -> Float) -> [Float] {
+  let n = a.count
+  if threads <= 1 || n < 2 * elementwisePiece { return zip(a, b).map(f) }
+  return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        parallelFor((n + elementwisePiece - 1) / elementwisePiece, threads: threads) { c in
+          for i in (c * elementwisePiece)..<min(n, (c + 1) * elementwisePiece) { out[i] = f(pa[i], pb[i]) }
+        }
+      }
+    }
+    initialized = n
+  }
+}

@@ -28,14 +28,17 @@ struct BatchNormalization: Operator {
     guard [scale.count, bias.count, mean.count, variance.count].allSatisfy({ $0 == c }) else {
       throw OpFailure("scale, bias, mean and var must each hold \(c) values (one per channel)")
     }
-    var out = v
-    for ch in 0..<c {
-      let k = scale[ch] / (variance[ch] + epsilon).squareRoot()
-      let shift = bias[ch] - mean[ch] * k
-      for b in 0..<n {
-        let base = (b * c + ch) * inner
-        for i in base..<(base + inner) { out[i] = v[i] * k + shift }
+    let k = (0..<c).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
+    let shift = (0..<c).map { bias[$0] - mean[$0] * k[$0] }
+    let out = [Float](unsafeUninitializedCapacity: v.count) { out, initialized in
+      v.withUnsafeBufferPointer { src in
+        // One piece per (image, channel) plane: the split depends on the shape only.
+        parallelFor(n * c, threads: inner >= 4096 ? context.threads : 1) { plane in
+          let ch = plane % c, base = plane * inner
+          for i in base..<(base + inner) { out[i] = src[i] * k[ch] + shift[ch] }
+        }
       }
+      initialized = v.count
     }
     return [x.with(shape: x.shape, storage: .floats(out))]
   }

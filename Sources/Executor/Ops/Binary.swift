@@ -67,6 +67,7 @@ struct Binary: Operator {
         f = { fmodf($0, $1) }
       default: throw OpFailure("unreachable binary kind")
       }
+      if a.shape == b.shape { return [a.with(shape: a.shape, storage: .floats(parallelZip(x, y, threads: context.threads, f)))] }
       let (v, s) = try Broadcast.apply(x, a.shape, y, b.shape, f)
       return [a.with(shape: s, storage: .floats(v))]
     case (.integers(let x), .integers(let y)):

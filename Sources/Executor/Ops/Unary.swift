@@ -13,8 +13,8 @@ struct Unary: Operator {
     let x = try inputs.required(0)
     switch x.storage {
     case .floats(let v):
-      if isRelu { return [x.with(shape: x.shape, storage: .floats(v.map { $0 < 0 ? 0 : $0 }))] }
-      return [x.with(shape: x.shape, storage: .floats(v.map(floatFunction)))]
+      if isRelu { return [x.with(shape: x.shape, storage: .floats(parallelMap(v, threads: context.threads) { $0 < 0 ? 0 : $0 }))] }
+      return [x.with(shape: x.shape, storage: .floats(parallelMap(v, threads: context.threads, floatFunction)))]
     case .integers(let v):
       guard let integerFunction else { throw OpFailure("input has type \(x.elementType.name); a floating-point type is needed") }
       return [x.with(shape: x.shape, storage: .integers(v.map(integerFunction)))]

@@ -20,8 +20,12 @@ struct Variadic: Operator {
         case .max: { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
         case .min: { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
         }
-        let (v, s) = try Broadcast.apply(x, acc.shape, y, next.shape, f)
-        acc = acc.with(shape: s, storage: .floats(v))
+        if acc.shape == next.shape {
+          acc = acc.with(shape: acc.shape, storage: .floats(parallelZip(x, y, threads: context.threads, f)))
+        } else {
+          let (v, s) = try Broadcast.apply(x, acc.shape, y, next.shape, f)
+          acc = acc.with(shape: s, storage: .floats(v))
+        }
       case (.integers(let x), .integers(let y)):
         let f: (Int64, Int64) -> Int64 = switch kind {
         case .sum, .mean: { $0 &+ $1 }
