@@ -6,7 +6,9 @@ enum OpRegistry {
     var table: [String: Builder] = [
       "Conv": Conv.build, "ConvTranspose": ConvTranspose.build, "InstanceNormalization": InstanceNormalization.build,
       "LayerNormalization": LayerNormalization.build, "LRN": LRN.build,
-      "LSTM": LSTM.build, "GRU": GRU.build, "RNN": RNN.build, "Gemm": Gemm.build, "MatMul": MatMul.build,
+      "LSTM": LSTM.build, "GRU": GRU.build, "RNN": RNN.build,
+      "ArgMax": ArgExtreme.build, "ArgMin": ArgExtreme.build, "DepthToSpace": DepthToSpace.build,
+      "SpaceToDepth": DepthToSpace.build, "Gemm": Gemm.build, "MatMul": MatMul.build,
       "BatchNormalization": BatchNormalization.build, "Clip": Clip.build,
       "Softmax": Softmax.build, "LogSoftmax": Softmax.build,
       "MaxPool": Pool.build, "AveragePool": Pool.build,

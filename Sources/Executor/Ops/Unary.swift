@@ -8,6 +8,8 @@ struct Unary: Operator {
   let integerFunction: (@Sendable (Int64) -> Int64)?
   /// Relu gets a loop of its own: it follows most convs, and a call per element costs.
   var isRelu = false
+  /// Not: the one op here on BOOL.
+  var isNot = false
 
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
     let x = try inputs.required(0)
@@ -18,13 +20,15 @@ struct Unary: Operator {
     case .integers(let v):
       guard let integerFunction else { throw OpFailure("input has type \(x.elementType.name); a floating-point type is needed") }
       return [x.with(shape: x.shape, storage: .integers(v.map(integerFunction)))]
-    case .bools:
-      throw OpFailure("input has type BOOL, which this op does not take")
+    case .bools(let v):
+      guard isNot else { throw OpFailure("input has type BOOL, which this op does not take") }
+      return [x.with(shape: x.shape, storage: .bools(v.map { !$0 }))]
     }
   }
 
   static func build(_ b: OpBuilder) throws -> Operator {
     switch b.node.opType {
+    case "Not": return Unary(floatFunction: { $0 }, integerFunction: nil, isNot: true)
     case "Relu": return Unary(floatFunction: { $0 < 0 ? 0 : $0 }, integerFunction: { max($0, 0) }, isRelu: true)
     case "LeakyRelu":
       let alpha = try b.float("alpha", default: 0.01)
@@ -57,6 +61,20 @@ struct Unary: Operator {
     case "Abs": return Unary(floatFunction: { abs($0) }, integerFunction: { $0 < 0 ? 0 &- $0 : $0 })
     case "Sign": return Unary(floatFunction: { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }, integerFunction: { $0.signum() })
     case "Sin": return Unary(floatFunction: { sinf($0) }, integerFunction: nil)
+    case "ThresholdedRelu":
+      let alpha = try b.float("alpha", default: 1)
+      return Unary(floatFunction: { $0 > alpha ? $0 : 0 }, integerFunction: nil)
+    case "Celu":
+      let alpha = try b.float("alpha", default: 1)
+      return Unary(floatFunction: { max(0, $0) + min(0, alpha * (expf($0 / alpha) - 1)) }, integerFunction: nil)
+    case "Shrink":
+      let lambd = try b.float("lambd", default: 0.5), bias = try b.float("bias", default: 0)
+      return Unary(
+        floatFunction: { $0 < -lambd ? $0 + bias : ($0 > lambd ? $0 - bias : 0) },
+        integerFunction: { x in
+          let v = Float(x)
+          return v < -lambd ? Int64((v + bias).rounded(.towardZero)) : (v > lambd ? Int64((v - bias).rounded(.towardZero)) : 0)
+        })
     case "Cos": return Unary(floatFunction: { cosf($0) }, integerFunction: nil)
     default: throw b.unsupported("op \(b.node.opType)")
     }
@@ -65,6 +83,7 @@ struct Unary: Operator {
   static let opTypes = [
     "Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Softplus", "Softsign",
     "Sqrt", "Exp", "Log", "Erf", "Floor", "Ceil", "Round", "Reciprocal", "Neg", "Abs", "Sign", "Sin", "Cos",
+    "ThresholdedRelu", "Celu", "Shrink", "Not",
   ]
 }
 
