@@ -6,8 +6,8 @@ import CLAPACK
 ///
 /// Work is split into (image, group, output-channel block, column block) tiles whose boundaries
 /// depend only on the shapes, each run by single-threaded sgemm, so the bits do not depend on
-/// the thread count. Each tile unfolds its own columns: that repeats im2col once per channel
-/// block, at most 1/32 of the tile's multiply-adds since blocks hold ≥ 32 channels.
+/// the thread count. With one channel block, each tile unfolds its own columns; with several,
+/// each image and group is unfolded once (pieces in parallel), then its tiles multiply.
 struct Conv: Operator {
   let spatial: SpatialAttributes
   let group: Int
@@ -48,26 +48,47 @@ struct Conv: Operator {
         w.withUnsafeBufferPointer { wp in
           out.withUnsafeMutableBufferPointer { op in
             let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
-            parallelFor(n * group * pieces * channelSplits, threads: context.threads) { item in
-              let block = item % channelSplits, rest = item / channelSplits
-              let piece = rest % pieces, ng = rest / pieces, gi = ng % group, img = ng / group
+            func multiply(_ img: Int, _ gi: Int, _ piece: Int, _ block: Int, _ b: UnsafePointer<Float>, _ ldb: Int) {
               let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
               let m0 = block * channelsPerBlock, mb = min(channelsPerBlock, mg - m0)
               if mb <= 0 { return }
-              let xg = xBase + (img * c + gi * cg) * inSize
-              let wg = wBase + (gi * mg + m0) * rows
-              let og = oBase + (img * m + gi * mg + m0) * p + j0
-              if pointwise {
-                cblas_sgemm(
-                  CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(cols), Int32(rows), 1, wg, Int32(rows),
-                  xg + j0, Int32(p), 0, og, Int32(p))
-              } else {
+              cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(cols), Int32(rows), 1,
+                wBase + (gi * mg + m0) * rows, Int32(rows), b, Int32(ldb), 0, oBase + (img * m + gi * mg + m0) * p + j0,
+                Int32(p))
+            }
+            func input(_ img: Int, _ gi: Int) -> UnsafePointer<Float> { xBase + (img * c + gi * cg) * inSize }
+            if pointwise {
+              parallelFor(n * group * pieces * channelSplits, threads: context.threads) { item in
+                let block = item % channelSplits, rest = item / channelSplits
+                let piece = rest % pieces, ng = rest / pieces
+                multiply(ng / group, ng % group, piece, block, input(ng / group, ng % group) + piece * Self.columnsPerPiece, p)
+              }
+            } else if channelSplits == 1 {
+              parallelFor(n * group * pieces, threads: context.threads) { item in
+                let piece = item % pieces, ng = item / pieces
+                let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
                 var col = [Float](repeating: 0, count: rows * cols)
                 col.withUnsafeMutableBufferPointer { cp in
-                  Self.im2col(xg, channels: cg, geometry: g, columns: j0..<(j0 + cols), into: cp.baseAddress!)
-                  cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(cols), Int32(rows), 1, wg, Int32(rows),
-                    cp.baseAddress!, Int32(cols), 0, og, Int32(p))
+                  Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: cp.baseAddress!)
+                  multiply(ng / group, ng % group, piece, 0, cp.baseAddress!, cols)
+                }
+              }
+            } else {
+              // Unfold each piece once into a shared buffer, then multiply every tile of it.
+              var col = [Float](repeating: 0, count: rows * p)
+              col.withUnsafeMutableBufferPointer { cp in
+                let colBase = cp.baseAddress!
+                for ng in 0..<(n * group) {
+                  parallelFor(pieces, threads: context.threads) { piece in
+                    let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
+                    Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: colBase + rows * j0)
+                  }
+                  parallelFor(pieces * channelSplits, threads: context.threads) { item in
+                    let piece = item / channelSplits, block = item % channelSplits
+                    let cols = min(Self.columnsPerPiece, p - piece * Self.columnsPerPiece)
+                    multiply(ng / group, ng % group, piece, block, colBase + rows * piece * Self.columnsPerPiece, cols)
+                  }
                 }
               }
             }
