@@ -6,7 +6,8 @@
 Both sides get the same seeded N(0,1) input (dynamic dims → 1). Rounds alternate: the release
 `bench-executor --repeat RUNS` (one warm-up, median of RUNS), then onnxruntime with RUNS runs
 (one warm-up, median; intra-op threads = --threads, graph optimizations ALL, sequential). The
-figure is the median over rounds of each side. Build first: `swift build -c release --product
+figure is the median over rounds of each side, as wall time and as process CPU time per run
+(steadier on a busy machine). Build first: `swift build -c release --product
 bench-executor`. Absolute times on a shared machine are indicative; the ratio is the figure.
 """
 import argparse
@@ -45,23 +46,28 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         for i, v in enumerate(feeds.values()):
             Path(work, f"input_{i}.pb").write_bytes(numpy_helper.from_array(v).SerializeToString())
-        ours, theirs = [], []
+        ours, theirs, ours_cpu, theirs_cpu = [], [], [], []
         for _ in range(a.rounds):
             out = subprocess.run(
                 [str(binary), a.model, "--inputs", work, "--outputs", work, "--threads", str(a.threads),
                  "--repeat", str(a.runs)], capture_output=True, text=True, check=True).stdout
-            ours.append(float(out.split("median_ms=")[1]))
+            ours.append(float(out.split("median_ms=")[1].split()[0]))
+            ours_cpu.append(float(out.split("cpu_ms=")[1]))
             session.run(None, feeds)
             times = []
+            cpu = time.process_time()
             for _ in range(a.runs):
                 t = time.perf_counter()
                 want = session.run(None, feeds)
                 times.append((time.perf_counter() - t) * 1e3)
             theirs.append(statistics.median(times))
+            theirs_cpu.append((time.process_time() - cpu) * 1e3 / a.runs)
         got = numpy_helper.to_array(onnx.load_tensor(str(Path(work, "output_0.pb"))))
     e, o = statistics.median(ours), statistics.median(theirs)
-    print(f"{Path(a.model).name}: threads {a.threads}: executor {e:.2f} ms, onnxruntime {o:.2f} ms, "
-          f"ratio {e / o:.2f}; rel L2 {rel_l2(want[0], got):.2e}")
+    ec, oc = statistics.median(ours_cpu), statistics.median(theirs_cpu)
+    print(f"{Path(a.model).name}: threads {a.threads}: wall executor {e:.2f} ms, onnxruntime {o:.2f} ms, "
+          f"ratio {e / o:.2f}; CPU per run executor {ec:.2f} ms, onnxruntime {oc:.2f} ms, ratio {ec / oc:.2f}; "
+          f"rel L2 {rel_l2(want[0], got):.2e}")
 
 
 if __name__ == "__main__":
