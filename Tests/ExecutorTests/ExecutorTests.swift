@@ -92,6 +92,8 @@ final class ExecutorTests: XCTestCase {
     let expected = try reference(single, x)
     let observed = Tensor(shape: firstConv!.shape, scalars: firstConv!.floats!)
     XCTAssertLessThan(relativeError(observed, expected), tolerance)
+    // Calibration's use: the input of every Conv.
+    XCTAssertEqual(executor.plan.valuesRead(byOpType: "Conv"), ["x", "t1", "t2"])
     XCTAssertThrowsError(try executor.run(["x": TensorValue(shape: x.shape, floats: x.scalars)], observing: ["nope"])) {
       XCTAssertEqual($0 as? ExecutorError, .unknownObservedValue(name: "nope"))
     }

@@ -28,6 +28,15 @@ public struct ExecutionPlan: Sendable {
   public var outputNames: [String] { outputs.map(\.name) }
   /// Op types in execution order (one per node left after constant folding).
   public var opTypes: [String] { steps.map(\.opType) }
+  /// The values read as input `index` by the nodes of type `opType`, in execution order and
+  /// without repeats (e.g. every Conv's input, to observe for calibration statistics).
+  public func valuesRead(byOpType opType: String, input index: Int = 0) -> [String] {
+    var seen = Set<String>()
+    return steps.filter { $0.opType == opType && index < $0.inputs.count }.compactMap { step in
+      step.inputs[index].map { slotNames[$0] }
+    }.filter { seen.insert($0).inserted }
+  }
+
   /// Per step, in execution order: the op type and the names of the values it produces.
   public var stepOutputs: [(opType: String, values: [String])] {
     steps.map { step in (step.opType, step.outputs.compactMap { $0.map { slotNames[$0] } }) }
