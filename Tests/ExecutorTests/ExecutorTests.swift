@@ -128,6 +128,9 @@ final class ExecutorTests: XCTestCase {
     let y = try executor.run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])], observing: ["f"]) { n, _ in observed.append(n) }
     XCTAssertEqual(y["y"]?.floats, [3, 6, 9, 12, 15, 18])
     XCTAssertEqual(observed, ["f"], "a folded value is still observable")
+    XCTAssertThrowsError(try executor.run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])], observing: ["s"])) {
+      XCTAssertEqual($0 as? ExecutorError, .unknownObservedValue(name: "s"), "s was folded away; observing it cannot succeed silently")
+    }
   }
 
   func testExtremeIndicesAndSizesFailCleanly() throws {

@@ -28,6 +28,13 @@ public struct ExecutionPlan: Sendable {
   public var outputNames: [String] { outputs.map(\.name) }
   /// Op types in execution order (one per node left after constant folding).
   public var opTypes: [String] { steps.map(\.opType) }
+  /// Names a run can hand to an observer: graph inputs, constants still used, node outputs.
+  var observableSlots: Set<Int> {
+    var slots = Set(inputs.map(\.slot)).union(constants.map(\.slot))
+    for step in steps { for s in step.outputs.compactMap({ $0 }) { slots.insert(s) } }
+    return slots
+  }
+
   /// The values read as input `index` by the nodes of type `opType`, in execution order and
   /// without repeats (e.g. every Conv's input, to observe for calibration statistics).
   public func valuesRead(byOpType opType: String, input index: Int = 0) -> [String] {

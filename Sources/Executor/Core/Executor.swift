@@ -40,7 +40,8 @@ public struct Executor: Sendable {
     for name in inputs.keys where !plan.inputs.contains(where: { $0.name == name }) {
       throw ExecutorError.unknownInput(name: name)
     }
-    for name in observing.sorted() where plan.slotOfName[name] == nil {
+    let observable = plan.observableSlots
+    for name in observing.sorted() where !(plan.slotOfName[name].map(observable.contains) ?? false) {
       throw ExecutorError.unknownObservedValue(name: name)
     }
     let observedSlots = Set(observing.compactMap { plan.slotOfName[$0] })

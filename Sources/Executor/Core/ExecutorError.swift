@@ -22,7 +22,8 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
   case missingInput(name: String)
   /// `run` was given `name`, which is not a graph input.
   case unknownInput(name: String)
-  /// Asked to observe `name`, which no node produces.
+  /// Asked to observe `name`, which a run never holds (unknown, or folded into a constant that
+  /// no node reads).
   case unknownObservedValue(name: String)
   /// Node `node` (op `op`) failed while running: `detail` (a shape or type mismatch at run time).
   case runtime(node: String, op: String, detail: String)
@@ -49,7 +50,7 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
     case .unknownInput(let name):
       return "'\(name)' is not an input of the graph."
     case .unknownObservedValue(let name):
-      return "cannot observe '\(name)': no node produces it."
+      return "cannot observe '\(name)': no value of that name exists when the model runs."
     case .runtime(let node, let op, let detail):
       return "node '\(node)' (\(op)): \(detail)."
     }
