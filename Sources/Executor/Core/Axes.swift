@@ -33,3 +33,12 @@ enum Axes {
     return count
   }
 }
+
+/// `d` truncated toward zero into Int64, saturating at the ends and 0 for NaN: a float result
+/// headed for an integer tensor must never trap.
+func saturatingInt64(_ d: Double) -> Int64 {
+  if d.isNaN { return 0 }
+  if d >= 9.223372036854775807e18 { return .max }
+  if d <= -9.223372036854775808e18 { return .min }
+  return Int64(d)
+}

@@ -113,10 +113,10 @@ struct Binary: Operator {
       let (v, s) = try Broadcast.apply(x, a.shape, y, b.shape) { Float(pow(Double($0), Double($1))) }
       return a.with(shape: s, storage: .floats(v))
     case (.integers(let x), .integers(let y)):
-      let (v, s) = try Broadcast.apply(x, a.shape, y, b.shape) { Int64(truncatingIfNeeded: Int(pow(Double($0), Double($1)))) }
+      let (v, s) = try Broadcast.apply(x, a.shape, y, b.shape) { saturatingInt64(pow(Double($0), Double($1))) }
       return a.with(shape: s, storage: .integers(v))
     case (.integers(let x), .floats(let y)):
-      let (v, s) = try Broadcast.apply(x, a.shape, y, b.shape) { Int64(pow(Double($0), Double($1))) }
+      let (v, s) = try Broadcast.apply(x, a.shape, y, b.shape) { saturatingInt64(pow(Double($0), Double($1))) }
       return a.with(shape: s, storage: .integers(v))
     default:
       throw OpFailure("Pow does not take \(a.elementType.name) and \(b.elementType.name)")

@@ -11,7 +11,7 @@ struct RangeOp: Operator {
       let steps = ((Double(limit) - Double(start)) / Double(delta)).rounded(.up)
       guard steps < Double(1 << 40) else { throw OpFailure("Range would hold \(steps) values") }
       let n = max(0, Int(steps))
-      return [s.with(shape: [n], storage: .integers((0..<n).map { start + Int64($0) * delta }))]
+      return [s.with(shape: [n], storage: .integers((0..<n).map { start &+ Int64($0) &* delta }))]
     case (.floats(let a), .floats(let b), .floats(let c)):
       guard let start = a.first, let limit = b.first, let delta = c.first, delta != 0 else { throw OpFailure("delta must be a non-zero scalar") }
       let steps = ((limit - start) / delta).rounded(.up)

@@ -86,6 +86,7 @@ struct Resize: Operator {
     for axis in stride(from: r - 1, through: 0, by: -1) {
       let n = shape[axis], m = outShape[axis]
       if n == m && scales[axis] == 1 && transform != .tfCropAndResize { continue }
+      guard n > 0 || m == 0 else { throw OpFailure("cannot resize an empty axis \(axis) to \(m)") }
       let taps = (0..<m).map { tapsFor(output: $0, inSize: n, outSize: m, scale: scales[axis], roiStart: roi[axis], roiEnd: roi[axis + r]) }
       let outer = Axes.product(shape, 0..<axis), inner = Axes.product(shape, (axis + 1)..<r)
       var next = [Float](repeating: 0, count: outer * m * inner)

@@ -14,6 +14,7 @@ struct Split: Operator {
       outputs = try b.int("num_outputs", default: outputs)
       guard outputs == b.node.outputs.count else { throw b.invalid("num_outputs \(outputs) differs from the \(b.node.outputs.count) outputs") }
     }
+    guard outputs >= 1 else { throw b.invalid("Split needs at least one output") }
     return Split(axis: axis, splitAttribute: split, outputs: outputs)
   }
 

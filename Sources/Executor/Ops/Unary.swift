@@ -73,7 +73,7 @@ struct Unary: Operator {
         floatFunction: { $0 < -lambd ? $0 + bias : ($0 > lambd ? $0 - bias : 0) },
         integerFunction: { x in
           let v = Float(x)
-          return v < -lambd ? Int64((v + bias).rounded(.towardZero)) : (v > lambd ? Int64((v - bias).rounded(.towardZero)) : 0)
+          return v < -lambd ? saturatingInt64(Double(v + bias)) : (v > lambd ? saturatingInt64(Double(v - bias)) : 0)
         })
     case "Cos": return Unary(floatFunction: { cosf($0) }, integerFunction: nil)
     default: throw b.unsupported("op \(b.node.opType)")
