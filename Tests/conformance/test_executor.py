@@ -156,3 +156,42 @@ def test_light_model_matches_onnxruntime(model, tmp_path):
         assert rel_l2(want[1], got[1]) <= TOL_FP32, f"logits: rel L2 {rel_l2(want[1], got[1]):.3g}"
     if model.name not in ILL_CONDITIONED_SOFTMAX:
         assert rel_l2(want[0], got[0]) <= TOL_FP32, f"output: rel L2 {rel_l2(want[0], got[0]):.3g}"
+
+
+def _mutations(a: np.ndarray, rng) -> list[np.ndarray]:
+    """Wrong inputs for a node test: every dim + 1 (fresh values), flattened, values × 1000 − 7."""
+    grown = rng.standard_normal([d + 1 for d in a.shape]).astype(a.dtype) if a.dtype.kind == "f" else (
+        np.resize(a, [d + 1 for d in a.shape]) if a.dtype.kind in "iub" else a)
+    flat = a.reshape(-1) if a.ndim > 0 else a.reshape(1)
+    with np.errstate(all="ignore"):
+        scaled = (a.astype(np.float64) * 1000 - 7).astype(a.dtype) if a.dtype.kind in "iuf" else a
+    return [grown, flat, scaled]
+
+
+def test_mutated_node_test_inputs_never_crash(tmp_path):
+    """Every node test's inputs made wrong three ways (shapes grown, flattened, values scaled so
+    shapes and sizes read from data explode): bench-executor must answer (exit 0) or fail with
+    its one-line error (exit 1), never die on a signal."""
+    rng = np.random.default_rng(0)
+    crashes, runs = [], 0
+    for test in sorted(Path("/usr/share/libonnx-testdata/data/node").glob("test_*")):
+        try:
+            arrays = [numpy_helper.to_array(onnx.load_tensor(str(p)))
+                      for p in sorted((test / "test_data_set_0").glob("input_*.pb"))]
+        except Exception:  # sequences, optionals: not tensors
+            continue
+        if any(a.dtype == object for a in arrays):
+            continue
+        per_input = [_mutations(a, rng) for a in arrays]
+        for variant in range(3):
+            work = tmp_path / f"{test.name}-{variant}"
+            work.mkdir()
+            for i, m in enumerate(per_input):
+                (work / f"input_{i}.pb").write_bytes(numpy_helper.from_array(np.asarray(m[variant])).SerializeToString())
+            done = subprocess.run([str(executor_bin()), str(test / "model.onnx"), "--inputs", str(work)],
+                                  capture_output=True, text=True, timeout=120)
+            runs += 1
+            if done.returncode not in (0, 1):
+                crashes.append(f"{test.name} variant {variant}: exit {done.returncode}")
+    assert runs > 1500
+    assert crashes == [], "\n".join(crashes)

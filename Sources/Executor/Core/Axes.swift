@@ -20,8 +20,12 @@ enum Axes {
     range.reduce(1) { $0 * shape[$1] }
   }
 
-  /// The element count of `shape`, or a failure when a size is negative or the product
-  /// overflows (shapes computed at run time come from data).
+  /// The most elements one computed tensor may hold (16 GiB of Float): a shape read from data
+  /// beyond it is an error, not an allocation that takes the process down.
+  static let maxElements = 1 << 32
+
+  /// The element count of `shape`, or a failure when a size is negative, the product
+  /// overflows or exceeds `maxElements` (shapes computed at run time come from data).
   static func checkedCount(_ shape: [Int]) throws -> Int {
     var count = 1
     for d in shape {
@@ -30,6 +34,7 @@ enum Axes {
       guard !overflow else { throw OpFailure("shape \(shape) has too many elements") }
       count = p
     }
+    guard count <= maxElements else { throw OpFailure("shape \(shape) has \(count) elements, more than the executor's limit of \(maxElements)") }
     return count
   }
 }

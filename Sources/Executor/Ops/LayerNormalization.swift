@@ -20,8 +20,8 @@ struct LayerNormalization: Operator {
     let a = try Axes.normalize(axis, rank: r)
     let inner = Array(xv.shape[a...]), size = inner.reduce(1, *), rows = Axes.product(xv.shape, 0..<a)
     let sv = try inputs.required(1)
-    let scale = Broadcast.expand(try sv.requireFloats("Scale"), sv.shape, to: inner)
     guard (try? Broadcast.shape(sv.shape, inner)) == inner else { throw OpFailure("Scale \(sv.shape) does not broadcast to \(inner)") }
+    let scale = Broadcast.expand(try sv.requireFloats("Scale"), sv.shape, to: inner)
     var bias = [Float](repeating: 0, count: size)
     if let bv = inputs.optional(2) {
       guard (try? Broadcast.shape(bv.shape, inner)) == inner else { throw OpFailure("B \(bv.shape) does not broadcast to \(inner)") }

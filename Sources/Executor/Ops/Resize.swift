@@ -76,6 +76,7 @@ struct Resize: Operator {
         guard size < Float(1 << 40) else { throw OpFailure("scale \(s[i]) makes axis \(i) too large") }
         return Int(size)
       }
+      _ = try Axes.checkedCount(outShape)
     }
     var roi = [Float](repeating: 0, count: r) + [Float](repeating: 1, count: r)
     if transform == .tfCropAndResize, let given = try inputs.optional(1)?.requireFloats("roi"), given.count == 2 * r {
@@ -88,6 +89,9 @@ struct Resize: Operator {
       if n == m && scales[axis] == 1 && transform != .tfCropAndResize { continue }
       guard n > 0 || m == 0 else { throw OpFailure("cannot resize an empty axis \(axis) to \(m)") }
       let taps = (0..<m).map { tapsFor(output: $0, inSize: n, outSize: m, scale: scales[axis], roiStart: roi[axis], roiEnd: roi[axis + r]) }
+      var resized = shape
+      resized[axis] = m
+      _ = try Axes.checkedCount(resized)  // axes resize one at a time; each step must fit too
       let outer = Axes.product(shape, 0..<axis), inner = Axes.product(shape, (axis + 1)..<r)
       var next = [Float](repeating: 0, count: outer * m * inner)
       for o in 0..<outer {
