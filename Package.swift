@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "RsTD", targets: ["RsTD"]),
     .library(name: "ONNX", targets: ["ONNX"]),
     .library(name: "TensorAlgebra", targets: ["TensorAlgebra"]),
+    .library(name: "Executor", targets: ["Executor"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
@@ -25,6 +26,7 @@ let package = Package(
       name: "ONNX",
       dependencies: ["ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     .target(name: "TensorAlgebra", dependencies: ["CLAPACK"]),
+    .target(name: "Executor", dependencies: ["ONNX", "TensorAlgebra", "CLAPACK"]),
 
     // MARK: - Implementation details
     .target(
@@ -37,10 +39,13 @@ let package = Package(
     .executableTarget(
       name: "bench-decompose", dependencies: ["TensorAlgebra"], path: "bench/decompose", exclude: ["run.py"]),
     .executableTarget(name: "bench-io", dependencies: ["ONNX"], path: "bench/io"),
+    .executableTarget(
+      name: "bench-executor", dependencies: ["Executor", "ONNX"], path: "bench/executor", exclude: ["run.py", "results.md"]),
 
     // MARK: - Tests
     .testTarget(name: "TensorAlgebraTests", dependencies: ["TensorAlgebra"], exclude: ["shuffles_reference.py"]),
     .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
+    .testTarget(name: "ExecutorTests", dependencies: ["Executor", "ONNX", "TensorAlgebra", "RsTDTestSupport"]),
     .testTarget(name: "RsTDTests", dependencies: ["RsTD", "ONNX", "TensorAlgebra", "RsTDTestSupport"]),
   ],
   // Swift 5 mode: the numeric kernels share plain arrays across Dispatch workers.

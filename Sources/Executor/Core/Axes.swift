@@ -1,0 +1,49 @@
+/// Axis arithmetic shared by the shape ops.
+enum Axes {
+  /// `axis` (possibly negative) as an index into a rank-`rank` shape.
+  static func normalize(_ axis: Int, rank: Int) throws -> Int {
+    let a = axis < 0 ? axis + rank : axis
+    guard a >= 0 && a < max(rank, 1) else { throw OpFailure("axis \(axis) is out of range for rank \(rank)") }
+    return a
+  }
+
+  /// Row-major strides of `shape`.
+  static func strides(_ shape: [Int]) -> [Int] {
+    var s = [Int](repeating: 1, count: shape.count)
+    var step = 1
+    for i in stride(from: shape.count - 1, through: 0, by: -1) { s[i] = step; step *= shape[i] }
+    return s
+  }
+
+  /// Product of `shape[range]`.
+  static func product(_ shape: [Int], _ range: Range<Int>) -> Int {
+    range.reduce(1) { $0 * shape[$1] }
+  }
+
+  /// The most elements one computed tensor may hold (16 GiB of Float): a shape read from data
+  /// beyond it is an error, not an allocation that takes the process down.
+  static let maxElements = 1 << 32
+
+  /// The element count of `shape`, or a failure when a size is negative, the product
+  /// overflows or exceeds `maxElements` (shapes computed at run time come from data).
+  static func checkedCount(_ shape: [Int]) throws -> Int {
+    var count = 1
+    for d in shape {
+      guard d >= 0 else { throw OpFailure("shape \(shape) has a negative size") }
+      let (p, overflow) = count.multipliedReportingOverflow(by: d)
+      guard !overflow else { throw OpFailure("shape \(shape) has too many elements") }
+      count = p
+    }
+    guard count <= maxElements else { throw OpFailure("shape \(shape) has \(count) elements, more than the executor's limit of \(maxElements)") }
+    return count
+  }
+}
+
+/// `d` truncated toward zero into Int64, saturating at the ends and 0 for NaN: a float result
+/// headed for an integer tensor must never trap.
+func saturatingInt64(_ d: Double) -> Int64 {
+  if d.isNaN { return 0 }
+  if d >= 9.223372036854775807e18 { return .max }
+  if d <= -9.223372036854775808e18 { return .min }
+  return Int64(d)
+}

@@ -1,0 +1,212 @@
+import CLAPACK
+import ONNX
+
+/// A model compiled once for repeated runs: nodes in topological order with their ops built,
+/// constants decoded, each value in a numbered slot, and the step after which each slot dies.
+///
+/// Building checks everything that can be checked without data: every op, attribute value and
+/// the opset are supported, every value read is defined. Nothing is computed until `run`.
+public struct ExecutionPlan: Sendable {
+  /// The default-domain opsets the ops were written against. Old op versions whose semantics
+  /// differ carry attributes (`consumed_inputs`, `broadcast`, `is_test`, ...) that the ops do not
+  /// read, so such nodes are rejected by the unread-attribute check rather than misread.
+  public static let supportedOpsets: ClosedRange<Int> = 1...21
+
+  let steps: [ExecutionStep]
+  let slotCount: Int
+  let slotNames: [String]
+  let slotOfName: [String: Int]
+  let constants: [(slot: Int, value: TensorValue)]
+  /// Graph inputs in order, with their slots.
+  let inputs: [(name: String, slot: Int)]
+  /// Graph outputs in order, with their slots.
+  let outputs: [(name: String, slot: Int)]
+
+  /// The names of the graph inputs a run needs, in graph order.
+  public var inputNames: [String] { inputs.map(\.name) }
+  /// The names of the graph outputs a run returns, in graph order.
+  public var outputNames: [String] { outputs.map(\.name) }
+  /// Op types in execution order (one per node left after constant folding).
+  public var opTypes: [String] { steps.map(\.opType) }
+  /// Names a run can hand to an observer: graph inputs, constants still used, node outputs.
+  var observableSlots: Set<Int> {
+    var slots = Set(inputs.map(\.slot)).union(constants.map(\.slot))
+    for step in steps { for s in step.outputs.compactMap({ $0 }) { slots.insert(s) } }
+    return slots
+  }
+
+  /// The values read as input `index` by the nodes of type `opType`, in execution order and
+  /// without repeats (e.g. every Conv's input, to observe for calibration statistics).
+  public func valuesRead(byOpType opType: String, input index: Int = 0) -> [String] {
+    var seen = Set<String>()
+    return steps.filter { $0.opType == opType && index < $0.inputs.count }.compactMap { step in
+      step.inputs[index].map { slotNames[$0] }
+    }.filter { seen.insert($0).inserted }
+  }
+
+  /// Per step, in execution order: the op type and the names of the values it produces.
+  public var stepOutputs: [(opType: String, values: [String])] {
+    steps.map { step in (step.opType, step.outputs.compactMap { $0.map { slotNames[$0] } }) }
+  }
+
+  /// Compiles `model`.
+  /// - Parameter model: the model; only its main graph is used.
+  /// - Throws: `ExecutorError` naming the first node, op and what it lacks; `ONNXError` when
+  ///   a constant's stored data is malformed.
+  /// - Complexity: O(nodes + edges + constant bytes).
+  public init(model: Model) throws {
+    let graph = model.graph
+    let opset = model.opsetVersion("") ?? 1
+    guard Self.supportedOpsets.contains(opset) else {
+      throw ExecutorError.unsupportedOpset(version: opset, supported: Self.supportedOpsets)
+    }
+    var slotOfName: [String: Int] = [:]
+    var slotNames: [String] = []
+    func slot(_ name: String) -> Int {
+      if let s = slotOfName[name] { return s }
+      slotOfName[name] = slotNames.count
+      slotNames.append(name)
+      return slotNames.count - 1
+    }
+
+    var defined = Set<String>()
+    var inputs: [(String, Int)] = []
+    for name in graph.inputNames {
+      inputs.append((name, slot(name)))
+      defined.insert(name)
+    }
+
+    let nodes = graph.nodes
+    let order = try Self.topologicalOrder(nodes, available: defined, graph: graph)
+
+    var constants: [(Int, TensorValue)] = []
+    var steps: [ExecutionStep] = []
+    for position in order {
+      let node = nodes[position]
+      let builder = OpBuilder(node: node, position: position, graph: graph, opset: opset)
+      guard node.isDefaultDomain else {
+        throw ExecutorError.unsupportedOp(node: builder.name, op: node.opType, domain: node.domain)
+      }
+      guard let make = OpRegistry.builders[node.opType] else {
+        throw ExecutorError.unsupportedOp(node: builder.name, op: node.opType, domain: node.domain)
+      }
+      var inputSlots: [Int?] = []
+      for name in node.inputs {
+        if name.isEmpty { inputSlots.append(nil); continue }
+        if !defined.contains(name) {
+          guard let c = try graph.constant(name), graph.producer(of: name) == nil else {
+            throw ExecutorError.undefinedValue(node: builder.name, value: name)
+          }
+          constants.append((slot(name), TensorValue(try c.data())))
+          defined.insert(name)
+        }
+        inputSlots.append(slot(name))
+      }
+      let op = try make(builder)
+      if let extra = builder.unreadAttributes.first {
+        throw builder.unsupported("attribute '\(extra)'")
+      }
+      let outputSlots: [Int?] = node.outputs.map { $0.isEmpty ? nil : slot($0) }
+      for o in node.outputs where !o.isEmpty { defined.insert(o) }
+      steps.append(ExecutionStep(
+        nodeName: builder.name, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
+    }
+
+    var outputs: [(String, Int)] = []
+    for name in graph.outputNames {
+      if !defined.contains(name) {
+        guard let c = try graph.constant(name) else { throw ExecutorError.undefinedOutput(value: name) }
+        constants.append((slot(name), TensorValue(try c.data())))
+        defined.insert(name)
+      }
+      outputs.append((name, slot(name)))
+    }
+
+    (steps, constants) = try Self.foldConstants(steps, constants, outputs: outputs.map(\.1))
+
+    // Liveness: a slot dies after its last reader, or right after its producer when nothing
+    // reads it. Graph outputs and constants live for the whole run.
+    let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
+    var lastUse = [Int: Int]()
+    for (i, step) in steps.enumerated() {
+      for s in step.outputs.compactMap({ $0 }) where lastUse[s] == nil { lastUse[s] = i }
+      for s in step.inputs.compactMap({ $0 }) { lastUse[s] = i }
+    }
+    for (_, s) in inputs where lastUse[s] == nil { lastUse[s] = -1 }
+    var freesAt = [Int: [Int]]()
+    for (s, i) in lastUse where !keep.contains(s) && i >= 0 { freesAt[i, default: []].append(s) }
+    for i in steps.indices { steps[i].frees = (freesAt[i] ?? []).sorted() }
+
+    self.steps = steps
+    self.slotCount = slotNames.count
+    self.slotNames = slotNames
+    self.slotOfName = slotOfName
+    self.constants = constants
+    self.inputs = inputs
+    self.outputs = outputs
+  }
+
+  /// Runs, once, every step whose inputs are all constants (Constant nodes, shape arithmetic,
+  /// a kernel rebuilt from stored factors), as runtimes do at load; their outputs become
+  /// constants, and constants no step or output reads any more are dropped.
+  private static func foldConstants(
+    _ steps: [ExecutionStep], _ constants: [(Int, TensorValue)], outputs: [Int]
+  ) throws -> ([ExecutionStep], [(Int, TensorValue)]) {
+    var known = [Int: TensorValue]()
+    for (s, v) in constants { known[s] = v }
+    var kept: [ExecutionStep] = []
+    let context = RunContext(threads: 1)
+    let previous = openblas_get_num_threads()
+    openblas_set_num_threads(1)  // the same bits as a run
+    defer { openblas_set_num_threads(previous) }
+    for step in steps {
+      guard step.inputs.allSatisfy({ $0 == nil || known[$0!] != nil }) else {
+        kept.append(step)
+        continue
+      }
+      let results: [TensorValue]
+      do { results = try step.op.run(step.inputs.map { $0.flatMap { known[$0] } }, context) } catch let f as OpFailure {
+        throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "constant inputs: \(f.detail)")
+      }
+      for (i, s) in step.outputs.enumerated() {
+        guard let s else { continue }
+        guard i < results.count else {
+          throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
+        }
+        known[s] = results[i]
+      }
+    }
+    var read = Set(outputs)
+    for step in kept { for s in step.inputs.compactMap({ $0 }) { read.insert(s) } }
+    return (kept, known.filter { read.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+  }
+
+  /// Node positions in an order where every value is produced before it is read; file order
+  /// when the file is already sorted (the usual case).
+  private static func topologicalOrder(_ nodes: [Node], available: Set<String>, graph: Graph) throws -> [Int] {
+    var producer = [String: Int]()
+    for (i, n) in nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = i } }
+    var order: [Int] = []
+    var state = [UInt8](repeating: 0, count: nodes.count)  // 0 new, 1 in progress, 2 done
+    func visit(_ i: Int) throws {
+      if state[i] == 2 { return }
+      if state[i] == 1 {
+        let n = nodes[i]
+        throw ExecutorError.cycle(node: n.name.isEmpty ? (n.outputs.first ?? "?") : n.name)
+      }
+      state[i] = 1
+      for x in nodes[i].inputs where !x.isEmpty && !available.contains(x) {
+        if let p = producer[x], p != i { try visit(p) }
+      }
+      state[i] = 2
+      order.append(i)
+    }
+    for i in nodes.indices { try visit(i) }
+    return order
+  }
+}
+
+extension ExecutionPlan {
+  /// The default-domain op types the executor implements, sorted.
+  public static var supportedOpTypes: [String] { OpRegistry.opTypes }
+}

@@ -1,0 +1,89 @@
+import CLAPACK
+import ONNX
+
+/// Runs a compiled ONNX model on CPU.
+///
+/// ```swift
+/// let executor = try Executor(model: try Model.load(path: "m.onnx"))
+/// let y = try executor.run(["x": TensorValue(shape: [1, 3, 8, 8], floats: pixels)])
+/// ```
+/// A run holds only the values still needed: each intermediate is released after its last
+/// reader. Callers that want intermediates ask for them by name and receive each one as it is
+/// produced (`observing:observer:`), so statistics stream in bounded memory.
+public struct Executor: Sendable {
+  /// The compiled plan.
+  public let plan: ExecutionPlan
+  public let options: ExecutorOptions
+
+  /// Compiles `model` (see `ExecutionPlan.init(model:)`).
+  /// - Throws: `ExecutorError` for the first unsupported node, op, attribute or opset.
+  public init(model: Model, options: ExecutorOptions = ExecutorOptions()) throws {
+    self.plan = try ExecutionPlan(model: model)
+    self.options = options
+  }
+
+  /// Runs the model once.
+  /// - Parameters:
+  ///   - inputs: one value per graph input, by name. FLOAT16, BFLOAT16 and DOUBLE values are
+  ///     computed as FLOAT.
+  ///   - observing: names of values to hand to `observer` (graph inputs or node outputs).
+  ///   - observer: called once per observed value, right after it is produced, before the
+  ///     value may be released; constants (folded at compile time) come first, then graph
+  ///     inputs, then node outputs in execution order.
+  /// - Returns: every graph output, by name.
+  /// - Throws: `ExecutorError` for a missing or unknown input, an unknown observed name, or a
+  ///   node that fails at run time; whatever `observer` throws.
+  public func run(
+    _ inputs: [String: TensorValue], observing: Set<String> = [],
+    observer: (String, TensorValue) throws -> Void = { _, _ in }
+  ) throws -> [String: TensorValue] {
+    for name in inputs.keys where !plan.inputs.contains(where: { $0.name == name }) {
+      throw ExecutorError.unknownInput(name: name)
+    }
+    let observable = plan.observableSlots
+    for name in observing.sorted() where !(plan.slotOfName[name].map(observable.contains) ?? false) {
+      throw ExecutorError.unknownObservedValue(name: name)
+    }
+    let observedSlots = Set(observing.compactMap { plan.slotOfName[$0] })
+
+    var slots = [TensorValue?](repeating: nil, count: plan.slotCount)
+    for (s, v) in plan.constants {
+      slots[s] = v
+      if observedSlots.contains(s) { try observer(plan.slotNames[s], v) }
+    }
+    for (name, s) in plan.inputs {
+      guard var v = inputs[name] else { throw ExecutorError.missingInput(name: name) }
+      if v.elementType.isFloatingPoint { v.elementType = .float }
+      slots[s] = v
+      if observedSlots.contains(s) { try observer(name, v) }
+    }
+
+    // OpenBLAS runs single-threaded inside our own fixed work split (determinism).
+    let previous = openblas_get_num_threads()
+    openblas_set_num_threads(1)
+    defer { openblas_set_num_threads(previous) }
+    let context = RunContext(threads: options.threads)
+
+    for step in plan.steps {
+      let args = step.inputs.map { $0.flatMap { slots[$0] } }
+      let results: [TensorValue]
+      do { results = try step.op.run(args, context) } catch let failure as OpFailure {
+        throw ExecutorError.runtime(node: step.nodeName, op: step.opType, detail: failure.detail)
+      }
+      for (i, s) in step.outputs.enumerated() {
+        guard let s else { continue }
+        guard i < results.count else {
+          throw ExecutorError.runtime(
+            node: step.nodeName, op: step.opType, detail: "output \(i) is not produced by this executor")
+        }
+        slots[s] = results[i]
+        if observedSlots.contains(s) { try observer(plan.slotNames[s], results[i]) }
+      }
+      for s in step.frees { slots[s] = nil }
+    }
+
+    var result: [String: TensorValue] = [:]
+    for (name, s) in plan.outputs { result[name] = slots[s] }
+    return result
+  }
+}

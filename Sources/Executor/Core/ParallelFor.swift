@@ -1,0 +1,58 @@
+import Dispatch
+import Synchronization
+
+/// Calls `body(i)` for every `i` in `0..<count` on at most `threads` threads.
+///
+/// Callers split work into pieces that depend on the shapes only, never on `threads`, and
+/// each piece writes its own part of the output, so results are bit-identical for any count.
+func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+  if count <= 0 { return }
+  let workers = min(threads, count)
+  if workers <= 1 {
+    for i in 0..<count { body(i) }
+    return
+  }
+  withoutActuallyEscaping(body) { body in
+    let next = Atomic<Int>(0)
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+      while true {
+        let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        if i >= count { break }
+        body(i)
+      }
+    }
+  }
+}
+
+/// Elements per piece of the elementwise kernels: the split depends on the count only.
+let elementwisePiece = 1 << 15
+
+/// `v.map(f)`, in fixed pieces on up to `threads` threads (same bits for any count).
+func parallelMap(_ v: [Float], threads: Int, _ f: (Float) -> Float) -> [Float] {
+  let n = v.count
+  if threads <= 1 || n < 2 * elementwisePiece { return v.map(f) }
+  return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+    v.withUnsafeBufferPointer { src in
+      parallelFor((n + elementwisePiece - 1) / elementwisePiece, threads: threads) { c in
+        for i in (c * elementwisePiece)..<min(n, (c + 1) * elementwisePiece) { out[i] = f(src[i]) }
+      }
+    }
+    initialized = n
+  }
+}
+
+/// `zip(a, b).map(f)` for equal counts, in fixed pieces on up to `threads` threads.
+func parallelZip(_ a: [Float], _ b: [Float], threads: Int, _ f: (Float, Float) -> Float) -> [Float] {
+  let n = a.count
+  if threads <= 1 || n < 2 * elementwisePiece { return zip(a, b).map(f) }
+  return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        parallelFor((n + elementwisePiece - 1) / elementwisePiece, threads: threads) { c in
+          for i in (c * elementwisePiece)..<min(n, (c + 1) * elementwisePiece) { out[i] = f(pa[i], pb[i]) }
+        }
+      }
+    }
+    initialized = n
+  }
+}

@@ -1,0 +1,194 @@
+import CLAPACK
+
+/// Conv (1-D, 2-D, 3-D, any N-D): per image and group, out[Mg, P] = W_g[Mg, Cg·K] × col[Cg·K, P]
+/// with `cblas_sgemm`, where col is the im2col unfolding of the padded, strided, dilated input.
+/// 1×1 convs with unit stride and no padding multiply the input directly.
+///
+/// Work is split into (image, group, output-channel block, column block) tiles whose boundaries
+/// depend only on the shapes, each run by single-threaded sgemm, so the bits do not depend on
+/// the thread count. With one channel block, each tile unfolds its own columns; with several,
+/// each image and group is unfolded once (pieces in parallel), then its tiles multiply.
+struct Conv: Operator {
+  let spatial: SpatialAttributes
+  let group: Int
+
+  /// Output columns per piece: enough to keep sgemm efficient, small enough to split work.
+  static let columnsPerPiece = 1024
+
+  static func build(_ b: OpBuilder) throws -> Operator {
+    let group = try b.int("group", default: 1)
+    guard group >= 1 else { throw b.invalid("group \(group) must be positive") }
+    return Conv(spatial: try SpatialAttributes(b), group: group)
+  }
+
+  func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
+    let xv = try inputs.required(0), wv = try inputs.required(1)
+    let x = try xv.requireFloats("X"), w = try wv.requireFloats("W")
+    let bias = try inputs.optional(2)?.requireFloats("B")
+    guard xv.shape.count >= 3, wv.shape.count == xv.shape.count else {
+      throw OpFailure("X \(xv.shape) and W \(wv.shape) must have the same rank, at least 3")
+    }
+    let n = xv.shape[0], c = xv.shape[1], m = wv.shape[0], cg = wv.shape[1]
+    guard c == cg * group, m % group == 0 else {
+      throw OpFailure("X has \(c) channels and W \(wv.shape) with group \(group) expects \(cg * group) in, \(m) out divisible by group")
+    }
+    if let bias, bias.count != m { throw OpFailure("B has \(bias.count) values; W has \(m) output channels") }
+    let kernel = Array(wv.shape[2...])
+    if let k = spatial.kernelShape, k != kernel { throw OpFailure("kernel_shape \(k) differs from W's \(kernel)") }
+    let g = try spatial.geometry(input: Array(xv.shape[2...]), kernel: kernel)
+    let mg = m / group, p = g.outputCount, inSize = g.inputCount, rows = cg * g.kernelCount
+    var out = [Float](repeating: 0, count: n * m * p)
+    let pieces = max(1, (p + Self.columnsPerPiece - 1) / Self.columnsPerPiece)
+    // Channel blocks give small late layers (7×7 outputs, one column block) work to share.
+    let channelSplits = max(1, min((8 + pieces - 1) / pieces, mg / 32))
+    let channelsPerBlock = (mg + channelSplits - 1) / channelSplits
+    let pointwise = g.isPointwise
+    if p > 0 && rows > 0 {
+      x.withUnsafeBufferPointer { xp in
+        w.withUnsafeBufferPointer { wp in
+          out.withUnsafeMutableBufferPointer { op in
+            let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
+            func multiply(_ img: Int, _ gi: Int, _ piece: Int, _ block: Int, _ b: UnsafePointer<Float>, _ ldb: Int) {
+              let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
+              let m0 = block * channelsPerBlock, mb = min(channelsPerBlock, mg - m0)
+              if mb <= 0 { return }
+              cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(cols), Int32(rows), 1,
+                wBase + (gi * mg + m0) * rows, Int32(rows), b, Int32(ldb), 0, oBase + (img * m + gi * mg + m0) * p + j0,
+                Int32(p))
+            }
+            func input(_ img: Int, _ gi: Int) -> UnsafePointer<Float> { xBase + (img * c + gi * cg) * inSize }
+            if pointwise {
+              parallelFor(n * group * pieces * channelSplits, threads: context.threads) { item in
+                let block = item % channelSplits, rest = item / channelSplits
+                let piece = rest % pieces, ng = rest / pieces
+                multiply(ng / group, ng % group, piece, block, input(ng / group, ng % group) + piece * Self.columnsPerPiece, p)
+              }
+            } else if channelSplits == 1 {
+              parallelFor(n * group * pieces, threads: context.threads) { item in
+                let piece = item % pieces, ng = item / pieces
+                let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
+                var col = [Float](repeating: 0, count: rows * cols)
+                col.withUnsafeMutableBufferPointer { cp in
+                  Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: cp.baseAddress!)
+                  multiply(ng / group, ng % group, piece, 0, cp.baseAddress!, cols)
+                }
+              }
+            } else {
+              // Unfold each piece once into a shared buffer, then multiply every tile of it.
+              var col = [Float](repeating: 0, count: rows * p)
+              col.withUnsafeMutableBufferPointer { cp in
+                let colBase = cp.baseAddress!
+                for ng in 0..<(n * group) {
+                  parallelFor(pieces, threads: context.threads) { piece in
+                    let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
+                    Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: colBase + rows * j0)
+                  }
+                  parallelFor(pieces * channelSplits, threads: context.threads) { item in
+                    let piece = item / channelSplits, block = item % channelSplits
+                    let cols = min(Self.columnsPerPiece, p - piece * Self.columnsPerPiece)
+                    multiply(ng / group, ng % group, piece, block, colBase + rows * piece * Self.columnsPerPiece, cols)
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    if let bias {
+      for img in 0..<n {
+        for o in 0..<m {
+          let base = (img * m + o) * p
+          let bo = bias[o]
+          for i in base..<(base + p) { out[i] += bo }
+        }
+      }
+    }
+    return [xv.with(shape: [n, m] + g.output, storage: .floats(out))]
+  }
+
+  /// Writes rows (channel, kernel offset) × `columns` (output positions) of the unfolded input;
+  /// positions in the padding read as 0.
+  static func im2col(
+    _ x: UnsafePointer<Float>, channels: Int, geometry g: SpatialGeometry, columns: Range<Int>,
+    into col: UnsafeMutablePointer<Float>
+  ) {
+    if g.input.count == 2 { return im2col2D(x, channels: channels, geometry: g, columns: columns, into: col) }
+    let nd = g.input.count, cols = columns.count
+    let inStrides = Axes.strides(g.input)
+    // Per column and axis: the input coordinate of the window's first tap.
+    var origin = [Int](repeating: 0, count: cols * nd)
+    for (j, position) in columns.enumerated() {
+      var rest = position
+      for d in stride(from: nd - 1, through: 0, by: -1) {
+        let o = rest % g.output[d]
+        rest /= g.output[d]
+        origin[j * nd + d] = o * g.strides[d] - g.padBegin[d]
+      }
+    }
+    let kCount = g.kernelCount
+    var tap = [Int](repeating: 0, count: nd)
+    origin.withUnsafeBufferPointer { org in
+      for k in 0..<kCount {
+        var rest = k
+        for d in stride(from: nd - 1, through: 0, by: -1) {
+          tap[d] = (rest % g.kernel[d]) * g.dilations[d]
+          rest /= g.kernel[d]
+        }
+        for ch in 0..<channels {
+          let src = x + ch * g.inputCount
+          let dst = col + (ch * kCount + k) * cols
+          for j in 0..<cols {
+            var offset = 0
+            var inside = true
+            for d in 0..<nd {
+              let i = org[j * nd + d] + tap[d]
+              if i < 0 || i >= g.input[d] { inside = false; break }
+              offset += i * inStrides[d]
+            }
+            dst[j] = inside ? src[offset] : 0
+          }
+        }
+      }
+    }
+  }
+
+  /// The 2-D case of `im2col`, walking output rows so that each kernel tap copies runs of
+  /// one input row (contiguous when the stride is 1) and zero-fills padding in bulk.
+  static func im2col2D(
+    _ x: UnsafePointer<Float>, channels: Int, geometry g: SpatialGeometry, columns: Range<Int>,
+    into col: UnsafeMutablePointer<Float>
+  ) {
+    let (ih, iw) = (g.input[0], g.input[1]), ow = g.output[1]
+    let (kh, kw) = (g.kernel[0], g.kernel[1]), (sh, sw) = (g.strides[0], g.strides[1])
+    let (dh, dw) = (g.dilations[0], g.dilations[1]), (ph, pw) = (g.padBegin[0], g.padBegin[1])
+    let cols = columns.count
+    for ch in 0..<channels {
+      let src = x + ch * ih * iw
+      for ky in 0..<kh {
+        for kx in 0..<kw {
+          let dst = col + ((ch * kh + ky) * kw + kx) * cols
+          var j = columns.lowerBound
+          while j < columns.upperBound {
+            let oy = j / ow, ox0 = j % ow
+            let run = min(ow - ox0, columns.upperBound - j)
+            let out = dst + (j - columns.lowerBound)
+            let y = oy * sh - ph + ky * dh
+            if y < 0 || y >= ih {
+              out.update(repeating: 0, count: run)
+            } else {
+              let row = src + y * iw
+              let xOffset = kx * dw - pw
+              for t in 0..<run {
+                let xx = (ox0 + t) * sw + xOffset
+                out[t] = xx >= 0 && xx < iw ? row[xx] : 0
+              }
+            }
+            j += run
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import CLAPACK
+
+/// ConvTranspose (N-D, groups, strides, dilations, pads, output_padding, output_shape,
+/// auto_pad): per image and group, cols[Mg·K, P_in] = W_gᵀ × X_g with `cblas_sgemm`, then
+/// col2im adds each column into the output window it came from.
+///
+/// Output size per axis: stride·(in − 1) + output_padding + dilation·(k − 1) + 1 − pads;
+/// with output_shape (or SAME auto_pad, whose output is in·stride) the pads are derived from
+/// the total: SAME_UPPER puts the smaller half first, other modes the larger.
+struct ConvTranspose: Operator {
+  let spatial: SpatialAttributes
+  let group: Int
+  let outputPadding: [Int]?
+  let outputShape: [Int]?
+
+  static func build(_ b: OpBuilder) throws -> Operator {
+    let group = try b.int("group", default: 1)
+    guard group >= 1 else { throw b.invalid("group \(group) must be positive") }
+    return ConvTranspose(
+      spatial: try SpatialAttributes(b), group: group, outputPadding: try b.ints("output_padding"),
+      outputShape: try b.ints("output_shape"))
+  }
+
+  func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
+    let xv = try inputs.required(0), wv = try inputs.required(1)
+    let x = try xv.requireFloats("X"), w = try wv.requireFloats("W")
+    let bias = try inputs.optional(2)?.requireFloats("B")
+    guard xv.shape.count >= 3, wv.shape.count == xv.shape.count else {
+      throw OpFailure("X \(xv.shape) and W \(wv.shape) must have the same rank, at least 3")
+    }
+    let n = xv.shape[0], c = xv.shape[1], mg = wv.shape[1], m = mg * group
+    guard wv.shape[0] == c, c % group == 0 else { throw OpFailure("W \(wv.shape) does not match \(c) input channels in \(group) groups") }
+    if let bias, bias.count != m { throw OpFailure("B has \(bias.count) values; the output has \(m) channels") }
+    let cg = c / group
+    let input = Array(xv.shape[2...]), kernel = Array(wv.shape[2...]), nd = input.count
+    if let k = spatial.kernelShape, k != kernel { throw OpFailure("kernel_shape \(k) differs from W's \(kernel)") }
+    let s = spatial.strides ?? [Int](repeating: 1, count: nd)
+    let d = spatial.dilations ?? [Int](repeating: 1, count: nd)
+    let extra = outputPadding ?? [Int](repeating: 0, count: nd)
+    guard s.count == nd, d.count == nd, extra.count == nd else { throw OpFailure("strides, dilations and output_padding need \(nd) values") }
+    var begin = [Int](repeating: 0, count: nd), output = begin
+    for i in 0..<nd {
+      let full = s[i] * (input[i] - 1) + extra[i] + d[i] * (kernel[i] - 1) + 1
+      var target: Int? = nil
+      if let shape = outputShape { target = shape.count == nd ? shape[i] : (shape.count == nd + 2 ? shape[i + 2] : nil) }
+      if target == nil, spatial.autoPad == .sameUpper || spatial.autoPad == .sameLower { target = input[i] * s[i] }
+      if let target {
+        // Floor division, as the reference: a negative total (output_shape larger than the
+        // natural size) adds zeros at the end.
+        let total = full - target
+        let half = total >= 0 ? total / 2 : -((-total + 1) / 2)
+        begin[i] = spatial.autoPad == .sameUpper ? half : total - half
+        output[i] = target
+      } else if spatial.autoPad == .notSet, let p = spatial.pads {
+        guard p.count == 2 * nd else { throw OpFailure("pads has \(p.count) values; \(2 * nd) needed") }
+        begin[i] = p[i]
+        output[i] = full - p[i] - p[i + nd]
+      } else {
+        output[i] = full
+      }
+      guard output[i] >= 0 else { throw OpFailure("output size \(output[i]) on spatial axis \(i) is negative") }
+    }
+    let pin = input.reduce(1, *), pout = output.reduce(1, *), kCount = kernel.reduce(1, *), rows = mg * kCount
+    var out = [Float](repeating: 0, count: n * m * pout)
+    let outStrides = Axes.strides(output)
+    if pin > 0 && rows > 0 && cg > 0 {
+      x.withUnsafeBufferPointer { xp in
+        w.withUnsafeBufferPointer { wp in
+          out.withUnsafeMutableBufferPointer { op in
+            let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
+            parallelFor(n * group, threads: context.threads) { item in
+              let gi = item % group, img = item / group
+              var cols = [Float](repeating: 0, count: rows * pin)
+              cols.withUnsafeMutableBufferPointer { cp in
+                let cBase = cp.baseAddress!
+                cblas_sgemm(
+                  CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(pin), Int32(cg), 1,
+                  wBase + gi * cg * rows, Int32(rows), xBase + (img * c + gi * cg) * pin, Int32(pin), 0, cBase, Int32(pin))
+                let yg = oBase + (img * m + gi * mg) * pout
+                var tap = [Int](repeating: 0, count: nd), at = [Int](repeating: 0, count: nd)
+                for row in 0..<rows {
+                  let channel = row / kCount
+                  var rest = row % kCount
+                  for a in stride(from: nd - 1, through: 0, by: -1) { tap[a] = (rest % kernel[a]) * d[a]; rest /= kernel[a] }
+                  let dst = yg + channel * pout
+                  for p in 0..<pin {
+                    var r = p, offset = 0, inside = true
+                    for a in stride(from: nd - 1, through: 0, by: -1) { at[a] = r % input[a]; r /= input[a] }
+                    for a in 0..<nd {
+                      let o = at[a] * s[a] - begin[a] + tap[a]
+                      if o < 0 || o >= output[a] { inside = false; break }
+                      offset += o * outStrides[a]
+                    }
+                    if inside { dst[offset] += cBase[row * pin + p] }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    if let bias {
+      for img in 0..<n {
+        for o in 0..<m {
+          let base = (img * m + o) * pout
+          for i in base..<(base + pout) { out[i] += bias[o] }
+        }
+      }
+    }
+    return [xv.with(shape: [n, m] + output, storage: .floats(out))]
+  }
+}

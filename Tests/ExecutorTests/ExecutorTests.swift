@@ -1,0 +1,219 @@
+import ONNX
+import RsTDTestSupport
+import TensorAlgebra
+import XCTest
+
+@testable import Executor
+
+/// Plan, run, hooks, liveness and compile-time errors, on small hand-built graphs checked
+/// against `ReferenceEvaluator` (Double precision, obvious loops).
+final class ExecutorTests: XCTestCase {
+  /// Float32 sums of at most a few hundred products against a Double reference: the relative
+  /// error is ~1e-6; 1e-5 leaves 10× headroom.
+  let tolerance = 1e-5
+
+  private func run(_ model: Model, _ x: Tensor, threads: Int = 1) throws -> Tensor {
+    let executor = try Executor(model: model, options: ExecutorOptions(threads: threads))
+    let y = try executor.run(["x": TensorValue(shape: x.shape, floats: x.scalars)])["y"]!
+    return Tensor(shape: y.shape, scalars: try XCTUnwrap(y.floats))
+  }
+
+  private func reference(_ model: Model, _ x: Tensor) throws -> Tensor {
+    try XCTUnwrap(ReferenceEvaluator(model).run(["x": x])["y"])
+  }
+
+  func testConvVariantsMatchTheReference() throws {
+    let cases: [(String, [Int], Int, [Attribute])] = [
+      ("pointwise", [8, 4, 1, 1], 1, []),
+      ("3x3 padded", [6, 4, 3, 3], 1, [Attribute("pads", .ints([1, 1, 1, 1]))]),
+      ("strided asymmetric pads", [5, 4, 3, 3], 1, [Attribute("strides", .ints([2, 2])), Attribute("pads", .ints([0, 1, 2, 1]))]),
+      ("dilated", [4, 4, 3, 3], 1, [Attribute("dilations", .ints([2, 2])), Attribute("pads", .ints([2, 2, 2, 2]))]),
+      ("grouped", [6, 2, 3, 3], 2, [Attribute("pads", .ints([1, 1, 1, 1]))]),
+      ("depthwise", [4, 1, 3, 3], 4, [Attribute("auto_pad", .string("SAME_UPPER"))]),
+      ("same lower strided", [4, 4, 2, 2], 1, [Attribute("auto_pad", .string("SAME_LOWER")), Attribute("strides", .ints([2, 2]))]),
+      ("separable 3x1", [4, 4, 3, 1], 1, [Attribute("pads", .ints([1, 0, 1, 0]))]),
+    ]
+    var rng = SeededNormal(seed: 3)
+    for (label, shape, group, attributes) in cases {
+      let model = try TestModel.conv(weightShape: shape, group: group, attributes: attributes)
+      let x = rng.tensor([1, shape[1] * group, 8, 8])
+      let ours = try run(model, x), expected = try reference(model, x)
+      XCTAssertEqual(ours.shape, expected.shape, label)
+      let err = relativeError(ours, expected)
+      XCTAssertLessThan(err, tolerance, "\(label): relative error \(err) > \(tolerance)")
+    }
+  }
+
+  /// Large enough that Conv splits into column pieces and channel blocks (64 channels, 1600
+  /// positions: 2 × 2 tiles per image) and MatMul into row blocks (512 rows).
+  private func wideModel() throws -> (Model, Tensor) {
+    var b = TestGraphBuilder(opset: 13)
+    var rng = SeededNormal(seed: 9)
+    b.input("x", shape: [2, 8, 40, 40])
+    b.initializer("w", rng.tensor([64, 8, 3, 3]))
+    b.initializer("b", rng.tensor([64]))
+    b.node("Conv", name: "conv", inputs: ["x", "w", "b"], outputs: ["c"], attributes: [Attribute("pads", .ints([1, 1, 1, 1]))])
+    b.node("Relu", name: "relu", inputs: ["c"], outputs: ["r"])
+    b.int64Initializer("shape", [512, 400], shape: [2])
+    b.node("Reshape", name: "flat", inputs: ["r", "shape"], outputs: ["f"])
+    b.initializer("g", rng.tensor([400, 70]))
+    b.node("MatMul", name: "mm", inputs: ["f", "g"], outputs: ["y"])
+    b.output("y", shape: [512, 70])
+    return (try b.model(), rng.tensor([2, 8, 40, 40]))
+  }
+
+  func testOneAndTwoThreadsGiveTheSameBits() throws {
+    let (model, x) = try wideModel()
+    let one = try run(model, x, threads: 1), two = try run(model, x, threads: 2), again = try run(model, x, threads: 2)
+    XCTAssertEqual(one.shape, [512, 70])
+    XCTAssertEqual(one.scalars.map(\.bitPattern), two.scalars.map(\.bitPattern), "thread count changed the bits")
+    XCTAssertEqual(two.scalars.map(\.bitPattern), again.scalars.map(\.bitPattern), "two runs differ")
+    let err = relativeError(one, try reference(model, x))
+    XCTAssertLessThan(err, tolerance, "relative error \(err) against the reference")
+  }
+
+  func testObserverSeesChosenIntermediatesAsProduced() throws {
+    let layers = (0..<3).map { TestModel.ConvLayer("conv\($0)", outputChannels: 4, kernel: [3, 3], attributes: [Attribute("pads", .ints([1, 1, 1, 1]))]) }
+    let model = try TestModel.chain(layers, inputChannels: 3)
+    var rng = SeededNormal(seed: 5)
+    let x = rng.tensor([1, 3, 8, 8])
+    let executor = try Executor(model: model)
+    var seen: [(String, [Int])] = []
+    var firstConv: TensorValue?
+    let y = try executor.run(["x": TensorValue(shape: x.shape, floats: x.scalars)], observing: ["c0", "t2", "x"]) { name, value in
+      seen.append((name, value.shape))
+      if name == "c0" { firstConv = value }
+    }
+    XCTAssertEqual(seen.map(\.0), ["x", "c0", "t2"], "observed in production order")
+    XCTAssertEqual(seen.map(\.1), [[1, 3, 8, 8], [1, 4, 8, 8], [1, 4, 8, 8]])
+    XCTAssertNotNil(y["y"])
+    // The observed first conv equals a one-layer model's output.
+    let single = try TestModel.chain([layers[0]], inputChannels: 3)
+    let expected = try reference(single, x)
+    let observed = Tensor(shape: firstConv!.shape, scalars: firstConv!.floats!)
+    XCTAssertLessThan(relativeError(observed, expected), tolerance)
+    // Calibration's use: the input of every Conv.
+    XCTAssertEqual(executor.plan.valuesRead(byOpType: "Conv"), ["x", "t1", "t2"])
+    XCTAssertThrowsError(try executor.run(["x": TensorValue(shape: x.shape, floats: x.scalars)], observing: ["nope"])) {
+      XCTAssertEqual($0 as? ExecutorError, .unknownObservedValue(name: "nope"))
+    }
+  }
+
+  func testIntermediatesDieAfterTheirLastReader() throws {
+    let layers = (0..<3).map { TestModel.ConvLayer("conv\($0)", outputChannels: 4, kernel: [1, 1]) }
+    let plan = try Executor(model: try TestModel.chain(layers, inputChannels: 3)).plan
+    XCTAssertEqual(plan.opTypes, ["Conv", "Relu", "Conv", "Relu", "Conv"])
+    let freed = plan.steps.map { $0.frees.map { plan.slotNames[$0] } }
+    // x dies in conv0; each conv output dies in its Relu; each Relu output in the next conv.
+    XCTAssertEqual(freed, [["x"], ["c0"], ["t1"], ["c1"], ["t2"]])
+    XCTAssertFalse(freed.joined().contains("y"), "a graph output is never freed")
+    XCTAssertFalse(freed.joined().contains { $0.hasSuffix(".w") }, "constants live for the whole run")
+  }
+
+  /// ```
+  /// Constant k ─▶ Shape ─▶ Cast ─▶ Mul(x, ·) ─▶ y      (Shape and Cast fold at compile time)
+  /// ```
+  func testNodesOfConstantsAreFoldedOnce() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [2, 3])
+    b.constantNode(name: "k", output: "k", Tensor(shape: [3], scalars: [1, 2, 3]))
+    b.node("Shape", name: "shape", inputs: ["k"], outputs: ["s"])
+    b.node("Cast", name: "cast", inputs: ["s"], outputs: ["f"], attributes: [Attribute("to", .int(1))])
+    b.node("Mul", name: "mul", inputs: ["x", "f"], outputs: ["y"])
+    b.output("y", shape: [2, 3])
+    let executor = try Executor(model: try b.model())
+    XCTAssertEqual(executor.plan.opTypes, ["Mul"])
+    XCTAssertEqual(executor.plan.constants.map { executor.plan.slotNames[$0.slot] }, ["f"], "k and s are dropped")
+    var observed: [String] = []
+    let y = try executor.run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])], observing: ["f"]) { n, _ in observed.append(n) }
+    XCTAssertEqual(y["y"]?.floats, [3, 6, 9, 12, 15, 18])
+    XCTAssertEqual(observed, ["f"], "a folded value is still observable")
+    XCTAssertThrowsError(try executor.run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])], observing: ["s"])) {
+      XCTAssertEqual($0 as? ExecutorError, .unknownObservedValue(name: "s"), "s was folded away; observing it cannot succeed silently")
+    }
+  }
+
+  func testExtremeIndicesAndSizesFailCleanly() throws {
+    // x[:, ::-1] written with INT64_MAX / INT64_MIN bounds, as exporters do.
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [2, 3])
+    b.int64Initializer("starts", [Int.max], shape: [1])
+    b.int64Initializer("ends", [Int.min], shape: [1])
+    b.int64Initializer("axes", [1], shape: [1])
+    b.int64Initializer("steps", [-1], shape: [1])
+    b.node("Slice", name: "flip", inputs: ["x", "starts", "ends", "axes", "steps"], outputs: ["y"])
+    b.output("y", shape: [2, 3])
+    let y = try Executor(model: try b.model()).run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])])["y"]
+    XCTAssertEqual(y?.floats, [3, 2, 1, 6, 5, 4])
+
+    // A constant shape with 2^80 elements is refused when folded, not allocated.
+    var c = TestGraphBuilder(opset: 13)
+    c.input("x", shape: [1])
+    c.int64Initializer("shape", [1 << 40, 1 << 40], shape: [2])
+    c.node("ConstantOfShape", name: "huge", inputs: ["shape"], outputs: ["z"])
+    c.node("Add", name: "add", inputs: ["x", "z"], outputs: ["y"])
+    c.output("y", shape: [nil, nil])
+    XCTAssertThrowsError(try Executor(model: try c.model())) {
+      XCTAssertEqual(
+        "\($0)", "node 'huge' (ConstantOfShape): constant inputs: shape [1099511627776, 1099511627776] has too many elements.")
+    }
+  }
+
+  func testUnsupportedOpIsReportedAtCompileTime() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [1, 2])
+    b.node("Relu", name: "ok", inputs: ["x"], outputs: ["r"])
+    b.node("Frobnicate", name: "weird", inputs: ["r"], outputs: ["y"])
+    b.output("y", shape: [1, 2])
+    XCTAssertThrowsError(try Executor(model: try b.model())) { error in
+      XCTAssertEqual(error as? ExecutorError, .unsupportedOp(node: "weird", op: "Frobnicate", domain: ""))
+      XCTAssertEqual("\(error)", "node 'weird': op Frobnicate is not supported by the executor.")
+    }
+  }
+
+  func testUnknownAttributeAndUnsupportedValueAreReported() throws {
+    let bogus = try TestModel.conv(weightShape: [2, 2, 1, 1], attributes: [Attribute("bogus", .int(1))])
+    XCTAssertThrowsError(try Executor(model: bogus)) {
+      XCTAssertEqual($0 as? ExecutorError, .unsupported(node: "conv0", op: "Conv", detail: "attribute 'bogus'"))
+    }
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [1, 2])
+    b.int64Initializer("pads", [0, 1, 0, 1], shape: [4])
+    b.node("Pad", name: "pad", inputs: ["x", "pads"], outputs: ["y"], attributes: [Attribute("mode", .string("wrap"))])
+    b.output("y", shape: [1, 4])
+    XCTAssertThrowsError(try Executor(model: try b.model())) {
+      XCTAssertEqual("\($0)", "node 'pad' (Pad): mode='wrap' is not supported by the executor.")
+    }
+  }
+
+  func testUnsupportedOpsetIsReported() throws {
+    let model = try TestModel.conv(weightShape: [2, 2, 1, 1], opset: 30)
+    XCTAssertThrowsError(try Executor(model: model)) {
+      XCTAssertEqual($0 as? ExecutorError, .unsupportedOpset(version: 30, supported: ExecutionPlan.supportedOpsets))
+    }
+  }
+
+  func testInputsAreChecked() throws {
+    let executor = try Executor(model: try TestModel.conv(weightShape: [2, 2, 1, 1]))
+    XCTAssertThrowsError(try executor.run([:])) { XCTAssertEqual($0 as? ExecutorError, .missingInput(name: "x")) }
+    let x = TensorValue(shape: [1, 2, 8, 8], floats: [Float](repeating: 1, count: 128))
+    XCTAssertThrowsError(try executor.run(["x": x, "extra": x])) { XCTAssertEqual($0 as? ExecutorError, .unknownInput(name: "extra")) }
+    let wrong = TensorValue(shape: [1, 3, 8, 8], floats: [Float](repeating: 1, count: 192))
+    XCTAssertThrowsError(try executor.run(["x": wrong])) { error in
+      guard case .runtime(let node, let op, _)? = error as? ExecutorError else { return XCTFail("\(error)") }
+      XCTAssertEqual([node, op], ["conv0", "Conv"])
+    }
+  }
+
+  func testFloat16InputsAreComputedAsFloat() throws {
+    let model = try TestModel.conv(weightShape: [2, 2, 1, 1])
+    var rng = SeededNormal(seed: 2)
+    let x = rng.tensor([1, 2, 8, 8])
+    let half = x.scalars.map { HalfPrecision.float(float16Bits: HalfPrecision.float16Bits($0)) }
+    let executor = try Executor(model: model)
+    let y = try executor.run(["x": TensorValue(elementType: .float16, shape: x.shape, storage: .floats(half))])["y"]!
+    XCTAssertEqual(y.elementType, .float)
+    let expected = try reference(model, Tensor(shape: x.shape, scalars: half))
+    XCTAssertLessThan(relativeError(Tensor(shape: y.shape, scalars: y.floats!), expected), tolerance)
+  }
+}
