@@ -10,9 +10,12 @@ warnings = grep -E '^/[^ ]*/(Sources|Tests|bench)/[^ ]*: warning:' $(1) | grep -
 deps:
 	Scripts/install-deps
 
-# Release build of the CLI; fails on any compiler warning in Sources/, Tests/ or bench/.
+# Release build of the CLI and of bench-executor (the executor's command-line driver, which the
+# conformance suite compares with onnxruntime); fails on any compiler warning in Sources/, Tests/
+# or bench/.
 build: deps
-	set -o pipefail; $(SWIFT) build -c release --product onnx-rstd 2>&1 | tee .build-release.log
+	set -o pipefail; { $(SWIFT) build -c release --product onnx-rstd && \
+	  $(SWIFT) build -c release --product bench-executor; } 2>&1 | tee .build-release.log
 	@if $(call warnings,.build-release.log); then echo "build: compiler warnings (above) fail the build" >&2; exit 1; fi
 
 # Compress the bundled digits CNN with the default options and print the report.

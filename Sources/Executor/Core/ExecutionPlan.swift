@@ -77,13 +77,14 @@ public struct ExecutionPlan: Sendable {
     }
 
     let nodes = graph.nodes
+    let ids = graph.nodeIDs
     let order = try Self.topologicalOrder(nodes, available: defined, graph: graph)
 
     var constants: [(Int, TensorValue)] = []
     var steps: [ExecutionStep] = []
     for position in order {
       let node = nodes[position]
-      let builder = OpBuilder(node: node, position: position, graph: graph, opset: opset)
+      let builder = OpBuilder(node: node, id: ids[position], graph: graph, opset: opset)
       guard node.isDefaultDomain else {
         throw ExecutorError.unsupportedOp(node: builder.name, op: node.opType, domain: node.domain)
       }

@@ -6,15 +6,16 @@ import ONNX
 /// never read, so an attribute the executor does not know can never be silently ignored.
 final class OpBuilder {
   let node: Node
-  let position: Int
+  /// The node's handle in `graph` (attribute kinds `Node` does not carry are read through it).
+  let id: NodeID
   let graph: Graph
   /// The model's default-domain opset.
   let opset: Int
   private(set) var read: Set<String> = []
 
-  init(node: Node, position: Int, graph: Graph, opset: Int) {
+  init(node: Node, id: NodeID, graph: Graph, opset: Int) {
     self.node = node
-    self.position = position
+    self.id = id
     self.graph = graph
     self.opset = opset
   }
@@ -82,14 +83,14 @@ final class OpBuilder {
   /// A STRINGS attribute.
   func strings(_ attribute: String) -> [String]? {
     read.insert(attribute)
-    return graph.stringsAttribute(attribute, ofNodeAt: position)
+    return graph.stringsAttribute(attribute, of: id)
   }
 
   /// A TENSOR attribute, decoded.
   func tensor(_ attribute: String) throws -> TensorValue? {
     read.insert(attribute)
     guard node.attribute(attribute) != nil else { return nil }
-    guard let data = try graph.tensorAttribute(attribute, ofNodeAt: position) else {
+    guard let data = try graph.tensorAttribute(attribute, of: id) else {
       throw unsupported("attribute '\(attribute)' of a non-tensor or sparse kind")
     }
     return TensorValue(data)

@@ -30,7 +30,7 @@ struct NodeTestRunner {
     let base = name.hasSuffix("_expanded") ? String(name.dropLast("_expanded".count)) : name
     for candidate in [name, base] {
       if let model = try? Model.load(path: "\(root)/\(candidate)/model.onnx"), model.graph.nodeCount == 1 {
-        return model.graph.node(at: 0).opType
+        return model.graph.nodes[0].opType
       }
     }
     return "(composite)"
