@@ -33,7 +33,7 @@ extension Rewriter {
         ? .always(thresholdBytes: ExternalDataPolicy.automaticThresholdBytes) : externalData
       sizeAfter = try model.stage(in: transaction, externalData: policy)
     }
-    let rewritten = rows.filter { $0.status == "rewritten" }
+    let rewritten = rows.filter { $0.status == .rewritten }
     let totals = ReportTotals(
       sitesRewritten: rewritten.count, sitesKept: rows.count - rewritten.count,
       paramsBefore: rows.reduce(0) { $0 + $1.paramsBefore }, paramsAfter: rows.reduce(0) { $0 + $1.paramsAfter },

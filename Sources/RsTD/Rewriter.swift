@@ -119,7 +119,7 @@ public struct Rewriter {
           SiteReport(
             node: site.name, opType: site.kind.rawValue, weight: site.weightName,
             weightSource: site.weightSource.description, shape: site.weightShape, group: site.group,
-            status: "rewritten", reason: nil, format: f.format.rawValue + (options.layout == .reconstructed ? " (reconstructed)" : ""),
+            status: .rewritten, reason: nil, format: f.format.rawValue + (options.layout == .reconstructed ? " (reconstructed)" : ""),
             ranks: f.ranks, shuffle: f.shuffleDescription, paramsBefore: site.parameterCount,
             paramsAfter: cost.params, macsBefore: site.multiplyAdds, macsAfter: cost.multiplyAdds,
             relativeError: f.relativeError))
@@ -168,7 +168,7 @@ public struct Rewriter {
       node: site?.name ?? SiteFinder.siteName(node), opType: node.opType, weight: site?.weightName ?? weight.name,
       weightSource: site?.weightSource.description ?? weight.constant?.source.description, shape: shape,
       group: site?.group ?? node.int("group", default: 1),
-      status: "kept", reason: reason.description, format: nil, ranks: nil, shuffle: nil,
+      status: .kept, reason: reason.description, format: nil, ranks: nil, shuffle: nil,
       paramsBefore: params, paramsAfter: params, macsBefore: params, macsAfter: params, relativeError: nil)
   }
 }

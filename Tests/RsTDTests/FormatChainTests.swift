@@ -28,7 +28,7 @@ final class FormatChainTests: XCTestCase {
     let (out, rows) = try rewritten(model, options)
     let after = try ModelContents(out)
 
-    XCTAssertEqual(rows.map(\.status), ["rewritten", "rewritten"], "\(rows.map { $0.reason ?? "" })", file: file, line: line)
+    XCTAssertEqual(rows.map(\.status), [.rewritten, .rewritten], "\(rows.map { $0.reason ?? "" })", file: file, line: line)
     for r in rows {
       XCTAssertLessThan(r.relativeError ?? 1, 1e-5, "\(r.node): full rank is lossless up to Float32 rounding", file: file, line: line)
     }
@@ -171,7 +171,7 @@ final class FormatChainTests: XCTestCase {
     b.node("Conv", name: "conv0", inputs: ["conv0/svd_right", "w"], outputs: ["y"], attributes: [Attribute("kernel_shape", .ints([3, 3]))])
     b.output("y", shape: [1, 8, 6, 6])
     let (out, rows) = try rewritten(try b.model(), fullRankOptions(.svd))
-    XCTAssertEqual(rows.map(\.status), ["rewritten"])
+    XCTAssertEqual(rows.map(\.status), [.rewritten])
     XCTAssertEqual(out.graph.nodes.map(\.name), ["conv0/svd_conv1", "conv0/svd_conv1_1", "conv0/svd_conv2"])
     XCTAssertEqual(out.graph.nodes[1].inputs, ["conv0/svd_right", "conv0/svd_right_1"])
     try assertWellFormed(out)
@@ -190,7 +190,7 @@ final class FormatChainTests: XCTestCase {
     b.node("Conv", name: "b", inputs: ["t", "w"], outputs: ["y"], attributes: k)
     b.output("y", shape: [1, 8, 8, 8])
     let (out, rows) = try rewritten(try b.model(), fullRankOptions(.svd))
-    XCTAssertEqual(rows.map(\.status), ["rewritten", "rewritten"])
+    XCTAssertEqual(rows.map(\.status), [.rewritten, .rewritten])
     XCTAssertEqual(try ModelContents(out).initializers, ["a/svd_right", "a/svd_left"])
     XCTAssertEqual(out.graph.nodes.filter { $0.opType == "Conv" }.map { $0.inputs[1] }, ["a/svd_right", "a/svd_left", "a/svd_right", "a/svd_left"])
     try assertWellFormed(out)

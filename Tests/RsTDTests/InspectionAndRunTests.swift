@@ -64,7 +64,7 @@ final class InspectionAndRunTests: XCTestCase {
     options.ranks = .fixed(2)
     let report = try Rewriter(options: options).run(input: input, output: output)
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: input)), inputBytes, "input modified")
-    XCTAssertEqual(report.sites.map(\.status), ["rewritten", "rewritten"])
+    XCTAssertEqual(report.sites.map(\.status), [.rewritten, .rewritten])
     XCTAssertEqual(report.totals.sitesRewritten, 2)
     XCTAssertEqual(report.totals.sitesKept, 0)
     XCTAssertEqual(report.totals.paramsBefore, 2 * 576)

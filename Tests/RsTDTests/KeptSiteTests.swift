@@ -15,7 +15,7 @@ final class KeptSiteTests: XCTestCase {
     let before = try model.serializedData()
     let (out, rows) = try rewritten(model, options)
     XCTAssertEqual(try out.serializedData(), before, "the model changed", file: file, line: line)
-    XCTAssertEqual(rows.map(\.status), rows.map { _ in "kept" }, file: file, line: line)
+    XCTAssertEqual(rows.map(\.status), rows.map { _ in SiteStatus.kept }, file: file, line: line)
     for r in rows {
       XCTAssertEqual(r.paramsAfter, r.paramsBefore, file: file, line: line)
       XCTAssertNil(r.format, file: file, line: line)
@@ -55,7 +55,7 @@ final class KeptSiteTests: XCTestCase {
     XCTAssertEqual(reason, .notProfitable(paramsBefore: 16, paramsAfter: 32, macsBefore: 16, macsAfter: 32))
     // With force the same plan is emitted.
     options.force = true
-    XCTAssertEqual(try rewritten(model, options).rows.map(\.status), ["rewritten"])
+    XCTAssertEqual(try rewritten(model, options).rows.map(\.status), [.rewritten])
   }
 
   // A format that cannot handle the site keeps it with the format's reason.

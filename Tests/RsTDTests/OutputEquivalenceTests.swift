@@ -21,7 +21,7 @@ final class OutputEquivalenceTests: XCTestCase {
     var rng = SeededNormal(seed: 99)
     let feeds = ["x": rng.tensor(input)]
     let (out, rows) = try rewritten(model, options)
-    XCTAssertEqual(rows.map(\.status), rows.map { _ in "rewritten" }, "\(label): \(rows.map { $0.reason ?? "" })", file: file, line: line)
+    XCTAssertEqual(rows.map(\.status), rows.map { _ in SiteStatus.rewritten }, "\(label): \(rows.map { $0.reason ?? "" })", file: file, line: line)
     let expected = try ReferenceEvaluator(model).run(feeds)
     let actual = try ReferenceEvaluator(out).run(feeds)
     XCTAssertEqual(Set(actual.keys), Set(expected.keys), file: file, line: line)

@@ -22,7 +22,7 @@ final class OutputHygieneTests: XCTestCase {
     let model = try b.model()
     XCTAssertEqual(try onlySite(model).weightSource, .initializerAndGraphInput)
     let (out, rows) = try rewritten(model, fullRankOptions(.svd))
-    XCTAssertEqual(rows.map(\.status), ["rewritten"])
+    XCTAssertEqual(rows.map(\.status), [.rewritten])
     let c = try ModelContents(out)
     XCTAssertEqual(c.inputs, ["x", "conv0/svd_right", "conv0/svd_left"])
     XCTAssertEqual(c.initializers, ["conv0/svd_right", "conv0/svd_left"])

@@ -18,7 +18,7 @@ final class ReducedRankEquivalenceTests: XCTestCase {
     var rng = SeededNormal(seed: 62)
     let feeds = ["x": rng.tensor([1, weight.shape[1] * group, 8, 8])]
     let (out, rows) = try rewritten(model, options)
-    XCTAssertEqual(rows.map(\.status), ["rewritten"], "\(label): \(rows.map { $0.reason ?? "" })", file: file, line: line)
+    XCTAssertEqual(rows.map(\.status), [.rewritten], "\(label): \(rows.map { $0.reason ?? "" })", file: file, line: line)
     XCTAssertLessThan(rows.first?.relativeError ?? 1, tolerance, "\(label): reported weight error", file: file, line: line)
     let expected = try ReferenceEvaluator(model).run(feeds)["y"]!
     let actual = try XCTUnwrap(try ReferenceEvaluator(out).run(feeds)["y"], file: file, line: line)

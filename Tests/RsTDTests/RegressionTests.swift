@@ -29,7 +29,7 @@ final class RegressionTests: XCTestCase {
     var options = RewriteOptions()
     options.includeLinear = true
     let rows = try rewritten(try b.model(), options).rows
-    XCTAssertEqual(rows.map(\.status), ["kept"])
+    XCTAssertEqual(rows.map(\.status), [.kept])
     XCTAssertEqual(rows[0].reason, "weight 'bb' is computed at run time (not a constant)")
   }
 
@@ -42,7 +42,7 @@ final class RegressionTests: XCTestCase {
     options.method = .cp
     options.ranks = .maxError(0.3)
     let row = try rewritten(model, options).rows[0]
-    if row.status == "rewritten" {
+    if row.status == .rewritten {
       XCTAssertLessThanOrEqual(row.relativeError!, 0.3 + 1e-9, "\(row)")
     } else {
       XCTAssertEqual(row.reason, "no rank smaller than full keeps relative error ≤ 0.3")
@@ -68,7 +68,7 @@ final class RegressionTests: XCTestCase {
     let model = try TestModel.conv(weightShape: [16, 16, 3, 3], opset: 9)
     var none = fullRankOptions(.svd, layout: .reconstructed, shuffle: .none)
     none.force = true
-    XCTAssertEqual(try rewritten(model, none).rows.map(\.status), ["rewritten"])
+    XCTAssertEqual(try rewritten(model, none).rows.map(\.status), [.rewritten])
     var random = none
     random.shuffle = .random
     XCTAssertEqual(
@@ -84,7 +84,7 @@ final class RegressionTests: XCTestCase {
       var options = RewriteOptions()
       options.method = method
       options.ranks = .ratio(1)
-      XCTAssertEqual(try rewritten(model, options).rows.map(\.status), ["kept"], "\(method)")
+      XCTAssertEqual(try rewritten(model, options).rows.map(\.status), [.kept], "\(method)")
     }
   }
 }

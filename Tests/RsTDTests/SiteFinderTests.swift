@@ -54,7 +54,7 @@ final class SiteFinderTests: XCTestCase {
     XCTAssertNil(site.biasName)
 
     let (out, rows) = try rewritten(model, fullRankOptions(.svd))
-    XCTAssertEqual(rows.map(\.status), ["rewritten"])
+    XCTAssertEqual(rows.map(\.status), [.rewritten])
     XCTAssertEqual(rows.first?.weightSource, "Constant node 'w_const'")
     XCTAssertEqual(opCounts(out.graph), ["Conv": 2], "the Constant node only fed the weight and must go")
     XCTAssertNil(try out.graph.constant("w"))
@@ -83,7 +83,7 @@ final class SiteFinderTests: XCTestCase {
     options.exclude = ["conv0"]
     let before = try model.serializedData()
     let (out, rows) = try rewritten(model, options)
-    XCTAssertEqual(rows.map(\.status), ["kept"])
+    XCTAssertEqual(rows.map(\.status), [.kept])
     XCTAssertEqual(rows.first?.reason, "excluded by --exclude 'conv0'")
     XCTAssertEqual(try out.serializedData(), before)
   }
@@ -142,7 +142,7 @@ final class SiteFinderTests: XCTestCase {
     options.ranks = .full
     options.force = true
     let (out, rows) = try rewritten(model, options)
-    XCTAssertEqual(rows.map(\.status), ["rewritten"])
+    XCTAssertEqual(rows.map(\.status), [.rewritten])
     XCTAssertEqual(opCounts(out.graph), ["Gemm": 2])
     XCTAssertEqual(out.graph.nodes.last?.inputs.last, "b", "the bias stays on the last Gemm")
     try assertWellFormed(out)

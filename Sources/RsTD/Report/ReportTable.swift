@@ -11,7 +11,7 @@ extension RewriteReport {
         s.format ?? "-", s.ranks.map { $0.map(String.init).joined(separator: ",") } ?? "-", s.shuffle ?? "-",
         "\(s.paramsBefore)→\(s.paramsAfter)", "\(s.macsBefore)→\(s.macsAfter)",
         s.relativeError.map { String(format: "%.4f", $0) } ?? "-",
-        s.status == "rewritten" ? "rewritten" : "kept: \(s.reason ?? "")",
+        s.status == .rewritten ? "rewritten" : "kept: \(s.reason ?? "")",
       ])
     }
     let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max() ?? 0 }

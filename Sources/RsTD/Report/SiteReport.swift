@@ -8,8 +8,7 @@ public struct SiteReport: Codable, Equatable, Sendable {
   public var weightSource: String?
   public var shape: [Int]
   public var group: Int
-  /// "rewritten" or "kept".
-  public var status: String
+  public var status: SiteStatus
   /// Why a site was kept; nil when rewritten.
   public var reason: String?
   public var format: String?
