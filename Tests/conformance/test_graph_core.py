@@ -209,3 +209,23 @@ def test_fp16_factors_beyond_range_keep_the_site(tmp_path):
     assert site["status"] == "kept" and "FLOAT16" in site["reason"], site
     out = onnx.load(dst)
     assert [n.op_type for n in out.graph.node] == ["Conv"]
+
+
+def test_conv_bias_with_wrong_dims_is_refused(tmp_path):
+    m = _conv_model()
+    m.graph.initializer.append(numpy_helper.from_array(np.zeros((8, 1), np.float32), "b"))
+    m.graph.node[0].input.append("b")
+    _refused(m, tmp_path, "its bias has dims [8, 1]")
+
+
+def test_inputs_of_different_element_types_are_refused(tmp_path):
+    m = _conv_model()
+    m.graph.initializer.append(numpy_helper.from_array(np.zeros(8, np.float64), "b"))
+    m.graph.node[0].input.append("b")
+    _refused(m, tmp_path, "element types 1 and 11")
+
+
+def test_initializer_data_disagreeing_with_dims_is_refused(tmp_path):
+    m = _conv_model()
+    m.graph.initializer[0].dims[0] = 9  # 9*4*3*3 floats declared, 8*4*3*3 stored
+    _refused(m, tmp_path, "raw_data")

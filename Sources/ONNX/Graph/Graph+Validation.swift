@@ -14,6 +14,15 @@ extension Graph {
     return dims
   }
 
+  /// The element type of `name`: an initializer's, or the one a graph input declares.
+  private func knownType(_ name: String) -> Int32? {
+    if let i = index.initializers[name], let t = initializerSlots[i] { return t.dataType }
+    guard index.graphInputs.contains(name), let v = header.input.first(where: { $0.name == name }),
+      case .tensorType(let t)? = v.type.value, t.elemType != 0
+    else { return nil }
+    return t.elemType
+  }
+
   /// The channel dim (axis 1) a graph input declares for `name`, nil when not a fixed number.
   private func declaredChannels(_ name: String) -> Int? {
     guard index.graphInputs.contains(name), index.initializers[name] == nil,
@@ -46,7 +55,11 @@ extension Graph {
         throw GraphError.valueDefinedTwice(value: o, node: name)
       }
       for a in n.attribute where a.hasT { try a.t.checkStorage() }
-      if let why = OpRules.violation(Node(n), weightShape: knownShape(n.input.count > 1 ? n.input[1] : ""), inputChannels: declaredChannels(n.input.first ?? "")) {
+      if let why = OpRules.violation(
+        Node(n), weightShape: knownShape(n.input.count > 1 ? n.input[1] : ""),
+        inputChannels: declaredChannels(n.input.first ?? ""), biasShape: knownShape(n.input.count > 2 ? n.input[2] : ""),
+        inputTypes: n.input.map(knownType))
+      {
         throw GraphError.invalidNode(node: name, op: n.opType, why: why)
       }
       if n.domain.isEmpty || n.domain == "ai.onnx", let a = Graph.arities[n.opType] {

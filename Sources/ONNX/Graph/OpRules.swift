@@ -24,7 +24,12 @@ enum OpRules {
   /// - Parameters:
   ///   - weightShape: the dims of the node's second input when an initializer holds it.
   ///   - inputChannels: the channel dim of its first input when a graph input declares it.
-  static func violation(_ node: Node, weightShape: [Int]? = nil, inputChannels: Int? = nil) -> String? {
+  ///   - biasShape: the dims of its third input when known.
+  ///   - inputTypes: the element type of each input when an initializer or graph input states it.
+  static func violation(
+    _ node: Node, weightShape: [Int]? = nil, inputChannels: Int? = nil, biasShape: [Int]? = nil,
+    inputTypes: [Int32?] = []
+  ) -> String? {
     guard node.isDefaultDomain, let allowed = attributes[node.opType] else { return nil }
     for a in node.attributes {
       guard let kind = allowed[a.name] else { return "attribute '\(a.name)' is not an attribute of \(node.opType)" }
@@ -35,10 +40,25 @@ enum OpRules {
       }
       if !ok { return "attribute '\(a.name)' must be \(kind), not \(describe(a.value))" }
     }
+    // One element type T for every input (ConvInteger's inputs may differ by design).
+    if node.opType != "ConvInteger" {
+      let known = inputTypes.compactMap { $0 }
+      if let first = known.first, let other = known.first(where: { $0 != first }) {
+        return "its inputs have element types \(first) and \(other); \(node.opType) takes one type"
+      }
+    }
     guard allowed["kernel_shape"] != nil else { return nil }
     if let why = convViolation(node) { return why }
     guard let w = weightShape else { return nil }
-    return weightViolation(node, w, inputChannels)
+    if let why = weightViolation(node, w, inputChannels) { return why }
+    // ConvInteger's third input is a zero point, not a bias.
+    if let b = biasShape, w.count >= 3, node.opType != "ConvInteger" {
+      var group = 1
+      if case .int(let g)? = node.attribute("group") { group = g }
+      let (m, overflow) = node.opType == "ConvTranspose" ? w[1].multipliedReportingOverflow(by: group) : (w[0], false)
+      if overflow || b != [m] { return "its bias has dims \(b); the weight \(w) gives \(m) output channels" }
+    }
+    return nil
   }
 
   /// Rules against a constant weight: `[M, C/g, k…]` (Conv, ConvInteger) or `[C, M/g, k…]`
