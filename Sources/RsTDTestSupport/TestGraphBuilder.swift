@@ -25,14 +25,14 @@ public struct TestGraphBuilder {
     graph.name = "test"
   }
 
-  /// Declares a FLOAT graph input; `nil` dimensions are symbolic ("N").
-  public mutating func input(_ name: String, shape: [Int?]) {
-    graph.input.append(Self.valueInfo(name, shape))
+  /// Declares a graph input of `type` (FLOAT unless said); `nil` dimensions are symbolic ("N").
+  public mutating func input(_ name: String, shape: [Int?], type: ElementType = .float) {
+    graph.input.append(Self.valueInfo(name, shape, type: type))
   }
 
-  /// Declares a FLOAT graph output; `nil` dimensions are symbolic ("N").
-  public mutating func output(_ name: String, shape: [Int?]) {
-    graph.output.append(Self.valueInfo(name, shape))
+  /// Declares a graph output of `type` (FLOAT unless said); `nil` dimensions are symbolic ("N").
+  public mutating func output(_ name: String, shape: [Int?], type: ElementType = .float) {
+    graph.output.append(Self.valueInfo(name, shape, type: type))
   }
 
   /// Adds a `value_info` entry (FLOAT) for an intermediate value.
@@ -104,10 +104,10 @@ public struct TestGraphBuilder {
     }
   }
 
-  static func valueInfo(_ name: String, _ shape: [Int?]) -> Onnx_ValueInfoProto {
+  static func valueInfo(_ name: String, _ shape: [Int?], type: ElementType = .float) -> Onnx_ValueInfoProto {
     var v = Onnx_ValueInfoProto()
     v.name = name
-    v.type.tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+    v.type.tensorType.elemType = Int32(dataType(type).rawValue)
     v.type.tensorType.shape.dim = shape.map { d in
       var dim = Onnx_TensorShapeProto.Dimension()
       if let d { dim.dimValue = Int64(d) } else { dim.dimParam = "N" }

@@ -81,10 +81,10 @@ final class EmissionNumericsTests: XCTestCase {
   func testFloat16WeightGetsFloat16Factors() throws {
     var b = TestGraphBuilder()
     var rng = SeededNormal(seed: 14)
-    b.input("x", shape: [1, 4, 8, 8])
+    b.input("x", shape: [1, 4, 8, 8], type: .float16)
     b.initializer("w", rng.tensor([8, 4, 3, 3]), type: .float16)
     b.node("Conv", name: "conv0", inputs: ["x", "w"], outputs: ["y"], attributes: [Attribute("kernel_shape", .ints([3, 3]))])
-    b.output("y", shape: [1, 8, 6, 6])
+    b.output("y", shape: [1, 8, 6, 6], type: .float16)
     let model = try b.model()
     let w = try tensor(model.graph, "w")
     let (out, _) = try rewritten(model, fullRankOptions(.svd))
