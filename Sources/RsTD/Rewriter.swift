@@ -43,7 +43,7 @@ public struct Rewriter {
     guard let opset = imported, Rewriter.supportedOpsets.contains(opset) else {
       throw RewriteError.unsupportedOpset(version: imported, supported: Rewriter.supportedOpsets)
     }
-    try model.graph.validateStructure()
+    try model.graph.validateStructure(opset: opset)
     var decisions = try SiteFinder(graph: model.graph, options: options).decisions()
     var sites: [PlannedSite] = []
     for (i, d) in decisions.enumerated() {

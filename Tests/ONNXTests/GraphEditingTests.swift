@@ -99,9 +99,9 @@ final class GraphEditingTests: XCTestCase {
     }
     XCTAssertEqual(problem { $0.append(Node(name: "r", opType: "Relu", inputs: ["ghost"], outputs: ["q"])) },
                    .undefinedInput(node: "r", value: "ghost"))
-    XCTAssertEqual(problem { $0.addOutput(ValueInfo(name: "nowhere", dataType: nil, shape: nil)) },
+    XCTAssertEqual(problem { $0.addOutput(ValueInfo(name: "nowhere", dataType: .float, shape: nil)) },
                    .undefinedOutput(value: "nowhere"))
-    XCTAssertEqual(problem { $0.addOutput(ValueInfo(name: "y", dataType: nil, shape: nil)) }, .duplicateOutput(value: "y"))
+    XCTAssertEqual(problem { $0.addOutput(ValueInfo(name: "y", dataType: .float, shape: nil)) }, .duplicateOutput(value: "y"))
     XCTAssertEqual(problem { $0.append(Node(name: "m", opType: "MatMul", inputs: ["x"], outputs: ["q"])) },
                    .arity(node: "m", op: "MatMul", what: "inputs", count: 1, allowed: 2...2))
     XCTAssertEqual(problem {

@@ -229,3 +229,15 @@ def test_initializer_data_disagreeing_with_dims_is_refused(tmp_path):
     m = _conv_model()
     m.graph.initializer[0].dims[0] = 9  # 9*4*3*3 floats declared, 8*4*3*3 stored
     _refused(m, tmp_path, "raw_data")
+
+
+def test_unknown_default_domain_op_is_refused(tmp_path):
+    m = _conv_model()
+    m.graph.node.append(helper.make_node("ConvTransxose", ["y"], ["z"], name="typo"))
+    _refused(m, tmp_path, "'ConvTransxose' is not an ONNX operator")
+
+
+def test_value_info_without_type_is_refused(tmp_path):
+    m = _conv_model()
+    m.graph.value_info.append(onnx.ValueInfoProto(name="y_info"))
+    _refused(m, tmp_path, "value_info 'y_info' has no name or no type")

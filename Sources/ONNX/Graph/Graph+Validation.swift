@@ -44,8 +44,17 @@ extension Graph {
   /// unsorted but acyclic graph is sorted.
   /// - Throws: `GraphError` naming the first node or value at fault; `ONNXError` for a tensor
   ///   whose data disagrees with its dims or type.
+  /// With `opset`, also that every default-domain op exists in the standard at that opset.
   /// - Complexity: O(nodes + edges), plus a sort when the file's order is not topological.
-  public mutating func validateStructure() throws {
+  public mutating func validateStructure(opset: Int? = nil) throws {
+    guard (1...OperatorSets.newestIRVersion).contains(irVersion) else {
+      throw GraphError.irVersion(irVersion, newest: OperatorSets.newestIRVersion)
+    }
+    for (what, list) in [("graph input", header.input), ("graph output", header.output), ("value_info", header.valueInfo)] {
+      for v in list where v.name.isEmpty || v.type.value == nil {
+        throw GraphError.incompleteValueInfo(kind: what, name: v.name)
+      }
+    }
     for t in initializerSlots { try t?.checkStorage() }
     var defined = Set(index.initializers.keys).union(index.graphInputs)
     for s in orderedSlots {
@@ -55,6 +64,10 @@ extension Graph {
         throw GraphError.valueDefinedTwice(value: o, node: name)
       }
       for a in n.attribute where a.hasT { try a.t.checkStorage() }
+      if let opset, n.domain.isEmpty || n.domain == "ai.onnx" {
+        guard let first = OperatorSets.firstOpset[n.opType] else { throw GraphError.unknownOp(node: name, op: n.opType, opset: opset) }
+        if first > opset { throw GraphError.opTooNew(node: name, op: n.opType, since: first, opset: opset) }
+      }
       if let why = OpRules.violation(
         Node(n), weightShape: knownShape(n.input.count > 1 ? n.input[1] : ""),
         inputChannels: declaredChannels(n.input.first ?? ""), biasShape: knownShape(n.input.count > 2 ? n.input[2] : ""),

@@ -10,6 +10,14 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
   case duplicateOutput(value: String)
   /// The nodes depend on each other in a cycle.
   case cycle(node: String)
+  /// The model's IR version is outside what the ONNX standard defines.
+  case irVersion(Int, newest: Int)
+  /// A graph input, output or value_info entry without a name or a type.
+  case incompleteValueInfo(kind: String, name: String)
+  /// A default-domain node whose op the ONNX standard does not define.
+  case unknownOp(node: String, op: String, opset: Int)
+  /// A default-domain op used at an opset older than the one that introduced it.
+  case opTooNew(node: String, op: String, since: Int, opset: Int)
   /// A node breaks its op's attribute rules (names, kinds, ranges, agreeing lengths).
   case invalidNode(node: String, op: String, why: String)
   /// A node of an op the tool reads has an input or output count the op does not allow.
@@ -22,6 +30,10 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
     case .undefinedOutput(let v): "graph output '\(v)' is not defined by any node, initializer or graph input."
     case .duplicateOutput(let v): "graph output '\(v)' is listed more than once."
     case .cycle(let n): "node '\(n)' is on a cycle: the graph has no topological order."
+    case .irVersion(let v, let newest): "the model's IR version is \(v); ONNX defines 1 to \(newest)."
+    case .incompleteValueInfo(let kind, let name): "\(kind) '\(name)' has no name or no type; ONNX requires both."
+    case .unknownOp(let n, let op, let opset): "node '\(n)': '\(op)' is not an ONNX operator (default domain, opset \(opset))."
+    case .opTooNew(let n, let op, let since, let opset): "node '\(n)': \(op) exists from opset \(since); the model imports opset \(opset)."
     case .invalidNode(let n, let op, let why): "node '\(n)' (\(op)): \(why)."
     case .arity(let n, let op, let what, let count, let allowed):
       "node '\(n)' (\(op)) has \(count) \(what); \(op) takes \(allowed.lowerBound == allowed.upperBound ? "\(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)")."
