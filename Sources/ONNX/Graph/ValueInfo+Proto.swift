@@ -3,10 +3,10 @@ import ONNXProto
 extension ValueInfo {
   init(_ proto: Onnx_ValueInfoProto) {
     let type = proto.type
-    var dataType: DataType? = nil
+    var dataType: TensorElementType? = nil
     var shape: [Dimension]? = nil
     if case .tensorType(let t)? = type.value {
-      dataType = DataType(rawValue: Int(t.elemType))
+      dataType = TensorElementType(rawValue: Int(t.elemType))
       if t.hasShape {
         shape = t.shape.dim.map { d in
           switch d.value {

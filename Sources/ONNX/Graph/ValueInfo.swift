@@ -20,11 +20,11 @@ public struct ValueInfo: Equatable, Sendable {
 
   public var name: String
   /// Nil when the value is not a tensor or its element type is absent or unknown.
-  public var dataType: DataType?
+  public var dataType: TensorElementType?
   /// Nil when the file declares no shape (any rank).
   public var shape: [Dimension]?
 
-  public init(name: String, dataType: DataType?, shape: [Dimension]?) {
+  public init(name: String, dataType: TensorElementType?, shape: [Dimension]?) {
     self.name = name
     self.dataType = dataType
     self.shape = shape
