@@ -26,8 +26,12 @@ public struct SiteInspection: Codable, Equatable, Sendable {
 /// Lists every Conv, ConvTranspose, ConvInteger, QLinearConv, Gemm and MatMul with its weight,
 /// costs, eligibility and energy ranks (Gemm/MatMul counted as eligible when linear layers are
 /// included, as with `--include-linear`).
-/// - Throws: `ONNXError` on malformed weights, `DecompositionError` if an SVD fails.
+/// - Throws: `GraphError` or `ONNXError` for a model that breaks the spec (as a rewrite would),
+///   `DecompositionError` if an SVD fails.
 public func inspect(_ model: Model) throws -> [SiteInspection] {
+  // The same checks as a rewrite, so no site reaches arithmetic unvalidated.
+  var model = model
+  try model.graph.validateStructure(opset: model.opsetVersion(""))
   var options = RewriteOptions()
   options.includeLinear = true
   var finder = SiteFinder(graph: model.graph, options: options)
