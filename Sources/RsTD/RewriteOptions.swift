@@ -72,6 +72,9 @@ public struct RewriteOptions: Sendable {
   public var force = false
   /// Number of candidates besides the identity for `.search`. Default 4.
   public var searchCandidates = 4
+  /// How the written model's outputs are measured against the original's. Default: measured
+  /// on synthetic inputs, held to `OutputCheck.defaultBound` under the default rank policy.
+  public var check = OutputCheck()
 
   public init() {}
 }

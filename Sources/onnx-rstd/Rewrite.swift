@@ -46,6 +46,24 @@ extension OnnxRstd {
     @Option(name: .customLong("max-error"), help: ArgumentHelp("Smallest ranks with relative weight error at most E per site.", valueName: "E"))
     var maxError: Double?
 
+    @Option(
+      name: .customLong("target-error"),
+      help: ArgumentHelp(
+        "Keep the measured relative output error at most E: sites that move the outputs most are kept until it holds (default 0.05 under the default ranks; none under --rank, --ratio, --max-error).",
+        valueName: "E"))
+    var targetError: Double?
+
+    @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
+    var noCheck = false
+
+    @Option(name: .customLong("check-samples"), help: ArgumentHelp("Synthetic inputs the output check runs.", valueName: "N"))
+    var checkSamples = 4
+
+    @Option(
+      name: .customLong("input-shape"),
+      help: ArgumentHelp("Shape of a synthetic input, overriding open dimensions (repeatable).", valueName: "NAME=1x3x224x224"))
+    var inputShape: [String] = []
+
     @Option(help: ArgumentHelp("Only sites whose name matches this glob (repeatable).", valueName: "GLOB"))
     var include: [String] = []
 
@@ -79,6 +97,12 @@ extension OnnxRstd {
       }
       if let ratio, !(ratio > 0 && ratio <= 1) { throw ValidationError("--ratio must be in (0, 1], not \(ratio).") }
       if let maxError, !(maxError >= 0 && maxError < 1) { throw ValidationError("--max-error must be in [0, 1), not \(maxError).") }
+      if let targetError, !(targetError > 0 && targetError.isFinite) {
+        throw ValidationError("--target-error must be a positive number, not \(targetError).")
+      }
+      if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
+      if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }
+      _ = try parsedInputShapes()
       if output == nil && !dryRun { throw ValidationError("Give an output path, or --dry-run to only plan.") }
       if let output, URL(fileURLWithPath: output).standardizedFileURL == URL(fileURLWithPath: input).standardizedFileURL {
         throw ValidationError("The output path is the input path; onnx-rstd never overwrites its input.")
@@ -101,7 +125,27 @@ extension OnnxRstd {
       o.exclude = exclude
       o.includeLinear = includeLinear
       o.force = force
+      o.check.enabled = !noCheck
+      if let targetError { o.check.bound = .relative(targetError) }
+      o.check.samples = checkSamples
+      o.check.inputShapes = (try? parsedInputShapes()) ?? [:]
       return o
+    }
+
+    /// `--input-shape NAME=AxBxC` values by name.
+    func parsedInputShapes() throws -> [String: [Int]] {
+      var shapes: [String: [Int]] = [:]
+      for spec in inputShape {
+        guard let eq = spec.lastIndex(of: "="), eq != spec.startIndex else {
+          throw ValidationError("--input-shape takes NAME=1x3x224x224, not '\(spec)'.")
+        }
+        let dims = spec[spec.index(after: eq)...].split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1 << 20 }) else {
+          throw ValidationError("--input-shape '\(spec)': dimensions must be whole numbers in 1...1048576.")
+        }
+        shapes[String(spec[..<eq])] = dims.map { $0! }
+      }
+      return shapes
     }
 
     func run() throws {
@@ -116,9 +160,17 @@ extension OnnxRstd {
           input: input, output: output, report: report, dryRun: dryRun,
           externalData: externalData ? .always(thresholdBytes: 1024) : .automatic)
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        var stderr = StandardError()
         if !quiet {
-          var stderr = StandardError()
           print(result.table, to: &stderr)
+        } else if result.measurement.status == .unavailable {
+          print("onnx-rstd: note: \(result.measurement.summary)", to: &stderr)
+        }
+        let m = result.measurement
+        if m.status == .measured, m.bound == nil, let e = m.outputError, !(e <= OutputCheck.defaultBound) {
+          print(
+            "onnx-rstd: warning: the outputs moved by \(e) (relative, measured), more than the default bound \(OutputCheck.defaultBound); "
+              + "pass --target-error to hold the rewrite to a bound", to: &stderr)
         }
       } catch {
         ExitStatus.fail(error)
