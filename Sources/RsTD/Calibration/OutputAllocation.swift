@@ -70,6 +70,6 @@ struct OutputAllocation {
 
   /// Why `site` is kept whole: even its gentlest probed rewrite moves the outputs this much.
   func keptReason(site: Int, bound: Double) -> SkipReason {
-    .outputBound(alone: errors[site]!.min() ?? 0, bound: bound)
+    .outputBound(alone: errors[site]?.min() ?? 0, bound: bound)
   }
 }

@@ -85,7 +85,8 @@ extension Rewriter {
       }
       if accepted == nil { accepted = best }
       if accepted == nil {
-        let choice = [Int](repeating: levels.count, count: prepared.siteCount)
+        var choice = [Int](repeating: 0, count: prepared.siteCount)
+        for s in active { choice[s] = levels.count }
         var unchanged = original
         let keptRows = try emit(levels, choice: choice, into: &unchanged, reason: kept)
         accepted = (unchanged, keptRows, OutputDifference(), choice)

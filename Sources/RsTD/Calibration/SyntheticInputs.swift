@@ -31,7 +31,7 @@ enum SyntheticInputs {
         shape = given
       } else if let dims = info?.shape {
         shape = dims.enumerated().map { axis, d in
-          if case .fixed(let n) = d { return n }
+          if case .fixed(let n) = d, n > 0 { return n }  // some exporters write -1 or 0 for open
           return axis == 0 ? 1 : 64
         }
       } else {
