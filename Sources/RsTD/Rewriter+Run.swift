@@ -76,12 +76,7 @@ extension Rewriter {
   private var checkDescription: String {
     let c = options.check
     guard c.enabled else { return "off" }
-    let bound: String
-    switch c.bound {
-    case .automatic: bound = "automatic"
-    case .none: bound = "none"
-    case .relative(let e): bound = "target-error=\(e)"
-    }
+    let bound = c.effectiveBound(under: options.ranks).map { "bound=\($0)" } ?? "measure-only"
     let inputs = c.inputs.map { "\($0.count) given batch(es)" } ?? "synthetic samples=\(c.samples)"
       + c.inputShapes.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value.map(String.init).joined(separator: "x"))" }.joined()
     return "\(bound), \(inputs)"

@@ -19,7 +19,7 @@ final class ReportTests: XCTestCase {
   func testRowsEncodeEveryKeyWithNulls() throws {
     let rows = try rows()
     let keys = [
-      "format", "group", "macsAfter", "macsBefore", "node", "opType", "paramsAfter", "paramsBefore", "ranks", "reason",
+      "format", "group", "macsAfter", "macsBefore", "node", "opType", "outputErrorAlone", "paramsAfter", "paramsBefore", "ranks", "reason",
       "relativeError", "shape", "shuffle", "status", "weight", "weightSource",
     ]
     for row in rows {
