@@ -75,6 +75,9 @@ public struct RewriteOptions: Sendable {
   /// How the written model's outputs are measured against the original's. Default: measured
   /// on synthetic inputs, held to `OutputCheck.defaultBound` under the default rank policy.
   public var check = OutputCheck()
+  /// What factors are fitted to. Default `.weights`; `.responses` needs the output check (its
+  /// runs of the original model collect the statistics).
+  public var fit: FitTarget = .weights
 
   public init() {}
 }

@@ -68,7 +68,7 @@ extension Rewriter {
       "method": options.method.rawValue, "layout": options.layout.rawValue, "shuffle": options.shuffle.rawValue,
       "seed": String(options.seed), "ranks": ranks, "include": options.include.joined(separator: ","),
       "exclude": options.exclude.joined(separator: ","), "include-linear": String(options.includeLinear),
-      "force": String(options.force), "check": checkDescription,
+      "force": String(options.force), "check": checkDescription, "fit": options.fit.rawValue,
     ]
   }
 

@@ -131,12 +131,15 @@ public struct Rewriter {
           continue
         }
         detached.insert(site.weightName)
+        if f.bias != nil, let b = site.biasName { detached.insert(b) }
         let cost = format.cost(site, ranks: f.ranks)
         rows.append(
           SiteReport(
             node: site.name, opType: site.kind.rawValue, weight: site.weightName,
             weightSource: site.weightSource.description, shape: site.weightShape, group: site.group,
-            status: .rewritten, reason: nil, format: f.format.rawValue + (options.layout == .reconstructed ? " (reconstructed)" : ""),
+            status: .rewritten, reason: nil,
+            format: f.format.rawValue + (options.layout == .reconstructed ? " (reconstructed)" : "")
+              + (f.fittedTo == FitTarget.responses.rawValue ? " (responses)" : ""),
             ranks: f.ranks, shuffle: f.shuffleDescription, paramsBefore: site.parameterCount,
             paramsAfter: cost.params, macsBefore: site.multiplyAdds, macsAfter: cost.multiplyAdds,
             relativeError: f.relativeError))

@@ -6,6 +6,7 @@ import RsTD
 extension Method: ExpressibleByArgument {}
 extension Layout: ExpressibleByArgument {}
 extension ShuffleMode: ExpressibleByArgument {}
+extension FitTarget: ExpressibleByArgument {}
 
 extension OnnxRstd {
   struct Rewrite: ParsableCommand {
@@ -52,6 +53,9 @@ extension OnnxRstd {
         "Keep the measured relative output error at most E: sites that move the outputs most are kept until it holds (default 0.05 under the default ranks; none under --rank, --ratio, --max-error).",
         valueName: "E"))
     var targetError: Double?
+
+    @Option(help: "What svd factors of ungrouped convs are fitted to: their weights, or their responses on the check inputs (response PCA, bias corrected; needs the check).")
+    var fit: FitTarget = .weights
 
     @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
     var noCheck = false
@@ -100,6 +104,7 @@ extension OnnxRstd {
       if let targetError, !(targetError > 0 && targetError.isFinite) {
         throw ValidationError("--target-error must be a positive number, not \(targetError).")
       }
+      if noCheck && fit == .responses { throw ValidationError("--fit responses needs the output check's runs; drop --no-check.") }
       if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
       if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }
       _ = try parsedInputShapes()
@@ -126,6 +131,7 @@ extension OnnxRstd {
       o.includeLinear = includeLinear
       o.force = force
       o.check.enabled = !noCheck
+      o.fit = fit
       if let targetError { o.check.bound = .relative(targetError) }
       o.check.samples = checkSamples
       o.check.inputShapes = (try? parsedInputShapes()) ?? [:]

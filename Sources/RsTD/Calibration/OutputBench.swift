@@ -10,10 +10,13 @@ struct OutputBench {
   private let executorOptions: ExecutorOptions
   /// Model runs so far (the original's included).
   private(set) var runs = 0
+  /// Response statistics of the watched Conv outputs, from the original's runs.
+  let statistics: ResponseStatistics
 
   /// Runs `original` on the check's inputs (given, or synthetic from the declared shapes).
   /// - Throws: `OutputCheckUnavailable` when the model cannot be compiled or run on them.
-  init(original: Model, check: OutputCheck, seed: UInt64) throws {
+  /// - Parameter watching: Conv outputs (with their channel counts) whose statistics to collect.
+  init(original: Model, check: OutputCheck, seed: UInt64, watching: [String: Int] = [:]) throws {
     executorOptions = ExecutorOptions(threads: check.threads)
     let executor: Executor
     do { executor = try Executor(model: original, options: executorOptions) } catch {
@@ -34,12 +37,15 @@ struct OutputBench {
     }
     var references: [[String: TensorValue]] = []
     let described = inputsDescription
+    var statistics = ResponseStatistics(watching: watching.filter { executor.plan.canObserve($0.key) })
+    let observed = Set(statistics.watched.keys)
     for x in inputs {
-      do { references.append(try executor.run(x)) } catch {
+      do { references.append(try executor.run(x, observing: observed) { statistics.add($0, $1) }) } catch {
         throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")
       }
     }
     self.references = references
+    self.statistics = statistics
     runs = inputs.count
   }
 

@@ -22,18 +22,23 @@ extension Rewriter {
   /// search finds enough, and ends at the original model if need be.
   /// Model runs: inputs × (2 + sites × levels + 5 + log₂ sites) at most.
   public func rewriteMeasured(_ model: inout Model) throws -> RewriteOutcome {
-    let prepared = try prepare(&model)
+    let weightFits = try prepare(&model)
     guard options.check.enabled else {
-      return RewriteOutcome(sites: try apply(prepared, to: &model), measurement: .off())
+      return RewriteOutcome(sites: try apply(weightFits, to: &model), measurement: .off())
     }
     let original = model
     let bound = options.check.effectiveBound(under: options.ranks)
-    var rows = try apply(prepared, to: &model)
     progress?("running the original model")
     var bench: OutputBench
-    do { bench = try OutputBench(original: original, check: options.check, seed: options.seed) } catch {
-      return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)"))
+    do {
+      bench = try OutputBench(original: original, check: options.check, seed: options.seed, watching: responseSites(weightFits))
+    } catch {
+      let rows = try apply(weightFits, to: &model)
+      let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""
+      return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)\(fallback)"))
     }
+    let prepared = try fitted(weightFits, graph: original.graph, bench: bench)
+    var rows = try apply(prepared, to: &model)
     progress?("measuring the rewritten model")
     let planned = bench.difference(of: model)
     let plannedError = planned?.error ?? .infinity
@@ -42,7 +47,7 @@ extension Rewriter {
     if let bound, plannedError > bound {
       let siteRows = rowIndexOfSite(prepared)
       let active = (0..<prepared.siteCount).filter { rows[siteRows[$0]].status == .rewritten }
-      let levels = try backOffLevels(prepared, original: original)
+      let levels = try backOffLevels(prepared, original: original, bench: bench)
       var allocation = OutputAllocation(sites: active, levels: levels.count)
       for (n, s) in active.enumerated() {
         progress?("probing site \(n + 1) of \(active.count)")
@@ -110,7 +115,7 @@ extension Rewriter {
   }
 
   /// The prepared rewrite at the planned policy, then at up to `backOffLevels` stricter ones.
-  private func backOffLevels(_ prepared: PreparedRewrite, original: Model) throws -> [PreparedRewrite] {
+  private func backOffLevels(_ prepared: PreparedRewrite, original: Model, bench: OutputBench) throws -> [PreparedRewrite] {
     var levels = [prepared]
     var policy = options.ranks
     while levels.count <= Rewriter.backOffLevels, let next = policy.stricter {
@@ -118,10 +123,15 @@ extension Rewriter {
       var o = options
       o.ranks = next
       var copy = original
-      levels.append(try Rewriter(options: o).prepare(&copy))
+      levels.append(try fitted(try Rewriter(options: o).prepare(&copy), graph: original.graph, bench: bench))
       policy = next
     }
     return levels
+  }
+
+  /// `prepared` refitted to the responses the bench observed, under `--fit responses`.
+  private func fitted(_ prepared: PreparedRewrite, graph: Graph, bench: OutputBench) throws -> PreparedRewrite {
+    options.fit == .responses ? try refitToResponses(prepared, graph: graph, statistics: bench.statistics) : prepared
   }
 
   /// Emits each site at its chosen level into `model`; a choice of `levels.count` keeps the
