@@ -69,11 +69,11 @@ struct ModelInputs {
         shape = dims.enumerated().map { axis, dim in
           switch dim {
           case .fixed(let n) where n >= 0: return n
-          case .symbolic(let s):
+          case .symbolic(let s) where !Self.anonymous(s):
             let n = bound[s] ?? (axis == 0 ? 1 : 64)
             bound[s] = n
             return n
-          case .fixed, .unknown: return axis == 0 ? 1 : 64  // exporters write -1 for "dynamic"
+          case .fixed, .symbolic, .unknown: return axis == 0 ? 1 : 64  // exporters write -1 for "dynamic"
           }
         }
       }
@@ -100,7 +100,7 @@ struct ModelInputs {
       switch dim {
       case .fixed(let d) where d >= 0 && d != n:  // a negative size is an exporter's "dynamic"
         throw InputError.shape(file: source, name: input.name, declared: declared, given: shape)
-      case .symbolic(let s):
+      case .symbolic(let s) where !Self.anonymous(s):
         if let earlier = bound[s], earlier != n {
           throw InputError.symbolicConflict(file: source, name: input.name, dim: s, value: n, earlier: earlier)
         }
@@ -110,6 +110,10 @@ struct ModelInputs {
       }
     }
   }
+
+  /// A dimension name that means "unknown", not "the same size wherever it appears": PaddlePaddle's
+  /// exporter writes "?" on several axes of one input (PP-OCR cls: [-1, 3, ?, ?]).
+  private static func anonymous(_ name: String) -> Bool { name == "?" || name.isEmpty }
 
   /// The ONNX type an undeclared input takes from its array.
   private static func elementType(of dtype: NPYDType) -> TensorElementType {
