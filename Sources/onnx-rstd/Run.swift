@@ -35,9 +35,14 @@ extension OnnxRstd {
 
     func run() throws {
       do {
-        let loaded = try Model.load(path: model)
-        let executor = try Executor(model: loaded, options: ExecutorOptions(threads: threads ?? ExecutorOptions.coreCount))
-        let values = try ModelInputs(model: loaded).load(npz: inputs)
+        let options = ExecutorOptions(threads: threads ?? ExecutorOptions.coreCount)
+        // The model (its mapped file and decoded tensors) is released once compiled: the run
+        // then holds the plan's weights and the live activations only.
+        let (executor, declared) = try { () throws -> (Executor, ModelInputs) in
+          let loaded = try Model.load(path: model)
+          return (try Executor(model: loaded, options: options), ModelInputs(model: loaded))
+        }()
+        let values = try declared.load(npz: inputs)
         // Paths are checked before the run, so a bad --outputs costs nothing.
         let file = try outputs.map { try OutputFile(path: $0, reads: [("the model", model), ("the --inputs file", inputs)]) }
         let results = try executor.run(values)

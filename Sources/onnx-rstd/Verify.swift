@@ -59,12 +59,14 @@ extension OnnxRstd {
       let sets: Int
       do {
         let options = ExecutorOptions(threads: threads ?? ExecutorOptions.coreCount)
-        let originalModel = try Model.load(path: original)
-        let rewrittenModel = try Model.load(path: rewritten)
-        let reference = try Executor(model: originalModel, options: options)
-        let candidate = try Executor(model: rewrittenModel, options: options)
-        let declared = ModelInputs(model: originalModel)
-        let rewrittenInputs = ModelInputs(model: rewrittenModel).declared.map(\.name)
+        // Each model is released once compiled (see Run): only the two plans stay in memory.
+        let compile = { (path: String) throws -> (Executor, ModelInputs) in
+          let loaded = try Model.load(path: path)
+          return (try Executor(model: loaded, options: options), ModelInputs(model: loaded))
+        }
+        let (reference, declared) = try compile(original)
+        let (candidate, rewrittenDeclared) = try compile(rewritten)
+        let rewrittenInputs = rewrittenDeclared.declared.map(\.name)
         guard rewrittenInputs == declared.declared.map(\.name) else {
           throw VerifyError.inputsDiffer(original: declared.declared.map(\.name), rewritten: rewrittenInputs)
         }
