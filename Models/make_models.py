@@ -527,6 +527,10 @@ def make_digits():
 
     with open(os.path.join(HERE, "digits_test.npz"), "wb") as f:
         np.savez(f, x=np.ascontiguousarray(x_te), y=y_te)
+    # The stored inputs of the CI recipe (docs/ci.md): the first 64 test images, keyed by the
+    # model's input name so `onnx-rstd verify --inputs` takes them as they are.
+    with open(os.path.join(HERE, "digits_inputs.npz"), "wb") as f:
+        np.savez(f, input=np.ascontiguousarray(x_te[:64]))
 
     sess = ort_session(path)
     logits = sess.run(["logits"], {"input": x_te})[0]

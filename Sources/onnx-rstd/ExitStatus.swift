@@ -8,10 +8,12 @@ import TensorAlgebra
 /// errors are printed: always one line, `onnx-rstd: error: <sentence>`.
 enum ExitStatus {
   static let help = """
-    Exit status: 0 success; 64 usage error (bad options, an output or report path that is the input or each other, \
+    Exit status: 0 success; 1 (verify) an output differs by more than --max-rel-error; 64 usage error (bad options, an output or report path that is the input or each other, \
     a --ratio no plan can reach); \
     65 the input is not a valid ONNX model or holds malformed data (including external data outside its folder, \
-    through a symlink, or not a regular file); 66 the input file does not exist or cannot be read; \
+    through a symlink, or not a regular file), or --inputs is not a valid .npz or does not match the model's inputs \
+    (names, dtypes, shapes); 66 the input file does not exist or cannot be read (for run and verify also --inputs); \
+    69 the executor does not implement an op, attribute or opset the model uses (run, verify); \
     70 a decomposition failed (or an internal error); 73 the output cannot be written (its folder or the report's \
     does not exist, or an existing output or report is not a regular file). \
     Nothing is written on failure and the input is never modified.
@@ -31,7 +33,7 @@ enum ExitStatus {
     case RewriteError.factorsMismatch: return 70
     case is RewriteError: return 65
     case is DecompositionError: return 70
-    default: return 70  // an error no domain claims is a bug of ours: EX_SOFTWARE
+    default: return executionCode(for: error) ?? 70  // an error no domain claims is a bug of ours: EX_SOFTWARE
     }
   }
 

@@ -9,7 +9,7 @@ struct OnnxRstd: ParsableCommand {
     abstract: "Compress the Conv layers of an ONNX model by (randomly shuffled) low-rank tensor decomposition.",
     discussion: ExitStatus.help,
     version: Rewriter.version,
-    subcommands: [Rewrite.self, Inspect.self],
+    subcommands: [Rewrite.self, Inspect.self, Run.self, Verify.self],
     defaultSubcommand: Rewrite.self)
 
   /// Parses and runs like `ParsableCommand.main()`, but a usage error is one line on stderr
