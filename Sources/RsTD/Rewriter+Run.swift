@@ -77,7 +77,7 @@ extension Rewriter {
     let c = options.check
     guard c.enabled else { return "off" }
     let bound = c.effectiveBound(under: options.ranks).map { "bound=\($0)" } ?? "measure-only"
-    let inputs = c.inputs.map { "\($0.count) given batch(es)" } ?? "synthetic samples=\(c.samples)"
+    let inputs = c.inputsSource.map { "calibration \($0)" } ?? c.inputs.map { "\($0.count) given input sets" } ?? "synthetic samples=\(c.samples)"
       + c.inputShapes.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value.map(String.init).joined(separator: "x"))" }.joined()
     return "\(bound), \(inputs)"
   }

@@ -54,8 +54,20 @@ extension OnnxRstd {
         valueName: "E"))
     var targetError: Double?
 
-    @Option(help: "What svd factors of ungrouped convs are fitted to: their weights, or their responses on the check inputs (response PCA, bias corrected; needs the check).")
-    var fit: FitTarget = .weights
+    @Option(
+      help: ArgumentHelp(
+        "Run the check on these inputs: a .npz with one array per model input, samples stacked on axis 0, or a folder of such files.",
+        valueName: "PATH"))
+    var calibration: String?
+
+    @Option(name: .customLong("calibration-samples"), help: ArgumentHelp("Use at most N calibration samples.", valueName: "N"))
+    var calibrationSamples = 8
+
+    @Option(
+      help: ArgumentHelp(
+        "What svd factors of ungrouped convs are fitted to: their weights, or their responses on the check inputs (response PCA, bias corrected; needs the check). Default: responses with --calibration, else weights.",
+        valueName: "weights|responses"))
+    var fit: FitTarget?
 
     @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
     var noCheck = false
@@ -104,6 +116,10 @@ extension OnnxRstd {
       if let targetError, !(targetError > 0 && targetError.isFinite) {
         throw ValidationError("--target-error must be a positive number, not \(targetError).")
       }
+      if noCheck && calibration != nil { throw ValidationError("--calibration feeds the output check; drop --no-check.") }
+      if !(1...4096).contains(calibrationSamples) {
+        throw ValidationError("--calibration-samples must be in 1...4096, not \(calibrationSamples).")
+      }
       if noCheck && fit == .responses { throw ValidationError("--fit responses needs the output check's runs; drop --no-check.") }
       if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
       if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }
@@ -131,7 +147,12 @@ extension OnnxRstd {
       o.includeLinear = includeLinear
       o.force = force
       o.check.enabled = !noCheck
-      o.fit = fit
+      o.fit = fit ?? (calibration != nil ? .responses : .weights)
+      if let calibration {
+        let samples = calibrationSamples
+        o.check.inputsFor = { model in try CalibrationInputs.load(path: calibration, model: model, samples: samples) }
+        o.check.inputsSource = calibration
+      }
       if let targetError { o.check.bound = .relative(targetError) }
       o.check.samples = checkSamples
       o.check.inputShapes = (try? parsedInputShapes()) ?? [:]

@@ -25,7 +25,7 @@ struct OutputBench {
     if let given = check.inputs {
       guard !given.isEmpty else { throw OutputCheckUnavailable("no calibration inputs") }
       inputs = given
-      inputsDescription = "calibration: \(given.count) batch(es)"
+      inputsDescription = "calibration: \(given.count) sample(s)" + (check.inputsSource.map { " from \($0)" } ?? "")
     } else {
       let names = executor.plan.inputNames
       let made = try SyntheticInputs.make(

@@ -1,4 +1,5 @@
 import Executor
+import ONNX
 
 /// How a rewrite checks what it did to the model's outputs: the executor runs the original and
 /// the rewritten model on the same inputs and compares every output (`OutputDifference`).
@@ -22,6 +23,11 @@ public struct OutputCheck: Sendable {
   /// Inputs to run: one dictionary (input name → value) per batch. Nil: `samples` synthetic
   /// inputs (`SyntheticInputs`). Default nil.
   public var inputs: [[String: TensorValue]]?
+  /// Makes the inputs from the model once it is loaded (calibration files checked against its
+  /// declared inputs); its errors end the rewrite. Takes precedence over `inputs`. Default nil.
+  public var inputsFor: (@Sendable (Model) throws -> [[String: TensorValue]])?
+  /// What `inputsFor` reads, for the report (e.g. the calibration path).
+  public var inputsSource: String?
   /// Number of synthetic inputs when `inputs` is nil. Default 4.
   public var samples = 4
   /// Shapes of synthetic inputs by input name, overriding the declared shape. Default empty.

@@ -28,10 +28,15 @@ extension Rewriter {
     }
     let original = model
     let bound = options.check.effectiveBound(under: options.ranks)
+    var check = options.check
+    if let load = check.inputsFor {
+      progress?("reading the calibration inputs")
+      check.inputs = try load(original)
+    }
     progress?("running the original model")
     var bench: OutputBench
     do {
-      bench = try OutputBench(original: original, check: options.check, seed: options.seed, watching: responseSites(weightFits))
+      bench = try OutputBench(original: original, check: check, seed: options.seed, watching: responseSites(weightFits))
     } catch {
       let rows = try apply(weightFits, to: &model)
       let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""
