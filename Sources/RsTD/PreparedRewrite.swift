@@ -34,3 +34,14 @@ extension PreparedRewrite {
       factorizations: factorizations)
   }
 }
+
+extension PreparedRewrite {
+  /// What site `i` (index among the `.rewrite` decisions) would store and how far its factors
+  /// are from the layer, without emitting: nil when this rewrite keeps the site.
+  /// The distance is the response error when the factors were fitted to responses, else the
+  /// relative weight error.
+  func outcome(ofSite i: Int, _ site: ConvSite) -> (params: Int, error: Double)? {
+    guard case .factor(let m, _) = plans[i], let key = keyOf[i], case .success(let f)? = factorizations[key] else { return nil }
+    return (planner.formatFor(m).cost(site, ranks: f.ranks).params, f.responseError ?? f.relativeError)
+  }
+}

@@ -11,9 +11,10 @@
 ///   - w: the layer's weight unfolded as `[M, K]`.
 ///   - covariance: `Cov(y)`, row-major `M × M` (symmetric; the upper triangle is read).
 ///   - rank: 1 ≤ r ≤ M.
-/// - Returns: the factors; `left` has orthonormal columns.
+/// - Returns: the factors (`left` has orthonormal columns) and the response error
+///   √(discarded variance / total variance), 0 when the responses do not vary.
 /// - Throws: `DecompositionError` when the eigensolver fails or the inputs are not finite.
-public func responsePCA(_ w: Tensor, covariance: [Double], rank: Int) throws -> SVDFactors {
+public func responsePCA(_ w: Tensor, covariance: [Double], rank: Int) throws -> (factors: SVDFactors, responseError: Double) {
   precondition(w.shape.count == 2, "responsePCA: W must be [M, K]")
   let m = w.shape[0]
   precondition(covariance.count == m * m && rank >= 1 && rank <= m, "responsePCA: bad covariance or rank")
@@ -21,9 +22,12 @@ public func responsePCA(_ w: Tensor, covariance: [Double], rank: Int) throws -> 
   if bad > 0 { throw DecompositionError.nonFiniteEntries(count: bad, total: covariance.count) }
   try validateFinite(w)
   var s = covariance
-  var (_, u) = try symmetricEigenvectors(&s, dim: m, count: rank)
+  let total = (0..<m).reduce(0.0) { $0 + max(covariance[$1 * m + $1], 0) }
+  var (values, u) = try symmetricEigenvectors(&s, dim: m, count: rank)
   fixSigns(&u)
-  return SVDFactors(left: u, right: matmul(u.transposed([1, 0]), w))
+  let kept = values.reduce(0, +)
+  let error = total > 0 ? (max(total - kept, 0) / total).squareRoot() : 0
+  return (SVDFactors(left: u, right: matmul(u.transposed([1, 0]), w)), error)
 }
 
 /// The bias `b′ = P·b + (I − P)·μ` of a response-PCA layer, with `P = left·leftᵀ` (`left` has

@@ -51,10 +51,10 @@ struct OutputBench {
 
   /// The outputs' difference between `candidate` and the original. A candidate that fails to
   /// compile or run has infinite error: it is never accepted.
-  mutating func difference(of candidate: Model) -> OutputDifference? {
+  mutating func difference(of candidate: Model, inputs limit: Int = .max) -> OutputDifference? {
     guard let executor = try? Executor(model: candidate, options: executorOptions) else { return nil }
     var d = OutputDifference()
-    for (x, y) in zip(inputs, references) {
+    for (x, y) in zip(inputs, references).prefix(limit) {
       runs += 1
       guard let z = try? executor.run(x) else { return nil }
       d.add(reference: y, candidate: z)
@@ -63,7 +63,7 @@ struct OutputBench {
   }
 
   /// The largest relative output error of `candidate` (infinite when it does not run).
-  mutating func error(of candidate: Model) -> Double {
-    difference(of: candidate)?.error ?? .infinity
+  mutating func error(of candidate: Model, inputs limit: Int = .max) -> Double {
+    difference(of: candidate, inputs: limit)?.error ?? .infinity
   }
 }

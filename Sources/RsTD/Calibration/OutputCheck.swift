@@ -30,6 +30,9 @@ public struct OutputCheck: Sendable {
   public var inputsSource: String?
   /// Number of synthetic inputs when `inputs` is nil. Default 4.
   public var samples = 4
+  /// Inputs each single-site probe runs (the first ones); the allocation's models run all.
+  /// Default 2.
+  public var probeSamples = 2
   /// Shapes of synthetic inputs by input name, overriding the declared shape. Default empty.
   public var inputShapes: [String: [Int]] = [:]
   /// Worker threads of the executor (results are the same bits for any count). Default: all cores.

@@ -14,13 +14,14 @@ extension Rewriter {
   ///
   /// When the planned model moves the outputs by more than the bound, ranks are re-allocated
   /// by measured error (`OutputAllocation`): every rewritten site is probed alone at the
-  /// planned policy and at up to `backOffLevels` stricter ones (`RankPolicy.stricter`); the
+  /// planned policy (on `probeSamples` inputs), and its error at up to `backOffLevels` stricter
+  /// ones (`RankPolicy.stricter`) estimated from how much closer their factors are; the
   /// allocation picks per site a level or the original kernel, and the result is measured
   /// (the budget tightened up to four times if the measurement disagrees). Only measured
   /// models are accepted, so the bound holds on the check inputs whatever the interactions
   /// between sites; the last resort keeps whole the sites that hurt most, as few as a binary
   /// search finds enough, and ends at the original model if need be.
-  /// Model runs: inputs × (2 + sites × levels + 5 + log₂ sites) at most.
+  /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × sites at most.
   public func rewriteMeasured(_ model: inout Model) throws -> RewriteOutcome {
     let weightFits = try prepare(&model)
     guard options.check.enabled else {
@@ -54,16 +55,25 @@ extension Rewriter {
       let active = (0..<prepared.siteCount).filter { rows[siteRows[$0]].status == .rewritten }
       let levels = try backOffLevels(prepared, original: original, bench: bench)
       var allocation = OutputAllocation(sites: active, levels: levels.count)
+      let sites = prepared.decisions.compactMap { d -> ConvSite? in if case .rewrite(let site) = d { site } else { nil } }
       for (n, s) in active.enumerated() {
         progress?("probing site \(n + 1) of \(active.count)")
+        var choice = [Int](repeating: levels.count, count: prepared.siteCount)
+        choice[s] = 0
+        var candidate = original
+        _ = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
+        let measured = bench.error(of: candidate, inputs: options.check.probeSamples)
+        // Gentler levels are not run: their error is the measured one scaled by how much closer
+        // their factors are to the layer (response or weight error), checked when the
+        // allocation's model is measured.
+        let base = prepared.outcome(ofSite: s, sites[s])
         for l in levels.indices {
-          var choice = [Int](repeating: levels.count, count: prepared.siteCount)
-          choice[s] = l
-          var candidate = original
-          let probeRows = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
-          let row = probeRows[siteRows[s]]
-          let error = row.status == .rewritten ? bench.error(of: candidate) : 0
-          allocation.record(site: s, level: l, error: error, params: row.paramsAfter, dense: row.paramsBefore)
+          if let o = levels[l].outcome(ofSite: s, sites[s]) {
+            let scale = l == 0 ? 1 : (base.map { $0.error > 0 ? o.error / $0.error : 0 } ?? 1)
+            allocation.record(site: s, level: l, error: measured * scale, params: o.params, dense: sites[s].parameterCount)
+          } else {
+            allocation.record(site: s, level: l, error: 0, params: sites[s].parameterCount, dense: sites[s].parameterCount)
+          }
         }
       }
       let kept = { (s: Int) in allocation.keptReason(site: s, bound: bound) }

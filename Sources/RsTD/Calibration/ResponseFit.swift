@@ -52,13 +52,13 @@ extension Rewriter {
       let key = oldKey + "|responses:" + out
       keyOf[i] = key
       factorizations[key] = Result {
-        let factors = try responsePCA(w, covariance: moments.covariance, rank: ranks[0])
+        let (factors, responseError) = try responsePCA(w, covariance: moments.covariance, rank: ranks[0])
         let residual = zip(w.scalars, factors.reconstruct().scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
         let norm = w.frobeniusNorm
         return Factorization(
           format: .svd, ranks: ranks, relativeError: norm > 0 ? residual.squareRoot() / norm : 0,
           factors: [factors], bias: responseBias(left: factors.left, bias: bias, mean: moments.mean),
-          fittedTo: FitTarget.responses.rawValue)
+          responseError: responseError, fittedTo: FitTarget.responses.rawValue)
       }
     }
     return PreparedRewrite(
