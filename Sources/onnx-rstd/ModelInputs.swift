@@ -80,7 +80,7 @@ struct ModelInputs {
       let count = shape.reduce(1, *)
       let storage: TensorValue.Storage
       if type.isFloatingPoint {
-        storage = .floats((0..<count).map { _ in Self.standardNormal(&generator) })
+        storage = .floats((0..<count).map { _ in generator.nextStandardNormal() })
       } else if type == .bool {
         storage = .bools((0..<count).map { _ in generator.next() >> 63 == 1 })
       } else {
@@ -127,12 +127,5 @@ struct ModelInputs {
     case .int64: return .int64
     case .bool: return .bool
     }
-  }
-
-  /// A standard normal draw (Box–Muller on two uniform doubles in (0, 1]).
-  private static func standardNormal(_ g: inout SplitMix64) -> Float {
-    let u1 = Double((g.next() >> 11) + 1) * 0x1p-53
-    let u2 = Double(g.next() >> 11) * 0x1p-53
-    return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
   }
 }

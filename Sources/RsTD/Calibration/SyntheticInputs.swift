@@ -5,8 +5,8 @@ import TensorAlgebra
 
 /// Inputs made up from the graph's declared input shapes when the caller gives none.
 ///
-/// Floating-point inputs get independent standard-normal values (Box–Muller on a seeded
-/// SplitMix64, so the same seed gives the same bits). A dimension the file leaves open becomes
+/// Floating-point inputs get independent standard-normal values (`SplitMix64.nextStandardNormal`,
+/// set k seeded by seed + k: the same draws as `onnx-rstd verify --random N --seed S`). A dimension the file leaves open becomes
 /// 1 on axis 0 (the batch) and 64 elsewhere, unless `OutputCheck.inputShapes` names it. Integer
 /// and boolean inputs cannot be made up meaningfully (they are ids, shapes or masks): such a model
 /// needs calibration inputs.
@@ -47,28 +47,13 @@ enum SyntheticInputs {
       }
       shapes.append((name, shape))
     }
-    var generator = SplitMix64(seed: seed)
-    return (0..<count).map { _ in
-      Dictionary(uniqueKeysWithValues: shapes.map { name, shape in
-        (name, TensorValue(shape: shape, floats: normals(shape.reduce(1, *), using: &generator)))
+    // Set k from seed + k, as `onnx-rstd verify --random N --seed S` draws them.
+    return (0..<count).map { k in
+      var generator = SplitMix64(seed: seed &+ UInt64(k))
+      return Dictionary(uniqueKeysWithValues: shapes.map { name, shape in
+        (name, TensorValue(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in generator.nextStandardNormal() }))
       })
     }
-  }
-
-  /// `n` standard-normal floats.
-  private static func normals(_ n: Int, using g: inout SplitMix64) -> [Float] {
-    var out = [Float](repeating: 0, count: n)
-    var i = 0
-    while i < n {
-      // Uniforms in (0, 1]: 53 random bits, never 0, so the logarithm is finite.
-      let u1 = (Double(g.next() >> 11) + 1) / 9_007_199_254_740_992
-      let u2 = Double(g.next() >> 11) / 9_007_199_254_740_992
-      let r = (-2 * log(u1)).squareRoot()
-      out[i] = Float(r * cos(2 * .pi * u2))
-      if i + 1 < n { out[i + 1] = Float(r * sin(2 * .pi * u2)) }
-      i += 2
-    }
-    return out
   }
 }
 
