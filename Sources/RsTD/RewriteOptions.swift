@@ -72,6 +72,9 @@ public struct RewriteOptions: Sendable {
   public var force = false
   /// Number of candidates besides the identity for `.search`. Default 4.
   public var searchCandidates = 4
+  /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
+  /// `.fp32` (no change).
+  public var weights: WeightStorage = .fp32
 
   public init() {}
 }

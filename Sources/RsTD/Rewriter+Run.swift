@@ -27,7 +27,9 @@ extension Rewriter {
     model.setMetadata("onnx-rstd.version", Rewriter.version)
     model.setMetadata("onnx-rstd.options", optionsDescription.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))
     var sizeAfter = 0
+    var bytesByType: [String: Int] = [:]
     if !dryRun, output != nil {
+      bytesByType = model.graph.initializerBytesByType
       progress?("writing \(output!)")
       let policy = externalData == .automatic && !model.externalDataFiles.isEmpty
         ? .always(thresholdBytes: ExternalDataPolicy.automaticThresholdBytes) : externalData
@@ -38,7 +40,7 @@ extension Rewriter {
       sitesRewritten: rewritten.count, sitesKept: rows.count - rewritten.count,
       paramsBefore: rows.reduce(0) { $0 + $1.paramsBefore }, paramsAfter: rows.reduce(0) { $0 + $1.paramsAfter },
       macsBefore: rows.reduce(0) { $0 + $1.macsBefore }, macsAfter: rows.reduce(0) { $0 + $1.macsAfter },
-      fileSizeBefore: sizeBefore, fileSizeAfter: sizeAfter,
+      fileSizeBefore: sizeBefore, fileSizeAfter: sizeAfter, tensorBytesByType: bytesByType,
       seconds: Date().timeIntervalSince(start))
     let result = RewriteReport(
       tool: "onnx-rstd", version: Rewriter.version, options: optionsDescription, input: input,
@@ -67,7 +69,7 @@ extension Rewriter {
       "seed": String(options.seed), "ranks": ranks, "include": options.include.joined(separator: ","),
       "exclude": options.exclude.joined(separator: ","), "include-linear": String(options.includeLinear),
       "force": String(options.force),
-    ]
+    ].merging(options.weights == .fp32 ? [:] : ["weights": options.weights.rawValue]) { a, _ in a }
   }
 
   /// Size of a file in bytes, 0 when it does not exist.

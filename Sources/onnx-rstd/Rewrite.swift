@@ -6,6 +6,7 @@ import RsTD
 extension Method: ExpressibleByArgument {}
 extension Layout: ExpressibleByArgument {}
 extension ShuffleMode: ExpressibleByArgument {}
+extension WeightStorage: ExpressibleByArgument {}
 
 extension OnnxRstd {
   struct Rewrite: ParsableCommand {
@@ -45,6 +46,10 @@ extension OnnxRstd {
 
     @Option(name: .customLong("max-error"), help: ArgumentHelp("Smallest ranks with relative weight error at most E per site.", valueName: "E"))
     var maxError: Double?
+
+    @Option(help: ArgumentHelp(
+      "How Conv/Gemm/MatMul weights (factors and kept kernels; not biases) are stored: fp16 rebuilt by Cast, int8 (per-channel scale) by Cast and Mul; onnxruntime folds both at load. Under --ratio, the budget then counts bytes."))
+    var weights: WeightStorage = .fp32
 
     @Option(help: ArgumentHelp("Only sites whose name matches this glob (repeatable).", valueName: "GLOB"))
     var include: [String] = []
@@ -101,6 +106,7 @@ extension OnnxRstd {
       o.exclude = exclude
       o.includeLinear = includeLinear
       o.force = force
+      o.weights = weights
       return o
     }
 

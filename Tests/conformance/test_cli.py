@@ -193,10 +193,12 @@ def test_report_schema(tmp_path):
     report = _report(tmp_path, str(DIGITS), str(tmp_path / "o.onnx"), "--ratio", "0.5")
     assert set(report) == {"tool", "version", "options", "input", "output", "dryRun", "sites", "totals"}
     site_keys = {"node", "opType", "weight", "weightSource", "shape", "group", "status", "reason", "format",
-                 "ranks", "shuffle", "paramsBefore", "paramsAfter", "macsBefore", "macsAfter", "relativeError"}
+                 "ranks", "shuffle", "paramsBefore", "paramsAfter", "macsBefore", "macsAfter", "relativeError",
+                 "lowRankError", "weights"}
     assert all(set(s) == site_keys for s in report["sites"])
     assert set(report["totals"]) == {"sitesRewritten", "sitesKept", "paramsBefore", "paramsAfter", "macsBefore",
-                                     "macsAfter", "fileSizeBefore", "fileSizeAfter", "seconds"}
+                                     "macsAfter", "fileSizeBefore", "fileSizeAfter", "tensorBytesByType",
+                                     "seconds"}
     assert report["totals"]["fileSizeBefore"] == DIGITS.stat().st_size
     assert report["totals"]["fileSizeAfter"] == (tmp_path / "o.onnx").stat().st_size
 

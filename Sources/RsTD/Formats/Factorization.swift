@@ -11,4 +11,8 @@ struct Factorization {
   var entryShuffle: EntryShuffle? = nil
   /// "none", "random seed N" ... for the report.
   var shuffleDescription: String = "none"
+  /// How the weights are stored (`--weights`) when not plain fp32, for the report; nil = fp32.
+  var storage: String? = nil
+  /// The error of the float factors alone when `relativeError` includes storage; nil otherwise.
+  var lowRankError: Double? = nil
 }
