@@ -269,3 +269,14 @@ def test_default_writes_float32_only(tmp_path):
     assert all(s["weights"] is None for s in report["sites"])
     assert _stored_types(out) <= {onnx.TensorProto.FLOAT, onnx.TensorProto.INT64}
     assert not {n.op_type for n in onnx.load(str(out)).graph.node} & {"Cast"}
+
+
+def test_kept_weight_stays_float_when_storage_breaks_the_bound(tmp_path):
+    """--max-error 0.001 keeps the depthwise conv; int8 storage (~5e-3 error) would exceed the
+    bound, so the kept weight stays FLOAT and says why; fp16 (~2e-4) meets it and is stored."""
+    src = REPO / "Models/zoo/conv2d_depthwise.onnx"
+    (site,) = _rewrite(src, tmp_path / "a.onnx", "--max-error", "0.001", "--weights", "int8")["sites"]
+    assert site["weights"].startswith("fp32 (int8 storage error") and "exceeds the bound 0.001" in site["weights"]
+    assert _stored_types(tmp_path / "a.onnx") == {onnx.TensorProto.FLOAT}
+    (site,) = _rewrite(src, tmp_path / "b.onnx", "--max-error", "0.001", "--weights", "fp16")["sites"]
+    assert site["weights"].startswith("fp16") and site["relativeError"] <= 0.001

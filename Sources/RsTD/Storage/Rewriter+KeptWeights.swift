@@ -20,6 +20,17 @@ extension Rewriter {
     }
   }
 
+  /// The per-site error bound of `--max-error` (or the default policy) for a weight of `shape`,
+  /// which storage must meet on kept weights too; nil under policies without one.
+  private func keptBound(shape: [Int]) -> Double? {
+    let spatial = shape.count > 2 && shape.dropFirst(2).reduce(1, *) > 1
+    switch options.ranks {
+    case .maxError(let e): return e
+    case .maxErrorByKernel(let s, let p): return spatial ? s : p
+    case .full, .fixed, .ratio: return nil
+    }
+  }
+
   /// Re-stores one kept weight; returns the report's description and error.
   private func storeKept(_ w: String, in graph: inout Graph, opset: Int, detached: inout Set<String>) throws -> (weights: String, error: Double?) {
     guard let c = try graph.constant(w), let type = c.elementType else {
@@ -48,6 +59,11 @@ extension Rewriter {
     guard let q = quantized else {
       return ("fp32 (|w| up to \(values.map(abs).max() ?? 0) exceeds FLOAT16's \(HalfPrecision.largestFinite))", nil)
     }
+    let norm = Tensor(shape: c.shape, scalars: values).frobeniusNorm
+    let error = norm > 0 ? q.squaredError.squareRoot() / norm : 0
+    if let bound = keptBound(shape: c.shape), error > bound {
+      return ("fp32 (\(storage.storage.rawValue) storage error \(error) exceeds the bound \(bound))", nil)
+    }
     // The first reader in graph order gets the rebuild just before it.
     let position = Dictionary(uniqueKeysWithValues: graph.nodeIDs.enumerated().map { ($1, $0) })
     let ordered = readers.sorted { position[$0]! < position[$1]! }
@@ -55,8 +71,6 @@ extension Rewriter {
     graph.insert(rebuilt.nodes, before: ordered[0])
     for id in ordered { graph.setInput(of: id, at: 1, to: rebuilt.output) }
     detached.insert(w)
-    let norm = Tensor(shape: c.shape, scalars: values).frobeniusNorm
-    let error = norm > 0 ? q.squaredError.squareRoot() / norm : 0
     return (storage.description([q.note("kept weight")]), error)
   }
 }
