@@ -20,9 +20,10 @@ from rstd_testing import REPO, feeds_for, ort_outputs, rel_l2, run_cli
 from test_rewrite import MODELS, PLANS
 
 # fp16 storage rounds each stored weight to an 11-bit mantissa: ≤ 2^-12 ≈ 2.4e-4 relative per
-# entry, ≈ 1.4e-4 rms; a chain of up to four stored factors accumulates ≈ 3e-4 on the output,
-# so 1e-3 (the bar) leaves 3× headroom. Models already in FLOAT16 are not re-stored and
-# keep test_rewrite's FLOAT16 bound.
+# entry, ≈ 1.4e-4 rms per tensor. Errors add along a chain of stored factors and along the layers
+# of a model: measured worst over this sweep 9.1e-4 (conv_chain, four layers × three tucker2
+# factors, reconstructed layout), typically 2e-4–5e-4. 1e-3 is the bar, held as is.
+# Models already in FLOAT16 are not re-stored and keep test_rewrite's FLOAT16 bound.
 TOL_FP16_STORAGE = 1e-3
 TOL_FP16_MODEL = 1e-2
 
@@ -31,6 +32,8 @@ TOL_FP16_MODEL = 1e-2
 # chain the errors add to first order (ReLU and pooling are 1-Lipschitz). One random draw of the
 # input scatters around that expectation, so the bound is 3 × the sum of the reported errors of
 # every site whose weights are stored in int8 (plus 1e-4 for float32 rounding of the chain).
+# Measured over this sweep: output error / that sum has median 1.00 and maximum 1.11 (gemm.onnx),
+# so 3× leaves 2.7× headroom over the worst case.
 INT8_SPREAD = 3.0
 
 RUNNABLE = [c for c in MODELS]
