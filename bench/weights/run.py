@@ -4,6 +4,8 @@
 quantize_static, all measured side by side in one run.
 
     python3 bench/weights/run.py                 # Models/ + real models, writes bench/weights/results.json
+                                                 # (real models from Scripts/fetch-real-models; cache
+                                                 # folder $RSTD_REAL_MODELS_DIR, default .cache/real-models)
     python3 bench/weights/run.py --no-real       # only Models/digits_cnn.onnx and Models/zoo/conv_chain.onnx
     python3 bench/weights/run.py --markdown      # also print the table for docs/benchmarks.md
 
@@ -75,6 +77,21 @@ def paired_latency(orig: Path, cand: Path, feed_of, rounds: int) -> dict:
             acc.append(time.perf_counter() - t0)
     return {"ms": 1e3 * statistics.median(tc), "ms_original": 1e3 * statistics.median(to),
             "ratio": statistics.median(c / o for c, o in zip(tc, to))}
+
+
+def optimized_ops(path: Path) -> dict:
+    """Op counts and initializer element types of onnxruntime's ORT_ENABLE_ALL graph: equal for
+    the fp32, fp16 and int8 forms of one plan when the rebuild is folded."""
+    import collections
+    out = path.with_name(path.stem + ".opt.onnx")
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.optimized_model_filepath = str(out)
+    so.log_severity_level = 3
+    ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    m = onnx.load(str(out))
+    return {"ops": dict(collections.Counter(n.op_type for n in m.graph.node)),
+            "types": sorted({t.data_type for t in m.graph.initializer})}
 
 
 # ----------------------------------------------------------------------------- models
@@ -195,6 +212,7 @@ def run_model(name, src, scorer, args, outdir):
         variants += [(" ".join(p), w, p + ["--weights", w]) for w in ("fp32", "fp16", "int8")]
     variants += [("quantize_dynamic", None, None), ("quantize_static", None, None)]
     size0 = src.stat().st_size
+    fp32_ops = None  # the optimized graph of the current plan's fp32 variant (listed first)
     for label, weights, opts in variants:
         row = {"model": name, "variant": label, "weights": weights, "command": None}
         dst = outdir / f"{name}-{len(rows)}.onnx"
@@ -209,6 +227,11 @@ def run_model(name, src, scorer, args, outdir):
                 quantize_dynamic(src, dst)
             else:
                 quantize_static(src, dst, scorer.calibration())
+            if opts is not None:
+                ops = optimized_ops(dst)
+                if weights == "fp32":
+                    fp32_ops = ops
+                row["optimized_as_fp32"] = ops == fp32_ops
             row["file_ratio"] = dst.stat().st_size / size0
             row["metrics"] = scorer.score(src, dst)
             row["latency"] = paired_latency(src, dst, scorer.feed, args.rounds)
@@ -224,18 +247,19 @@ def run_model(name, src, scorer, args, outdir):
 
 
 def markdown(rows):
-    out = ["| model | variant | weights | file | latency (1 thread, vs original) | fidelity | rel L2 |",
-           "|---|---|---|---|---|---|---|"]
+    out = ["| model | variant | weights | file | latency (1 thread, vs original) | optimized graph = fp32's | fidelity | rel L2 |",
+           "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["status"] != "ok":
-            out.append(f"| {r['model']} | {r['variant']} | {r['weights'] or '-'} | **{r['status']}** | | | |")
+            out.append(f"| {r['model']} | {r['variant']} | {r['weights'] or '-'} | **{r['status']}** | | | | |")
             continue
         m = dict(r["metrics"])
         rel = m.pop("rel_l2")
         fid = ", ".join(f"{k} {v:.3f}" for k, v in m.items()) or "-"
         lat = r["latency"]
+        same = {True: "yes", False: "**no**", None: "-"}[r.get("optimized_as_fp32")]
         out.append(f"| {r['model']} | {r['variant']} | {r['weights'] or '-'} | {r['file_ratio']:.3f}× | "
-                   f"{lat['ms']:.2f} ms ({lat['ratio']:.2f}×) | {fid} | {rel:.2e} |")
+                   f"{lat['ms']:.2f} ms ({lat['ratio']:.2f}×) | {same} | {fid} | {rel:.2e} |")
     return "\n".join(out)
 
 
@@ -253,7 +277,9 @@ def main():
         sys.exit("onnx-rstd not found: build it or pass --cli")
     models = [("digits_cnn", REPO / "Models/digits_cnn.onnx", Digits()),
               ("conv_chain", REPO / "Models/zoo/conv_chain.onnx", Synthetic(REPO / "Models/zoo/conv_chain.onnx"))]
+    manifest = {}
     if not args.no_real:
+        # Scripts/fetch-real-models fills the cache ($RSTD_REAL_MODELS_DIR, default .cache/real-models).
         manifest = json.loads((H.CACHE / "manifest.json").read_text())
         for name in ("ppocr-cls", "ppocr-det", "ppocr-rec"):
             models.append((name, Path(manifest[name]["path"]), None))
@@ -263,7 +289,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, path, scorer in models:
             if scorer is None:
-                scorer = RealModel(name, json.loads((H.CACHE / "manifest.json").read_text())[name])
+                scorer = RealModel(name, manifest[name])
             log(f"{name}: {path}")
             rows += run_model(name, path, scorer, args, Path(tmp))
     result = {"command": "python3 " + " ".join(sys.argv), "onnxruntime": ort.__version__, "onnx": onnx.__version__,
