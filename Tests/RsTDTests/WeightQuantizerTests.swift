@@ -103,4 +103,17 @@ final class WeightQuantizerTests: XCTestCase {
     XCTAssertNotNil(first.model.graph.initializerBytesByType["INT8"])
     try assertWellFormed(first.model)
   }
+
+  // Under int8 a weight is rebuilt by Cast → Mul; a bias stays a FLOAT initializer read directly.
+  func testBiasesAreNeverRestored() throws {
+    let model = try TestModel.chain([.init("conv0", outputChannels: 8)], inputChannels: 4, seed: 3)
+    let site = try onlySite(model)
+    var e = ChainEmitter(graph: model.graph, site: site, factorKey: "k", shared: [:], storage: .int8)
+    let w = e.initializer("w", [Float](repeating: 0.5, count: 8), shape: [8, 1])
+    let b = e.bias("b", [Float](repeating: 0.25, count: 8), shape: [8])
+    XCTAssertEqual(e.nodes.map(\.opType), ["Cast", "Mul"], "only the weight is rebuilt")
+    XCTAssertEqual(e.nodes.last?.outputs, [w])
+    XCTAssertEqual(try e.graph.constant(b)?.elementTypeName, "FLOAT")
+    XCTAssertEqual(try e.graph.constant(b)?.floats(), [Float](repeating: 0.25, count: 8))
+  }
 }

@@ -37,8 +37,20 @@ struct ChainEmitter {
 
   /// A weight holding `values`: a new floating-point initializer, or under fp16/int8 storage the
   /// output of the nodes rebuilding it; the one already made for this factor when shared.
+  /// Biases go through `bias(_:_:shape:)`, which never re-stores.
   mutating func initializer(_ suffix: String, _ values: [Float], shape: [Int]) -> String {
     if let name = storedWeight(suffix, values, shape: shape) { return name }
+    return floatInitializer(suffix, values, shape: shape)
+  }
+
+  /// A new bias initializer in the site's element type, whatever `--weights` says: biases are
+  /// few values and feed the output directly, so they stay float.
+  mutating func bias(_ suffix: String, _ values: [Float], shape: [Int]) -> String {
+    floatInitializer(suffix, values, shape: shape)
+  }
+
+  /// A new initializer in the site's element type, or the one already made for this factor.
+  private mutating func floatInitializer(_ suffix: String, _ values: [Float], shape: [Int]) -> String {
     let type = site.elementType
     if type == .float16, problem == nil, let big = values.first(where: { !HalfPrecision.fitsFloat16($0) }) {
       problem = "factor '\(suffix)' holds \(big), beyond FLOAT16's ±\(HalfPrecision.largestFinite)"
