@@ -20,8 +20,14 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
   /// `--ratio` asks for fewer parameters than every site at its smallest rank holds.
   case budgetTooSmall(ratio: Double, minimum: Double)
 
+  /// Under an output bound, even the model with every site kept whole moves the outputs by more
+  /// (what is left is the weight storage `--weights` chose).
+  case outputBoundNotMet(measured: Double, bound: Double)
+
   public var description: String {
     switch self {
+    case .outputBoundNotMet(let measured, let bound):
+      "the outputs move by \(measured) (relative, measured) with every site kept whole, above the bound \(bound): the weight storage alone exceeds it; loosen --target-error or store weights as fp32/fp16."
     case .weightIsGraphInput(let node, let weight):
       "node '\(node)': weight '\(weight)' is a graph input, not a constant; export the model with its weights, or pass --exclude '\(node)'."
     case .unsupportedOpset(let version?, let supported):

@@ -28,7 +28,9 @@ extension Rewriter {
     model.setMetadata("onnx-rstd.version", Rewriter.version)
     model.setMetadata("onnx-rstd.options", optionsDescription.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))
     var sizeAfter = 0
+    var bytesByType: [String: Int] = [:]
     if !dryRun, output != nil {
+      bytesByType = model.graph.initializerBytesByType
       progress?("writing \(output!)")
       let policy = externalData == .automatic && !model.externalDataFiles.isEmpty
         ? .always(thresholdBytes: ExternalDataPolicy.automaticThresholdBytes) : externalData
@@ -39,7 +41,7 @@ extension Rewriter {
       sitesRewritten: rewritten.count, sitesKept: rows.count - rewritten.count,
       paramsBefore: rows.reduce(0) { $0 + $1.paramsBefore }, paramsAfter: rows.reduce(0) { $0 + $1.paramsAfter },
       macsBefore: rows.reduce(0) { $0 + $1.macsBefore }, macsAfter: rows.reduce(0) { $0 + $1.macsAfter },
-      fileSizeBefore: sizeBefore, fileSizeAfter: sizeAfter,
+      fileSizeBefore: sizeBefore, fileSizeAfter: sizeAfter, tensorBytesByType: bytesByType,
       seconds: Date().timeIntervalSince(start))
     let result = RewriteReport(
       tool: "onnx-rstd", version: Rewriter.version, options: optionsDescription, input: input,
@@ -69,14 +71,14 @@ extension Rewriter {
       "seed": String(options.seed), "ranks": ranks, "include": options.include.joined(separator: ","),
       "exclude": options.exclude.joined(separator: ","), "include-linear": String(options.includeLinear),
       "force": String(options.force), "check": checkDescription, "fit": options.fit.rawValue,
-    ]
+    ].merging(options.weights == .fp32 ? [:] : ["weights": options.weights.rawValue]) { a, _ in a }
   }
 
   /// The output check's settings, for metadata_props and the report.
   private var checkDescription: String {
     let c = options.check
     guard c.enabled else { return "off" }
-    let bound = c.effectiveBound(under: options.ranks).map { "bound=\($0)" } ?? "measure-only"
+    let bound = c.effectiveBound(under: options.ranks, weights: options.weights).map { "bound=\($0)" } ?? "measure-only"
     let inputs = c.inputsSource.map { "calibration \($0)" } ?? c.inputs.map { "\($0.count) given input sets" } ?? "synthetic samples=\(c.samples)"
       + c.inputShapes.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value.map(String.init).joined(separator: "x"))" }.joined()
     return "\(bound), \(inputs)"

@@ -126,7 +126,8 @@ public struct Rewriter {
           continue
         }
         let format = prepared.planner.formatFor(m)
-        if let reason = try emit(f, format: format, site: site, key: key, into: &model.graph, shared: &shared) {
+        let storage = SiteStorage(asked: options.weights, elementType: site.elementType, opset: prepared.planner.opset).storage
+        if let reason = try emit(f, format: format, site: site, key: key, storage: storage, into: &model.graph, shared: &shared) {
           rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph))
           continue
         }
@@ -142,9 +143,10 @@ public struct Rewriter {
               + (f.fittedTo == FitTarget.responses.rawValue ? " (responses)" : ""),
             ranks: f.ranks, shuffle: f.shuffleDescription, paramsBefore: site.parameterCount,
             paramsAfter: cost.params, macsBefore: site.multiplyAdds, macsAfter: cost.multiplyAdds,
-            relativeError: f.relativeError))
+            relativeError: f.relativeError, lowRankError: f.lowRankError, weights: f.storage))
       }
     }
+    try storeKeptWeights(in: &model.graph, rows: &rows, opset: prepared.planner.opset, detached: &detached)
     progress?("emitting done; cleaning up")
     model.graph.removeUnused(detached)
     model.graph.topologicallySort()
@@ -155,10 +157,10 @@ public struct Rewriter {
   /// not. The emitter works on the graph itself (moved in and out, never copied), so one site
   /// costs O(its chain), not O(graph).
   private func emit(
-    _ f: Factorization, format: any ConvFormat, site: ConvSite, key: String, into graph: inout Graph,
+    _ f: Factorization, format: any ConvFormat, site: ConvSite, key: String, storage: WeightStorage, into graph: inout Graph,
     shared: inout [String: String]
   ) throws -> SkipReason? {
-    var emitter = ChainEmitter(graph: Graph(irVersion: graph.irVersion), site: site, factorKey: key, shared: [:])
+    var emitter = ChainEmitter(graph: Graph(irVersion: graph.irVersion), site: site, factorKey: key, shared: [:], storage: storage)
     swap(&emitter.graph, &graph)
     swap(&emitter.shared, &shared)
     defer {

@@ -8,7 +8,8 @@ import TensorAlgebra
 /// errors are printed: always one line, `onnx-rstd: error: <sentence>`.
 enum ExitStatus {
   static let help = """
-    Exit status: 0 success; 1 (verify) an output differs by more than --max-rel-error; 64 usage error (bad options, an output or report path that is the input or each other, \
+    Exit status: 0 success; 1 (verify) an output differs by more than --max-rel-error, (rewrite) the output bound \
+    cannot be met even with every site kept whole (weight storage alone exceeds it); 64 usage error (bad options, an output or report path that is the input or each other, \
     a --ratio no plan can reach); \
     65 the input is not a valid ONNX model or holds malformed data (including external data outside its folder, \
     through a symlink, or not a regular file), or --inputs is not a valid .npz or does not match the model's inputs \
@@ -30,6 +31,7 @@ enum ExitStatus {
       }
     case is GraphError: return 65
     case RewriteError.budgetTooSmall: return 64
+    case RewriteError.outputBoundNotMet: return 1
     case RewriteError.factorsMismatch: return 70
     case is RewriteError: return 65
     case is DecompositionError: return 70

@@ -7,6 +7,7 @@ extension Method: ExpressibleByArgument {}
 extension Layout: ExpressibleByArgument {}
 extension ShuffleMode: ExpressibleByArgument {}
 extension FitTarget: ExpressibleByArgument {}
+extension WeightStorage: ExpressibleByArgument {}
 
 extension OnnxRstd {
   struct Rewrite: ParsableCommand {
@@ -79,6 +80,9 @@ extension OnnxRstd {
       name: .customLong("input-shape"),
       help: ArgumentHelp("Shape of a synthetic input, overriding open dimensions (repeatable).", valueName: "NAME=1x3x224x224"))
     var inputShape: [String] = []
+    @Option(help: ArgumentHelp(
+      "How Conv/Gemm/MatMul weights (factors and kept kernels; not biases) are stored: fp16 rebuilt by Cast, int8 (per-channel scale) by Cast and Mul; onnxruntime folds both at load. Under --ratio, the budget then counts bytes."))
+    var weights: WeightStorage = .fp32
 
     @Option(help: ArgumentHelp("Only sites whose name matches this glob (repeatable).", valueName: "GLOB"))
     var include: [String] = []
@@ -156,6 +160,7 @@ extension OnnxRstd {
       if let targetError { o.check.bound = .relative(targetError) }
       o.check.samples = checkSamples
       o.check.inputShapes = (try? parsedInputShapes()) ?? [:]
+      o.weights = weights
       return o
     }
 

@@ -19,8 +19,8 @@ final class ReportTests: XCTestCase {
   func testRowsEncodeEveryKeyWithNulls() throws {
     let rows = try rows()
     let keys = [
-      "format", "group", "macsAfter", "macsBefore", "node", "opType", "outputErrorAlone", "paramsAfter", "paramsBefore", "ranks", "reason",
-      "relativeError", "shape", "shuffle", "status", "weight", "weightSource",
+      "format", "group", "lowRankError", "macsAfter", "macsBefore", "node", "opType", "outputErrorAlone", "paramsAfter",
+      "paramsBefore", "ranks", "reason", "relativeError", "shape", "shuffle", "status", "weight", "weightSource", "weights",
     ]
     for row in rows {
       let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONEncoder().encode(row)) as? [String: Any])

@@ -206,12 +206,13 @@ def test_report_schema(tmp_path):
     assert set(report) == {"tool", "version", "options", "input", "output", "dryRun", "sites", "totals", "measurement"}
     site_keys = {"node", "opType", "weight", "weightSource", "shape", "group", "status", "reason", "format",
                  "ranks", "shuffle", "paramsBefore", "paramsAfter", "macsBefore", "macsAfter", "relativeError",
-                 "outputErrorAlone"}
+                 "outputErrorAlone", "lowRankError", "weights"}
     assert set(report["measurement"]) == {"status", "inputs", "bound", "outputError", "outputErrors", "plannedError",
                                           "sitesBackedOff", "modelRuns", "note"}
     assert all(set(s) == site_keys for s in report["sites"])
     assert set(report["totals"]) == {"sitesRewritten", "sitesKept", "paramsBefore", "paramsAfter", "macsBefore",
-                                     "macsAfter", "fileSizeBefore", "fileSizeAfter", "seconds"}
+                                     "macsAfter", "fileSizeBefore", "fileSizeAfter", "tensorBytesByType",
+                                     "seconds"}
     assert report["totals"]["fileSizeBefore"] == DIGITS.stat().st_size
     assert report["totals"]["fileSizeAfter"] == (tmp_path / "o.onnx").stat().st_size
 

@@ -28,6 +28,36 @@ extension Graph {
     return ids
   }
 
+  /// Inserts `nodes` just before the node `id`, in order (they must read only values defined
+  /// before `id` or by each other, which keeps the graph topologically sorted).
+  /// - Returns: the handles of the new nodes, in order.
+  @discardableResult
+  public mutating func insert(_ nodes: [Node], before id: NodeID) -> [NodeID] {
+    precondition(contains(id), "node \(id) is not in the graph")
+    let ids = nodes.map { n in
+      precondition(!n.outputs.contains { !$0.isEmpty && isDefined($0) }, "node '\(n.name)' would define a value twice")
+      return linkNode(n.proto, before: id.raw)
+    }
+    checkInvariantsIfEnabled("insert before \(id)")
+    return ids
+  }
+
+  /// Makes input `position` of the node `id` read `value`, keeping everything else of the node
+  /// (doc string, attributes of any kind) and its place in order.
+  /// - Returns: the node's new handle (`id` becomes invalid).
+  @discardableResult
+  public mutating func setInput(of id: NodeID, at position: Int, to value: String) -> NodeID {
+    precondition(contains(id), "node \(id) is not in the graph")
+    var proto = nodeSlots[id.raw]!
+    precondition(proto.input.indices.contains(position), "node \(id) has no input \(position)")
+    proto.input[position] = value
+    let after = nextSlot[id.raw]
+    unlinkNode(id.raw)
+    let new = linkNode(proto, before: after)
+    checkInvariantsIfEnabled("set input \(position) of \(id)")
+    return new
+  }
+
   /// Appends `node` at the end of the graph (building a graph in memory).
   @discardableResult
   public mutating func append(_ node: Node) -> NodeID {
@@ -55,6 +85,11 @@ extension Graph {
   /// Adds an INT64 initializer.
   public mutating func addInitializer(name: String, int64s: [Int64], shape: [Int]) {
     appendInitializer(Onnx_TensorProto.makeInt64s(int64s, shape: shape, name: name), elemType: .int64)
+  }
+
+  /// Adds an INT8 initializer (a quantized weight).
+  public mutating func addInitializer(name: String, int8s: [Int8], shape: [Int]) {
+    appendInitializer(Onnx_TensorProto.makeInt8s(int8s, shape: shape, name: name), elemType: .int8)
   }
 
   private mutating func appendInitializer(_ t: Onnx_TensorProto, elemType: Onnx_TensorProto.DataType) {

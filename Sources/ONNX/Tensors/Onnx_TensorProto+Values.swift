@@ -134,6 +134,17 @@ extension Onnx_TensorProto {
     return tensor
   }
 
+  /// An INT8 tensor (raw_data, one byte per value): weights stored quantized.
+  public static func makeInt8s(_ values: [Int8], shape: [Int], name: String) -> Onnx_TensorProto {
+    precondition(values.count == shape.reduce(1, *), "makeInt8s: \(values.count) values for shape \(shape)")
+    var tensor = Onnx_TensorProto()
+    tensor.name = name
+    tensor.dims = shape.map { Int64($0) }
+    tensor.dataType = Int32(DataType.int8.rawValue)
+    tensor.rawData = Data(values.map { UInt8(bitPattern: $0) })
+    return tensor
+  }
+
   // MARK: - Implementation
 
   private func unsupported() -> ONNXError {

@@ -6,8 +6,9 @@ import ONNX
 public struct OutputCheck: Sendable {
   /// The relative output error the written model must stay within.
   public enum Bound: Equatable, Sendable {
-    /// `defaultBound` under the default rank policy; measure and report only under an explicit
-    /// policy (`--rank`, `--ratio`, `--max-error`), which says how much to compress.
+    /// `defaultBound` under the default rank policy with fp32 weights; measure and report only
+    /// under an explicit policy (`--rank`, `--ratio`, `--max-error`) or weight storage
+    /// (`--weights fp16|int8`), which say how much to lose.
     case automatic
     /// Measure and report; never back off.
     case none
@@ -44,9 +45,9 @@ public struct OutputCheck: Sendable {
   public init() {}
 
   /// The bound in force under `policy`, or nil when the check only measures.
-  func effectiveBound(under policy: RankPolicy) -> Double? {
+  func effectiveBound(under policy: RankPolicy, weights: WeightStorage) -> Double? {
     switch bound {
-    case .automatic: policy == .conservative ? OutputCheck.defaultBound : nil
+    case .automatic: policy == .conservative && weights == .fp32 ? OutputCheck.defaultBound : nil
     case .none: nil
     case .relative(let e): e
     }

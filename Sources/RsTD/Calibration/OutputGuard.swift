@@ -28,7 +28,7 @@ extension Rewriter {
       return RewriteOutcome(sites: try apply(weightFits, to: &model), measurement: .off())
     }
     let original = model
-    let bound = options.check.effectiveBound(under: options.ranks)
+    let bound = options.check.effectiveBound(under: options.ranks, weights: options.weights)
     var check = options.check
     if let load = check.inputsFor {
       progress?("reading the calibration inputs")
@@ -105,11 +105,16 @@ extension Rewriter {
       }
       if accepted == nil { accepted = best }
       if accepted == nil {
+        // Every site whole: the original model, unless weight storage changed kept kernels.
         var choice = [Int](repeating: 0, count: prepared.siteCount)
         for s in active { choice[s] = levels.count }
-        var unchanged = original
-        let keptRows = try emit(levels, choice: choice, into: &unchanged, reason: kept)
-        accepted = (unchanged, keptRows, OutputDifference(), choice)
+        var whole = original
+        let keptRows = try emit(levels, choice: choice, into: &whole, reason: kept)
+        let d = options.weights == .fp32 ? OutputDifference() : bench.difference(of: whole)
+        guard let d, d.error <= bound else {
+          throw RewriteError.outputBoundNotMet(measured: d?.error ?? .infinity, bound: bound)
+        }
+        accepted = (whole, keptRows, d, choice)
       }
       let a = accepted!
       (model, rows, final) = (a.model, a.rows, a.difference)

@@ -3,14 +3,22 @@ import ONNX
 /// Builds the nodes and initializers that replace one site.
 ///
 /// Every new name derives from the site's name (`<site>/<suffix>`) through the graph's one name
-/// generator; weights are stored in the site's element type; factors of a weight shared by
-/// several sites are stored once (`shared` maps a factor's key to its initializer).
+/// generator; weights are stored in the site's element type, or as `storage` rebuilt by Cast
+/// (→ Mul) nodes (Storage/); factors of a weight shared by several sites are stored once
+/// (`shared` maps a factor's key to its initializer or rebuilt value).
 struct ChainEmitter {
   var graph: Graph
   let site: ConvSite
   /// Key of the factorization (weight name, format, ranks, shuffle) for sharing initializers.
   let factorKey: String
   var shared: [String: String]
+  /// How weights are stored (`.fp32`: in the site's element type, as before).
+  let storage: WeightStorage
+  /// Per weight suffix, the floats the graph holds or rebuilds (only when `storage` is not fp32),
+  /// from which the format measures the stored kernel's error.
+  private(set) var stored: [String: [Float]] = [:]
+  /// Per weight, how it is stored ("svd_right int8 axis 0"), in emission order.
+  private(set) var storageNotes: [String] = []
   private(set) var nodes: [Node] = []
   /// Why the chain cannot be written as built (a factor the weight's type cannot hold); the
   /// rewriter then rolls back and keeps the site.
@@ -19,15 +27,30 @@ struct ChainEmitter {
   private var added: [String] = []
   private var addedKeys: [String] = []
 
-  init(graph: Graph, site: ConvSite, factorKey: String, shared: [String: String]) {
+  init(graph: Graph, site: ConvSite, factorKey: String, shared: [String: String], storage: WeightStorage = .fp32) {
     self.graph = graph
     self.site = site
     self.factorKey = factorKey
     self.shared = shared
+    self.storage = storage
   }
 
-  /// A new floating-point initializer holding `values`, or the one already made for this factor.
+  /// A weight holding `values`: a new floating-point initializer, or under fp16/int8 storage the
+  /// output of the nodes rebuilding it; the one already made for this factor when shared.
+  /// Biases go through `bias(_:_:shape:)`, which never re-stores.
   mutating func initializer(_ suffix: String, _ values: [Float], shape: [Int]) -> String {
+    if let name = storedWeight(suffix, values, shape: shape) { return name }
+    return floatInitializer(suffix, values, shape: shape)
+  }
+
+  /// A new bias initializer in the site's element type, whatever `--weights` says: biases are
+  /// few values and feed the output directly, so they stay float.
+  mutating func bias(_ suffix: String, _ values: [Float], shape: [Int]) -> String {
+    floatInitializer(suffix, values, shape: shape)
+  }
+
+  /// A new initializer in the site's element type, or the one already made for this factor.
+  private mutating func floatInitializer(_ suffix: String, _ values: [Float], shape: [Int]) -> String {
     let type = site.elementType
     if type == .float16, problem == nil, let big = values.first(where: { !HalfPrecision.fitsFloat16($0) }) {
       problem = "factor '\(suffix)' holds \(big), beyond FLOAT16's ±\(HalfPrecision.largestFinite)"
@@ -35,6 +58,31 @@ struct ChainEmitter {
     return sharedInitializer(suffix) { graph, name in
       graph.addInitializer(name: name, values: values, shape: shape, type: type)
     }
+  }
+
+  /// Under fp16/int8 storage, the rebuilt weight (shared like an initializer); nil under fp32, or
+  /// when a value does not fit FLOAT16 (that weight then stays float32 and the note says why).
+  private mutating func storedWeight(_ suffix: String, _ values: [Float], shape: [Int]) -> String? {
+    let quantized: QuantizedWeight?
+    switch storage {
+    case .fp32: return nil
+    case .fp16: quantized = QuantizedWeight.float16(values)
+    case .int8: quantized = QuantizedWeight.int8(values, shape: shape)
+    }
+    guard let q = quantized else {
+      stored[suffix] = values
+      let peak = values.map(abs).max() ?? 0
+      storageNotes.append("\(suffix) fp32 (|w| up to \(peak) exceeds FLOAT16's \(HalfPrecision.largestFinite))")
+      return nil
+    }
+    stored[suffix] = q.dequantized
+    storageNotes.append(q.note(suffix))
+    let key = sharingKey(suffix)
+    if let name = shared[key] { return name }
+    let name = rebuild(suffix, q, shape: shape)
+    shared[key] = name
+    addedKeys.append(key)
+    return name
   }
 
   /// A new INT64 initializer (indices, shapes, repeats).
@@ -47,8 +95,7 @@ struct ChainEmitter {
   /// The initializer made for this factor under `suffix`, or a new one named from the site and
   /// added by `add`.
   private mutating func sharedInitializer(_ suffix: String, add: (inout Graph, String) -> Void) -> String {
-    // The op kind is part of the key: Gemm and MatMul store the same factors in different layouts.
-    let key = "\(factorKey)|\(site.kind.rawValue)|\(suffix)"
+    let key = sharingKey(suffix)
     if let name = shared[key] { return name }
     let name = graph.makeName("\(site.name)/\(suffix)")
     add(&graph, name)
@@ -57,6 +104,19 @@ struct ChainEmitter {
     addedKeys.append(key)
     return name
   }
+
+  /// The stored tensor of `q` and the Cast (→ Mul) nodes rebuilding the float weight; returns
+  /// the rebuilt value.
+  private mutating func rebuild(_ suffix: String, _ q: QuantizedWeight, shape: [Int]) -> String {
+    let r = graph.addStoredWeight(q, shape: shape, stem: "\(site.name)/\(suffix)")
+    added += r.initializers
+    nodes += r.nodes
+    return r.output
+  }
+
+  /// The key under which a factor's value is shared: the op kind is part of it, since Gemm and
+  /// MatMul store the same factors in different layouts.
+  private func sharingKey(_ suffix: String) -> String { "\(factorKey)|\(site.kind.rawValue)|\(suffix)" }
 
   /// Removes what this emitter added to the graph (no node reads it yet) and to `shared`.
   mutating func rollBack() {

@@ -25,6 +25,10 @@ protocol ConvFormat {
   func cost(_ site: ConvSite, ranks: [Int]) -> Cost
   /// Emits the chain replacing the site's node from `factors` (`f.factors`, typed).
   func emit(_ factors: Factors, of f: Factorization, into emitter: inout ChainEmitter) throws
+  /// The kernel the emitted chain computes from `stored` (per weight suffix, the floats written
+  /// or rebuilt), beside the kernel it approximates, both in the same (possibly permuted) order:
+  /// their distance is the error of the stored chain (Storage/Formats+StoredKernel.swift).
+  func storedKernel(_ stored: [String: [Float]], of f: Factorization, site: ConvSite, kernel: Tensor) -> (stored: Tensor, reference: Tensor)
 }
 
 extension ConvFormat {

@@ -17,4 +17,8 @@ struct Factorization {
   var responseError: Double? = nil
   /// "weights" or "responses": what the factors were fitted to, for the report.
   var fittedTo = "weights"
+  /// How the weights are stored (`--weights`) when not plain fp32, for the report; nil = fp32.
+  var storage: String? = nil
+  /// The error of the float factors alone when `relativeError` includes storage; nil otherwise.
+  var lowRankError: Double? = nil
 }

@@ -61,7 +61,7 @@ struct Planner {
     var ranks = ranks
     let kernel = try s.kernel()
     while true {
-      let fit = try f.factor(kernel, site: s.site, ranks: ranks, context: ctx)
+      let fit = try stored(f.factor(kernel, site: s.site, ranks: ranks, context: ctx), format: f, site: s.site, kernel: kernel)
       guard let bound = errorBound(s.site), fit.relativeError > bound + 1e-9 else { return fit }
       let next = f.uniformRanks(s.site, rank: Int((Double(ranks.max() ?? 1) * 1.25).rounded(.up)) + 1)
       guard next != ranks, isProfitable(s.site, f.cost(s.site, ranks: next)) else { throw PlanOutcome.boundNotMet(bound) }

@@ -4,17 +4,20 @@ extension RewriteReport {
   /// The report as an aligned text table with a totals line, for a terminal.
   public var table: String {
     let header = ["site", "op", "shape", "format", "ranks", "shuffle", "params", "MACs/pos", "rel.err", "status"]
-    var rows = [header]
+    // The weights column appears only under --weights fp16|int8.
+    let storage = sites.contains { $0.weights != nil }
+    var rows = [header + (storage ? ["weights"] : [])]
     for s in sites {
-      rows.append([
+      rows.append(storage ? [s.weights ?? "-"] : [])
+      rows[rows.count - 1].insert(contentsOf: [
         s.node, s.opType, s.shape.map(String.init).joined(separator: "x") + (s.group > 1 ? " g\(s.group)" : ""),
         s.format ?? "-", s.ranks.map { $0.map(String.init).joined(separator: ",") } ?? "-", s.shuffle ?? "-",
         "\(s.paramsBefore)→\(s.paramsAfter)", "\(s.macsBefore)→\(s.macsAfter)",
         s.relativeError.map { String(format: "%.4f", $0) } ?? "-",
         s.status == .rewritten ? "rewritten" : "kept: \(s.reason ?? "")",
-      ])
+      ], at: 0)
     }
-    let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
     var lines = rows.map { row in
       zip(row, widths).enumerated().map { i, p in i == row.count - 1 ? p.0 : p.0.padding(toLength: p.1, withPad: " ", startingAt: 0) }
         .joined(separator: "  ")
@@ -25,6 +28,9 @@ extension RewriteReport {
       "total: \(t.sitesRewritten) rewritten, \(t.sitesKept) kept; params \(t.paramsBefore)→\(t.paramsAfter) (×\(ratio(t.paramsAfter, t.paramsBefore))); "
         + "MACs/pos \(t.macsBefore)→\(t.macsAfter) (×\(ratio(t.macsAfter, t.macsBefore))); "
         + "file \(t.fileSizeBefore)→\(dryRun ? "-" : String(t.fileSizeAfter)) bytes; \(String(format: "%.2f", t.seconds)) s")
+    if storage && !t.tensorBytesByType.isEmpty {
+      lines.append("tensor bytes by type: " + t.tensorBytesByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    }
     lines.append(measurement.summary)
     return lines.joined(separator: "\n")
   }

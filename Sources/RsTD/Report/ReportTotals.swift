@@ -8,6 +8,9 @@ public struct ReportTotals: Codable, Equatable, Sendable {
   public var macsAfter: Int
   public var fileSizeBefore: Int
   public var fileSizeAfter: Int
+  /// Bytes of initializer data in the written model by element type ("FLOAT", "FLOAT16",
+  /// "INT8", ...); empty in a dry run.
+  public var tensorBytesByType: [String: Int] = [:]
   /// Wall-clock seconds of the whole run (load to save).
   public var seconds: Double
 }

@@ -20,6 +20,12 @@ public struct SiteReport: Codable, Equatable, Sendable {
   public var macsAfter: Int
   /// ‖W − Ŵ‖F / ‖W‖F of the written factors (0 when kept).
   public var relativeError: Double?
+  /// Under `--weights fp16|int8`, the error of the float factors alone (`relativeError` then
+  /// includes the storage); nil otherwise.
+  public var lowRankError: Double? = nil
+  /// How the site's weights are stored ("int8 (svd_right int8 axis 0, ...)", "fp16",
+  /// "fp32 (why)"); nil under the default `--weights fp32`.
+  public var weights: String? = nil
   /// Relative output error of the model with only this site rewritten, when the output check
   /// probed sites (it does so only to back sites off).
   public var outputErrorAlone: Double?
@@ -28,7 +34,7 @@ public struct SiteReport: Codable, Equatable, Sendable {
 extension SiteReport {
   private enum CodingKeys: String, CodingKey {
     case node, opType, weight, weightSource, shape, group, status, reason, format, ranks, shuffle
-    case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError, outputErrorAlone
+    case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError, lowRankError, weights, outputErrorAlone
   }
 
   /// Encodes every key, absent values as null, so the JSON schema has a fixed set of keys.
@@ -50,6 +56,8 @@ extension SiteReport {
     try c.encode(macsBefore, forKey: .macsBefore)
     try c.encode(macsAfter, forKey: .macsAfter)
     try c.encode(relativeError, forKey: .relativeError)
+    try c.encode(lowRankError, forKey: .lowRankError)
+    try c.encode(weights, forKey: .weights)
     try c.encode(outputErrorAlone.flatMap { $0.isFinite ? $0 : nil }, forKey: .outputErrorAlone)
   }
 }
