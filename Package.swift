@@ -22,7 +22,7 @@ let package = Package(
     .executableTarget(
       name: "onnx-rstd",
       dependencies: ["RsTD", "Executor", "NumPyIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-    .target(name: "RsTD", dependencies: ["ONNX", "TensorAlgebra"]),
+    .target(name: "RsTD", dependencies: ["ONNX", "TensorAlgebra", "Executor"]),
     .target(
       name: "ONNX",
       dependencies: ["ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

@@ -72,6 +72,12 @@ public struct RewriteOptions: Sendable {
   public var force = false
   /// Number of candidates besides the identity for `.search`. Default 4.
   public var searchCandidates = 4
+  /// How the written model's outputs are measured against the original's. Default: measured
+  /// on synthetic inputs, held to `OutputCheck.defaultBound` under the default rank policy.
+  public var check = OutputCheck()
+  /// What factors are fitted to. Default `.weights`; `.responses` needs the output check (its
+  /// runs of the original model collect the statistics).
+  public var fit: FitTarget = .weights
 
   public init() {}
 }

@@ -23,7 +23,8 @@ extension Rewriter {
     var model = try Model.load(path: input)
     try transaction.checkAgainstExternalData(model.externalDataFiles)
     let sizeBefore = ([input] + model.externalDataFiles).reduce(0) { $0 + size(of: $1) }
-    let rows = try rewrite(&model)
+    let outcome = try rewriteMeasured(&model)
+    let rows = outcome.sites
     model.setMetadata("onnx-rstd.version", Rewriter.version)
     model.setMetadata("onnx-rstd.options", optionsDescription.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))
     var sizeAfter = 0
@@ -42,7 +43,8 @@ extension Rewriter {
       seconds: Date().timeIntervalSince(start))
     let result = RewriteReport(
       tool: "onnx-rstd", version: Rewriter.version, options: optionsDescription, input: input,
-      output: dryRun ? nil : output, dryRun: dryRun, sites: rows, totals: totals)
+      output: dryRun ? nil : output, dryRun: dryRun, sites: rows, totals: totals,
+      measurement: outcome.measurement)
     if report != nil {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -66,8 +68,18 @@ extension Rewriter {
       "method": options.method.rawValue, "layout": options.layout.rawValue, "shuffle": options.shuffle.rawValue,
       "seed": String(options.seed), "ranks": ranks, "include": options.include.joined(separator: ","),
       "exclude": options.exclude.joined(separator: ","), "include-linear": String(options.includeLinear),
-      "force": String(options.force),
+      "force": String(options.force), "check": checkDescription, "fit": options.fit.rawValue,
     ]
+  }
+
+  /// The output check's settings, for metadata_props and the report.
+  private var checkDescription: String {
+    let c = options.check
+    guard c.enabled else { return "off" }
+    let bound = c.effectiveBound(under: options.ranks).map { "bound=\($0)" } ?? "measure-only"
+    let inputs = c.inputsSource.map { "calibration \($0)" } ?? c.inputs.map { "\($0.count) given input sets" } ?? "synthetic samples=\(c.samples)"
+      + c.inputShapes.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value.map(String.init).joined(separator: "x"))" }.joined()
+    return "\(bound), \(inputs)"
   }
 
   /// Size of a file in bytes, 0 when it does not exist.

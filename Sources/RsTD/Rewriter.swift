@@ -33,12 +33,17 @@ public struct Rewriter {
     self.progress = progress
   }
 
-  /// Rewrites every eligible site of `model` in place.
+  /// Rewrites every eligible site of `model` in place (`rewriteMeasured` without the measurement).
   /// - Parameter model: the model; on return, rewritten, cleaned and topologically sorted.
   /// - Returns: one report row per Conv/Gemm/MatMul-like node, in graph order.
   /// - Throws: `GraphError` or `RewriteError` when the model cannot be rewritten at all,
   ///   `ONNXError` on malformed weights, `DecompositionError` when a decomposition fails.
   public func rewrite(_ model: inout Model) throws -> [SiteReport] {
+    try rewriteMeasured(&model).sites
+  }
+
+  /// Finds, plans and factors every site of `model` without editing it: the steps 2–6 of the walk.
+  func prepare(_ model: inout Model) throws -> PreparedRewrite {
     let imported = model.opsetVersion("")
     guard let opset = imported, Rewriter.supportedOpsets.contains(opset) else {
       throw RewriteError.unsupportedOpset(version: imported, supported: Rewriter.supportedOpsets)
@@ -81,25 +86,37 @@ public struct Rewriter {
       guard case .factor(let m, let r) = plans[i] else { fatalError("unreachable") }
       return Result { try planner.factor(sites[i], method: m, ranks: r) }
     }
-    let factorizations = Dictionary(uniqueKeysWithValues: zip(keys, fits))
-    sites.removeAll()  // drop the planner's references to the graph before editing it
+    return PreparedRewrite(
+      planner: planner, decisions: decisions, plans: plans, keyOf: keyOf,
+      factorizations: Dictionary(uniqueKeysWithValues: zip(keys, fits)))
+  }
 
+  /// Emits the prepared chains into `model` (steps 7–8 of the walk).
+  /// - Parameter withheld: sites (indices among the prepared sites) to keep, with the reason.
+  func apply(
+    _ prepared: PreparedRewrite, to model: inout Model, withholding withheld: [Int: SkipReason] = [:]
+  ) throws -> [SiteReport] {
     var rows: [SiteReport] = []
     var shared: [String: String] = [:]
     var detached: Set<String> = []
     var siteIndex = 0
-    for d in decisions {
+    for d in prepared.decisions {
       switch d {
       case .keep(let node, let reason):
         rows.append(keptRow(node: node, site: nil, reason: reason, graph: model.graph))
       case .rewrite(let site):
         defer { siteIndex += 1 }
-        guard case .factor(let m, _) = plans[siteIndex], let key = keyOf[siteIndex] else {
-          if case .keep(let reason) = plans[siteIndex] { rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph)) }
+        if let reason = withheld[siteIndex] {
+          rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph))
+          continue
+        }
+        let plan = prepared.plans[siteIndex]
+        guard case .factor(let m, _) = plan, let key = prepared.keyOf[siteIndex] else {
+          if case .keep(let reason) = plan { rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph)) }
           continue
         }
         let f: Factorization
-        switch factorizations[key]! {
+        switch prepared.factorizations[key]! {
         case .success(let value): f = value
         case .failure(PlanOutcome.boundNotMet(let bound)):
           rows.append(keptRow(node: site.node, site: site, reason: .noCompressionUnderBound(bound), graph: model.graph))
@@ -108,18 +125,21 @@ public struct Rewriter {
           rows.append(keptRow(node: site.node, site: site, reason: .decompositionFailed("\(error)"), graph: model.graph))
           continue
         }
-        let format = planner.formatFor(m)
+        let format = prepared.planner.formatFor(m)
         if let reason = try emit(f, format: format, site: site, key: key, into: &model.graph, shared: &shared) {
           rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph))
           continue
         }
         detached.insert(site.weightName)
+        if f.bias != nil, let b = site.biasName { detached.insert(b) }
         let cost = format.cost(site, ranks: f.ranks)
         rows.append(
           SiteReport(
             node: site.name, opType: site.kind.rawValue, weight: site.weightName,
             weightSource: site.weightSource.description, shape: site.weightShape, group: site.group,
-            status: .rewritten, reason: nil, format: f.format.rawValue + (options.layout == .reconstructed ? " (reconstructed)" : ""),
+            status: .rewritten, reason: nil,
+            format: f.format.rawValue + (options.layout == .reconstructed ? " (reconstructed)" : "")
+              + (f.fittedTo == FitTarget.responses.rawValue ? " (responses)" : ""),
             ranks: f.ranks, shuffle: f.shuffleDescription, paramsBefore: site.parameterCount,
             paramsAfter: cost.params, macsBefore: site.multiplyAdds, macsAfter: cost.multiplyAdds,
             relativeError: f.relativeError))

@@ -21,7 +21,7 @@ extension ExitStatus {
       case .unsupportedOp, .unsupported, .unsupportedOpset: return 69  // EX_UNAVAILABLE
       default: return 65
       }
-    case is InputError, is VerifyError: return 65
+    case is InputError, is VerifyError, is CalibrationError: return 65
     default: return nil
     }
   }

@@ -6,6 +6,7 @@ import RsTD
 extension Method: ExpressibleByArgument {}
 extension Layout: ExpressibleByArgument {}
 extension ShuffleMode: ExpressibleByArgument {}
+extension FitTarget: ExpressibleByArgument {}
 
 extension OnnxRstd {
   struct Rewrite: ParsableCommand {
@@ -46,6 +47,39 @@ extension OnnxRstd {
     @Option(name: .customLong("max-error"), help: ArgumentHelp("Smallest ranks with relative weight error at most E per site.", valueName: "E"))
     var maxError: Double?
 
+    @Option(
+      name: .customLong("target-error"),
+      help: ArgumentHelp(
+        "Keep the measured relative output error at most E: sites that move the outputs most are kept until it holds (default 0.05 under the default ranks; none under --rank, --ratio, --max-error).",
+        valueName: "E"))
+    var targetError: Double?
+
+    @Option(
+      help: ArgumentHelp(
+        "Run the check on these inputs: a .npz with one array per model input, samples stacked on axis 0, or a folder of such files.",
+        valueName: "PATH"))
+    var calibration: String?
+
+    @Option(name: .customLong("calibration-samples"), help: ArgumentHelp("Use at most N calibration samples.", valueName: "N"))
+    var calibrationSamples = 8
+
+    @Option(
+      help: ArgumentHelp(
+        "What svd factors of ungrouped convs are fitted to: their weights, or their responses on the check inputs (response PCA, bias corrected; needs the check). Default: responses with --calibration, else weights.",
+        valueName: "weights|responses"))
+    var fit: FitTarget?
+
+    @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
+    var noCheck = false
+
+    @Option(name: .customLong("check-samples"), help: ArgumentHelp("Synthetic inputs the output check runs.", valueName: "N"))
+    var checkSamples = 4
+
+    @Option(
+      name: .customLong("input-shape"),
+      help: ArgumentHelp("Shape of a synthetic input, overriding open dimensions (repeatable).", valueName: "NAME=1x3x224x224"))
+    var inputShape: [String] = []
+
     @Option(help: ArgumentHelp("Only sites whose name matches this glob (repeatable).", valueName: "GLOB"))
     var include: [String] = []
 
@@ -79,6 +113,17 @@ extension OnnxRstd {
       }
       if let ratio, !(ratio > 0 && ratio <= 1) { throw ValidationError("--ratio must be in (0, 1], not \(ratio).") }
       if let maxError, !(maxError >= 0 && maxError < 1) { throw ValidationError("--max-error must be in [0, 1), not \(maxError).") }
+      if let targetError, !(targetError > 0 && targetError.isFinite) {
+        throw ValidationError("--target-error must be a positive number, not \(targetError).")
+      }
+      if noCheck && calibration != nil { throw ValidationError("--calibration feeds the output check; drop --no-check.") }
+      if !(1...4096).contains(calibrationSamples) {
+        throw ValidationError("--calibration-samples must be in 1...4096, not \(calibrationSamples).")
+      }
+      if noCheck && fit == .responses { throw ValidationError("--fit responses needs the output check's runs; drop --no-check.") }
+      if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
+      if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }
+      _ = try parsedInputShapes()
       if output == nil && !dryRun { throw ValidationError("Give an output path, or --dry-run to only plan.") }
       if let output, URL(fileURLWithPath: output).standardizedFileURL == URL(fileURLWithPath: input).standardizedFileURL {
         throw ValidationError("The output path is the input path; onnx-rstd never overwrites its input.")
@@ -101,7 +146,33 @@ extension OnnxRstd {
       o.exclude = exclude
       o.includeLinear = includeLinear
       o.force = force
+      o.check.enabled = !noCheck
+      o.fit = fit ?? (calibration != nil ? .responses : .weights)
+      if let calibration {
+        let samples = calibrationSamples
+        o.check.inputsFor = { model in try CalibrationInputs.load(path: calibration, model: model, samples: samples) }
+        o.check.inputsSource = calibration
+      }
+      if let targetError { o.check.bound = .relative(targetError) }
+      o.check.samples = checkSamples
+      o.check.inputShapes = (try? parsedInputShapes()) ?? [:]
       return o
+    }
+
+    /// `--input-shape NAME=AxBxC` values by name.
+    func parsedInputShapes() throws -> [String: [Int]] {
+      var shapes: [String: [Int]] = [:]
+      for spec in inputShape {
+        guard let eq = spec.lastIndex(of: "="), eq != spec.startIndex else {
+          throw ValidationError("--input-shape takes NAME=1x3x224x224, not '\(spec)'.")
+        }
+        let dims = spec[spec.index(after: eq)...].split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1 << 20 }) else {
+          throw ValidationError("--input-shape '\(spec)': dimensions must be whole numbers in 1...1048576.")
+        }
+        shapes[String(spec[..<eq])] = dims.map { $0! }
+      }
+      return shapes
     }
 
     func run() throws {
@@ -116,9 +187,17 @@ extension OnnxRstd {
           input: input, output: output, report: report, dryRun: dryRun,
           externalData: externalData ? .always(thresholdBytes: 1024) : .automatic)
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        var stderr = StandardError()
         if !quiet {
-          var stderr = StandardError()
           print(result.table, to: &stderr)
+        } else if result.measurement.status == .unavailable {
+          print("onnx-rstd: note: \(result.measurement.summary)", to: &stderr)
+        }
+        let m = result.measurement
+        if m.status == .measured, m.bound == nil, let e = m.outputError, !(e <= OutputCheck.defaultBound) {
+          print(
+            "onnx-rstd: warning: the outputs moved by \(e) (relative, measured), more than the default bound \(OutputCheck.defaultBound); "
+              + "pass --target-error to hold the rewrite to a bound", to: &stderr)
         }
       } catch {
         ExitStatus.fail(error)

@@ -130,3 +130,30 @@ final class PlannerTests: XCTestCase {
     }
   }
 }
+
+/// The allocation by measured error (Calibration/OutputAllocation.swift), on made-up probes.
+final class OutputAllocationTests: XCTestCase {
+  /// Two sites, three levels each: site 0 is cheap to fix (its gentler level removes most error
+  /// for few parameters), site 1 is expensive. Under a budget only site 0 moves.
+  func testTheCheapestSquaredErrorPerParameterMovesFirst() {
+    var a = OutputAllocation(sites: [0, 1], levels: 3)
+    for (l, (e, p)) in [(0.10, 100), (0.02, 110), (0.01, 150)].enumerated() { a.record(site: 0, level: l, error: e, params: p, dense: 400) }
+    for (l, (e, p)) in [(0.03, 100), (0.02, 300), (0.01, 390)].enumerated() { a.record(site: 1, level: l, error: e, params: p, dense: 400) }
+    // Planned: √(0.01 + 0.0009) ≈ 0.104. Budget 0.05: site 0 to level 1 gives √(0.0004 + 0.0009) ≈ 0.036.
+    XCTAssertEqual(a.choose(budget: 0.05, siteCount: 3), [1, 0, 0])
+    // A budget met as planned changes nothing.
+    XCTAssertEqual(a.choose(budget: 0.2, siteCount: 2), [0, 0])
+    // Budget 0: both sites whole (level 3 = kept).
+    XCTAssertEqual(a.choose(budget: 0, siteCount: 2), [3, 3])
+  }
+
+  /// A probe that did not run (infinite error) is never chosen while a gentler level exists.
+  func testABrokenLevelIsLeft() {
+    var a = OutputAllocation(sites: [0], levels: 2)
+    a.record(site: 0, level: 0, error: .infinity, params: 10, dense: 100)
+    a.record(site: 0, level: 1, error: 0.01, params: 50, dense: 100)
+    XCTAssertEqual(a.choose(budget: 0.05, siteCount: 1), [1])
+    XCTAssertEqual(a.byHarm, [0])
+    XCTAssertEqual(a.keptReason(site: 0, bound: 0.05), .outputBound(alone: 0.01, bound: 0.05))
+  }
+}

@@ -19,7 +19,7 @@ final class ReportTests: XCTestCase {
   func testRowsEncodeEveryKeyWithNulls() throws {
     let rows = try rows()
     let keys = [
-      "format", "group", "macsAfter", "macsBefore", "node", "opType", "paramsAfter", "paramsBefore", "ranks", "reason",
+      "format", "group", "macsAfter", "macsBefore", "node", "opType", "outputErrorAlone", "paramsAfter", "paramsBefore", "ranks", "reason",
       "relativeError", "shape", "shuffle", "status", "weight", "weightSource",
     ]
     for row in rows {
@@ -41,13 +41,14 @@ final class ReportTests: XCTestCase {
       paramsAfter: rows.reduce(0) { $0 + $1.paramsAfter }, macsBefore: 0, macsAfter: 0, fileSizeBefore: 10, fileSizeAfter: 5, seconds: 0)
     let report = RewriteReport(
       tool: "onnx-rstd", version: Rewriter.version, options: [:], input: "in.onnx", output: "out.onnx", dryRun: false,
-      sites: rows, totals: totals)
+      sites: rows, totals: totals, measurement: .off())
     let lines = report.table.split(separator: "\n").map(String.init)
-    XCTAssertEqual(lines.count, 4, report.table)
+    XCTAssertEqual(lines.count, 5, report.table)
     XCTAssert(lines[0].hasPrefix("site"), lines[0])
     // svd at full rank 8 on [8,4,3,3]: 8·(36 + 8) = 352 parameters.
     XCTAssert(lines[1].hasPrefix("conv0") && lines[1].contains("288→352") && lines[1].hasSuffix("rewritten"), lines[1])
     XCTAssert(lines[2].hasPrefix("conv1") && lines[2].hasSuffix("kept: excluded by --exclude 'conv1'"), lines[2])
     XCTAssert(lines[3].hasPrefix("total: 1 rewritten, 1 kept; params 864→928"), lines[3])
+    XCTAssert(lines[4].hasPrefix("outputs not measured (--no-check)"), lines[4])
   }
 }

@@ -35,6 +35,11 @@ public struct ExecutionPlan: Sendable {
     return slots
   }
 
+  /// Whether a run can hand `name` to an observer (`Executor.run(_:observing:observer:)`).
+  public func canObserve(_ name: String) -> Bool {
+    slotOfName[name].map(observableSlots.contains) ?? false
+  }
+
   /// The values read as input `index` by the nodes of type `opType`, in execution order and
   /// without repeats (e.g. every Conv's input, to observe for calibration statistics).
   public func valuesRead(byOpType opType: String, input index: Int = 0) -> [String] {

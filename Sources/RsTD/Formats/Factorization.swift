@@ -11,4 +11,10 @@ struct Factorization {
   var entryShuffle: EntryShuffle? = nil
   /// "none", "random seed N" ... for the report.
   var shuffleDescription: String = "none"
+  /// A new bias for the chain's last node, replacing the site's (response PCA); nil keeps it.
+  var bias: [Float]? = nil
+  /// √(discarded response variance / total) when fitted to responses.
+  var responseError: Double? = nil
+  /// "weights" or "responses": what the factors were fitted to, for the report.
+  var fittedTo = "weights"
 }

@@ -64,7 +64,8 @@ struct SVDFormat: ConvFormat {
       let w1 = e.initializer("svd_right", right, shape: [site.group * r, site.inputChannelsPerGroup] + site.kernelSize)
       let w2 = e.initializer("svd_left", left, shape: [site.outputChannels, r] + ones)
       let t = e.conv(node.inputs[0], weight: w1, bias: nil, attributes: e.spatialAttributes(group: site.group), suffix: "svd_conv1")
-      e.conv(t, weight: w2, bias: site.biasName, attributes: e.pointwiseAttributes(group: site.group), suffix: "svd_conv2", output: node.outputs[0])
+      let bias = f.bias.map { e.initializer("svd_bias", $0, shape: [site.outputChannels]) } ?? site.biasName
+      e.conv(t, weight: w2, bias: bias, attributes: e.pointwiseAttributes(group: site.group), suffix: "svd_conv2", output: node.outputs[0])
     case .gemm:
       let k = site.inputChannelsPerGroup
       let w1 = e.initializer("svd_right", right, shape: [r, k])

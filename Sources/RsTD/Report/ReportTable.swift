@@ -25,6 +25,7 @@ extension RewriteReport {
       "total: \(t.sitesRewritten) rewritten, \(t.sitesKept) kept; params \(t.paramsBefore)→\(t.paramsAfter) (×\(ratio(t.paramsAfter, t.paramsBefore))); "
         + "MACs/pos \(t.macsBefore)→\(t.macsAfter) (×\(ratio(t.macsAfter, t.macsBefore))); "
         + "file \(t.fileSizeBefore)→\(dryRun ? "-" : String(t.fileSizeAfter)) bytes; \(String(format: "%.2f", t.seconds)) s")
+    lines.append(measurement.summary)
     return lines.joined(separator: "\n")
   }
 }

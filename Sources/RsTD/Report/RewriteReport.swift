@@ -9,10 +9,12 @@ public struct RewriteReport: Codable, Equatable, Sendable {
   public var dryRun: Bool
   public var sites: [SiteReport]
   public var totals: ReportTotals
+  /// What the output check measured.
+  public var measurement: OutputMeasurement
 }
 
 extension RewriteReport {
-  private enum CodingKeys: String, CodingKey { case tool, version, options, input, output, dryRun, sites, totals }
+  private enum CodingKeys: String, CodingKey { case tool, version, options, input, output, dryRun, sites, totals, measurement }
 
   /// Encodes every key (`output` is null in a dry run).
   public func encode(to encoder: Encoder) throws {
@@ -25,5 +27,6 @@ extension RewriteReport {
     try c.encode(dryRun, forKey: .dryRun)
     try c.encode(sites, forKey: .sites)
     try c.encode(totals, forKey: .totals)
+    try c.encode(measurement, forKey: .measurement)
   }
 }

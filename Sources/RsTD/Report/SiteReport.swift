@@ -20,12 +20,15 @@ public struct SiteReport: Codable, Equatable, Sendable {
   public var macsAfter: Int
   /// ‖W − Ŵ‖F / ‖W‖F of the written factors (0 when kept).
   public var relativeError: Double?
+  /// Relative output error of the model with only this site rewritten, when the output check
+  /// probed sites (it does so only to back sites off).
+  public var outputErrorAlone: Double?
 }
 
 extension SiteReport {
   private enum CodingKeys: String, CodingKey {
     case node, opType, weight, weightSource, shape, group, status, reason, format, ranks, shuffle
-    case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError
+    case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError, outputErrorAlone
   }
 
   /// Encodes every key, absent values as null, so the JSON schema has a fixed set of keys.
@@ -47,5 +50,6 @@ extension SiteReport {
     try c.encode(macsBefore, forKey: .macsBefore)
     try c.encode(macsAfter, forKey: .macsAfter)
     try c.encode(relativeError, forKey: .relativeError)
+    try c.encode(outputErrorAlone.flatMap { $0.isFinite ? $0 : nil }, forKey: .outputErrorAlone)
   }
 }

@@ -24,6 +24,8 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
   case nonFiniteWeight
   /// A factor does not fit the weight's storage type (e.g. |value| > 65504 in FLOAT16).
   case notRepresentable(String)
+  /// Backed off by the output check: rewriting it alone moved the outputs by `alone`.
+  case outputBound(alone: Double, bound: Double)
 
   public var description: String {
     switch self {
@@ -47,6 +49,8 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
     case .malformed(let why): "malformed: \(why)"
     case .nonFiniteWeight: "the weight holds NaN or infinite values"
     case .notRepresentable(let why): "the factors cannot be stored: \(why)"
+    case .outputBound(let alone, let bound):
+      "kept by the output check: rewritten alone it moves the outputs by \(OutputMeasurement.format(alone)) (relative, measured); the model must stay within \(bound)"
     case .excludedByBudget(let r): "kept whole: under --ratio \(r) the water-filling gave this layer all its parameters"
     }
   }

@@ -1,0 +1,69 @@
+import Executor
+import ONNX
+
+/// The original model's outputs on the check inputs, and the error of any candidate against them.
+struct OutputBench {
+  let inputs: [[String: TensorValue]]
+  /// How the inputs were made, for the report.
+  let inputsDescription: String
+  private let references: [[String: TensorValue]]
+  private let executorOptions: ExecutorOptions
+  /// Model runs so far (the original's included).
+  private(set) var runs = 0
+  /// Response statistics of the watched Conv outputs, from the original's runs.
+  let statistics: ResponseStatistics
+
+  /// Runs `original` on the check's inputs (given, or synthetic from the declared shapes).
+  /// - Throws: `OutputCheckUnavailable` when the model cannot be compiled or run on them.
+  /// - Parameter watching: Conv outputs (with their channel counts) whose statistics to collect.
+  init(original: Model, check: OutputCheck, seed: UInt64, watching: [String: Int] = [:]) throws {
+    executorOptions = ExecutorOptions(threads: check.threads)
+    let executor: Executor
+    do { executor = try Executor(model: original, options: executorOptions) } catch {
+      throw OutputCheckUnavailable("the executor cannot run this model: \(error)")
+    }
+    if let given = check.inputs {
+      guard !given.isEmpty else { throw OutputCheckUnavailable("no calibration inputs") }
+      inputs = given
+      inputsDescription = "calibration: \(given.count) sample(s)" + (check.inputsSource.map { " from \($0)" } ?? "")
+    } else {
+      let names = executor.plan.inputNames
+      let made = try SyntheticInputs.make(
+        count: max(1, check.samples), names: names, declared: original.graph.inputs,
+        overrides: check.inputShapes, seed: seed)
+      inputs = made
+      let shapes = names.map { "\($0)=\(made[0][$0]!.shape.map(String.init).joined(separator: "x"))" }
+      inputsDescription = "synthetic: \(made.count) × normal(0, 1), \(shapes.joined(separator: ", "))"
+    }
+    var references: [[String: TensorValue]] = []
+    let described = inputsDescription
+    var statistics = ResponseStatistics(watching: watching.filter { executor.plan.canObserve($0.key) })
+    let observed = Set(statistics.watched.keys)
+    for x in inputs {
+      do { references.append(try executor.run(x, observing: observed) { statistics.add($0, $1) }) } catch {
+        throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")
+      }
+    }
+    self.references = references
+    self.statistics = statistics
+    runs = inputs.count
+  }
+
+  /// The outputs' difference between `candidate` and the original. A candidate that fails to
+  /// compile or run has infinite error: it is never accepted.
+  mutating func difference(of candidate: Model, inputs limit: Int = .max) -> OutputDifference? {
+    guard let executor = try? Executor(model: candidate, options: executorOptions) else { return nil }
+    var d = OutputDifference()
+    for (x, y) in zip(inputs, references).prefix(limit) {
+      runs += 1
+      guard let z = try? executor.run(x) else { return nil }
+      d.add(reference: y, candidate: z)
+    }
+    return d
+  }
+
+  /// The largest relative output error of `candidate` (infinite when it does not run).
+  mutating func error(of candidate: Model, inputs limit: Int = .max) -> Double {
+    difference(of: candidate, inputs: limit)?.error ?? .infinity
+  }
+}

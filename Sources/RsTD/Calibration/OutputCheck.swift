@@ -1,0 +1,54 @@
+import Executor
+import ONNX
+
+/// How a rewrite checks what it did to the model's outputs: the executor runs the original and
+/// the rewritten model on the same inputs and compares every output (`OutputDifference`).
+public struct OutputCheck: Sendable {
+  /// The relative output error the written model must stay within.
+  public enum Bound: Equatable, Sendable {
+    /// `defaultBound` under the default rank policy; measure and report only under an explicit
+    /// policy (`--rank`, `--ratio`, `--max-error`), which says how much to compress.
+    case automatic
+    /// Measure and report; never back off.
+    case none
+    /// Back sites off until the measured error is at most this.
+    case relative(Double)
+  }
+
+  /// Run the models at all. When false (or when the model cannot be run) ranks come from
+  /// weight error alone. Default true.
+  public var enabled = true
+  /// Default `.automatic`.
+  public var bound: Bound = .automatic
+  /// Inputs to run: one dictionary (input name → value) per batch. Nil: `samples` synthetic
+  /// inputs (`SyntheticInputs`). Default nil.
+  public var inputs: [[String: TensorValue]]?
+  /// Makes the inputs from the model once it is loaded (calibration files checked against its
+  /// declared inputs); its errors end the rewrite. Takes precedence over `inputs`. Default nil.
+  public var inputsFor: (@Sendable (Model) throws -> [[String: TensorValue]])?
+  /// What `inputsFor` reads, for the report (e.g. the calibration path).
+  public var inputsSource: String?
+  /// Number of synthetic inputs when `inputs` is nil. Default 4.
+  public var samples = 4
+  /// Inputs each single-site probe runs (the first ones); the allocation's models run all.
+  /// Default 2.
+  public var probeSamples = 2
+  /// Shapes of synthetic inputs by input name, overriding the declared shape. Default empty.
+  public var inputShapes: [String: [Int]] = [:]
+  /// Worker threads of the executor (results are the same bits for any count). Default: all cores.
+  public var threads = ExecutorOptions.coreCount
+
+  /// The bound of the default policy: relative L2 error 0.05 on every output.
+  public static let defaultBound = 0.05
+
+  public init() {}
+
+  /// The bound in force under `policy`, or nil when the check only measures.
+  func effectiveBound(under policy: RankPolicy) -> Double? {
+    switch bound {
+    case .automatic: policy == .conservative ? OutputCheck.defaultBound : nil
+    case .none: nil
+    case .relative(let e): e
+    }
+  }
+}

@@ -1,0 +1,172 @@
+import ONNX
+
+/// A rewrite's rows and what the output check measured.
+public struct RewriteOutcome: Sendable {
+  public var sites: [SiteReport]
+  public var measurement: OutputMeasurement
+}
+
+extension Rewriter {
+  /// Stricter rank policies tried per site before a site is kept whole.
+  static let backOffLevels = 3
+
+  /// Rewrites `model` in place and measures what that did to its outputs (`OutputCheck`).
+  ///
+  /// When the planned model moves the outputs by more than the bound, ranks are re-allocated
+  /// by measured error (`OutputAllocation`): every rewritten site is probed alone at the
+  /// planned policy (on `probeSamples` inputs), and its error at up to `backOffLevels` stricter
+  /// ones (`RankPolicy.stricter`) estimated from how much closer their factors are; the
+  /// allocation picks per site a level or the original kernel, and the result is measured
+  /// (the budget tightened up to four times if the measurement disagrees). Only measured
+  /// models are accepted, so the bound holds on the check inputs whatever the interactions
+  /// between sites; the last resort keeps whole the sites that hurt most, as few as a binary
+  /// search finds enough, and ends at the original model if need be.
+  /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × sites at most.
+  public func rewriteMeasured(_ model: inout Model) throws -> RewriteOutcome {
+    let weightFits = try prepare(&model)
+    guard options.check.enabled else {
+      return RewriteOutcome(sites: try apply(weightFits, to: &model), measurement: .off())
+    }
+    let original = model
+    let bound = options.check.effectiveBound(under: options.ranks)
+    var check = options.check
+    if let load = check.inputsFor {
+      progress?("reading the calibration inputs")
+      check.inputs = try load(original)
+    }
+    progress?("running the original model")
+    var bench: OutputBench
+    do {
+      bench = try OutputBench(original: original, check: check, seed: options.seed, watching: responseSites(weightFits))
+    } catch {
+      let rows = try apply(weightFits, to: &model)
+      let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""
+      return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)\(fallback)"))
+    }
+    let prepared = try fitted(weightFits, graph: original.graph, bench: bench)
+    var rows = try apply(prepared, to: &model)
+    progress?("measuring the rewritten model")
+    let planned = bench.difference(of: model)
+    let plannedError = planned?.error ?? .infinity
+    var final = planned
+    var backedOff = 0
+    if let bound, plannedError > bound {
+      let siteRows = rowIndexOfSite(prepared)
+      let active = (0..<prepared.siteCount).filter { rows[siteRows[$0]].status == .rewritten }
+      let levels = try backOffLevels(prepared, original: original, bench: bench)
+      var allocation = OutputAllocation(sites: active, levels: levels.count)
+      let sites = prepared.decisions.compactMap { d -> ConvSite? in if case .rewrite(let site) = d { site } else { nil } }
+      for (n, s) in active.enumerated() {
+        progress?("probing site \(n + 1) of \(active.count)")
+        var choice = [Int](repeating: levels.count, count: prepared.siteCount)
+        choice[s] = 0
+        var candidate = original
+        _ = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
+        let measured = bench.error(of: candidate, inputs: options.check.probeSamples)
+        // Gentler levels are not run: their error is the measured one scaled by how much closer
+        // their factors are to the layer (response or weight error), checked when the
+        // allocation's model is measured.
+        let base = prepared.outcome(ofSite: s, sites[s])
+        for l in levels.indices {
+          if let o = levels[l].outcome(ofSite: s, sites[s]) {
+            let scale = l == 0 ? 1 : (base.map { $0.error > 0 ? o.error / $0.error : 0 } ?? 1)
+            allocation.record(site: s, level: l, error: measured * scale, params: o.params, dense: sites[s].parameterCount)
+          } else {
+            allocation.record(site: s, level: l, error: 0, params: sites[s].parameterCount, dense: sites[s].parameterCount)
+          }
+        }
+      }
+      let kept = { (s: Int) in allocation.keptReason(site: s, bound: bound) }
+      var accepted: (model: Model, rows: [SiteReport], difference: OutputDifference, choice: [Int])?
+      for shrink in [1.0, 0.7, 0.5, 0.35, 0.25] where accepted == nil {
+        progress?("allocating at \(shrink) × the bound")
+        let choice = allocation.choose(budget: bound * shrink, siteCount: prepared.siteCount)
+        var candidate = original
+        let candidateRows = try emit(levels, choice: choice, into: &candidate, reason: kept)
+        if let d = bench.difference(of: candidate), d.error <= bound { accepted = (candidate, candidateRows, d, choice) }
+      }
+      // Last resort: the planned ranks, with the k most harmful sites kept whole (k by bisection;
+      // k = all sites is the original model).
+      let order = allocation.byHarm
+      var lo = 0, hi = active.count
+      var best: (model: Model, rows: [SiteReport], difference: OutputDifference, choice: [Int])?
+      while accepted == nil && hi - lo > 1 {
+        let mid = (lo + hi) / 2
+        progress?("keeping the \(mid) most harmful sites whole")
+        var choice = [Int](repeating: 0, count: prepared.siteCount)
+        for s in order.prefix(mid) { choice[s] = levels.count }
+        var candidate = original
+        let candidateRows = try emit(levels, choice: choice, into: &candidate, reason: kept)
+        if let d = bench.difference(of: candidate), d.error <= bound {
+          (hi, best) = (mid, (candidate, candidateRows, d, choice))
+        } else {
+          lo = mid
+        }
+      }
+      if accepted == nil { accepted = best }
+      if accepted == nil {
+        var choice = [Int](repeating: 0, count: prepared.siteCount)
+        for s in active { choice[s] = levels.count }
+        var unchanged = original
+        let keptRows = try emit(levels, choice: choice, into: &unchanged, reason: kept)
+        accepted = (unchanged, keptRows, OutputDifference(), choice)
+      }
+      let a = accepted!
+      (model, rows, final) = (a.model, a.rows, a.difference)
+      for s in active where a.choice[s] < levels.count {
+        if rows[siteRows[s]].status == .rewritten {
+          rows[siteRows[s]].outputErrorAlone = allocation.error(site: s, level: a.choice[s])
+        } else {
+          rows[siteRows[s]].reason = kept(s).description  // kept at a gentler level: the check is why
+        }
+      }
+      backedOff = active.filter { a.choice[$0] != 0 }.count
+    }
+    let measurement = OutputMeasurement(
+      status: .measured, inputs: bench.inputsDescription, bound: bound, outputError: final.map(\.error),
+      outputErrors: final?.perOutput, plannedError: plannedError, sitesBackedOff: backedOff,
+      modelRuns: bench.runs, note: final == nil ? "the rewritten model does not run in the executor" : nil)
+    return RewriteOutcome(sites: rows, measurement: measurement)
+  }
+
+  /// The prepared rewrite at the planned policy, then at up to `backOffLevels` stricter ones.
+  private func backOffLevels(_ prepared: PreparedRewrite, original: Model, bench: OutputBench) throws -> [PreparedRewrite] {
+    var levels = [prepared]
+    var policy = options.ranks
+    while levels.count <= Rewriter.backOffLevels, let next = policy.stricter {
+      progress?("planning the back-off level \(levels.count)")
+      var o = options
+      o.ranks = next
+      var copy = original
+      levels.append(try fitted(try Rewriter(options: o).prepare(&copy), graph: original.graph, bench: bench))
+      policy = next
+    }
+    return levels
+  }
+
+  /// `prepared` refitted to the responses the bench observed, under `--fit responses`.
+  private func fitted(_ prepared: PreparedRewrite, graph: Graph, bench: OutputBench) throws -> PreparedRewrite {
+    options.fit == .responses ? try refitToResponses(prepared, graph: graph, statistics: bench.statistics) : prepared
+  }
+
+  /// Emits each site at its chosen level into `model`; a choice of `levels.count` keeps the
+  /// site whole, for `reason(site)`.
+  private func emit(
+    _ levels: [PreparedRewrite], choice: [Int], into model: inout Model, reason: (Int) -> SkipReason
+  ) throws -> [SiteReport] {
+    var withheld: [Int: SkipReason] = [:]
+    var levelOf = choice
+    for (s, l) in choice.enumerated() where l >= levels.count {
+      withheld[s] = reason(s)
+      levelOf[s] = 0
+    }
+    return try apply(.mixing(levels, choice: levelOf), to: &model, withholding: withheld)
+  }
+
+  /// The report row of each prepared site: rows follow the decisions one for one.
+  private func rowIndexOfSite(_ prepared: PreparedRewrite) -> [Int] {
+    prepared.decisions.enumerated().compactMap { i, d in
+      if case .rewrite = d { i } else { nil }
+    }
+  }
+}
