@@ -16,6 +16,4 @@ struct InputShape: ExpressibleByArgument, Equatable {
     self.name = String(argument[..<eq])
     self.dims = shape
   }
-
-  static var defaultCompletionKind: CompletionKind { .default }
 }

@@ -21,8 +21,11 @@ struct OutputComparison: Encodable {
       problem = "shape \(rewritten.shape) in the rewritten model, \(original.shape) in the original"
       return
     }
+    guard Self.kind(original) == Self.kind(rewritten) else {
+      problem = "\(Self.kind(rewritten)) in the rewritten model, \(Self.kind(original)) in the original"
+      return
+    }
     let a = Self.doubles(original), b = Self.doubles(rewritten)
-    guard a.count == b.count else { problem = "another element type in the rewritten model"; return }
     for (x, y) in zip(a, b) {
       guard x.isFinite, y.isFinite else {
         problem = x.isFinite ? "non-finite values in the rewritten model" : "non-finite values in the original model"
@@ -44,6 +47,15 @@ struct OutputComparison: Encodable {
 
   /// Within `bound` and comparable.
   func passes(_ bound: Double) -> Bool { (relativeError.map { $0 <= bound }) ?? false }
+
+  /// The storage kind, as `--outputs` writes it.
+  private static func kind(_ v: TensorValue) -> String {
+    switch v.storage {
+    case .floats: return "float32"
+    case .integers: return "int64"
+    case .bools: return "bool"
+    }
+  }
 
   private static func doubles(_ v: TensorValue) -> [Double] {
     switch v.storage {

@@ -121,6 +121,18 @@ def test_verify_missing_output_fails(tmp_path):
     assert code == 1 and "missing from the rewritten model" in out, out
 
 
+def test_verify_output_of_another_type_fails(tmp_path):
+    m = onnx.load(str(DIGITS))
+    last = m.graph.node[-1]
+    last.output[0] = "logits_float"
+    m.graph.node.append(helper.make_node("Cast", ["logits_float"], ["logits"], name="to_int", to=TensorProto.INT64))
+    m.graph.output[0].type.tensor_type.elem_type = TensorProto.INT64
+    other = tmp_path / "int.onnx"
+    onnx.save(m, str(other))
+    code, out, _ = run_cli("verify", DIGITS, other, "--random", "1")
+    assert code == 1 and "int64 in the rewritten model, float32 in the original" in out, out
+
+
 def _unsupported_op_model(path: Path) -> Path:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [])

@@ -13,7 +13,9 @@ absolute error of ~1e-7 (measured: 3.2e-3 relative L2 against float64 sigmoid of
 own pre-activation, while the executor's Sigmoid is within 2e-8 of it and its pre-activation
 within 2.5e-7 of onnxruntime's). That case is checked in absolute terms below.
 """
+import json
 import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -84,3 +86,28 @@ def test_det_map_of_a_photo_without_text_agrees_in_absolute_terms(cli, manifest,
     assert expected.max() < 1e-3, "the premise: no text, a map near zero everywhere"
     # 1e-6: ten times MLAS's ~1e-7 absolute error on the logistic.
     assert np.abs(got.astype(np.float64) - expected).max() <= 1e-6
+
+
+@pytest.mark.parametrize("model", H.PPOCR_MODELS)
+def test_verify_measures_what_onnxruntime_measures(cli, rewrites, manifest, workdir, model):
+    """`onnx-rstd verify` (executor) and `Scripts/verify --opt disable` (onnxruntime) on the same
+    real inputs give the same relative error for the default-policy rewrite. Each model's outputs
+    are within 1e-4 of onnxruntime's (above), so the two measurements of ‖B − A‖/‖A‖ differ by at
+    most about 2e-4."""
+    original = manifest[model]["path"]
+    rewritten = _model_path(rewrites, manifest, model, "default")
+    name = H.session(original, opt="disable", threads=1).get_inputs()[0].name
+    x = next(iter(_inputs(model).values()))
+    feeds = workdir / f"{model}.verify.x.npz"
+    np.savez(feeds, **{name: x})
+    ours = subprocess.run([str(cli), "verify", str(original), str(rewritten), "--inputs", str(feeds),
+                           "--max-rel-error", "1", "--json"], capture_output=True, text=True, timeout=1200)
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    theirs_json = workdir / f"{model}.verify.ort.json"
+    done = subprocess.run([sys.executable, str(H.VERIFY), str(original), str(rewritten), "--inputs", str(feeds),
+                           "--opt", "disable", "--max-rel-error", "1", "--json", str(theirs_json)],
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    theirs = {r["output"]: r["rel_l2"] for r in json.loads(theirs_json.read_text())["results"]}
+    for row in json.loads(ours.stdout)["outputs"]:
+        assert abs(row["rel_l2"] - theirs[row["name"]]) <= 2e-4, (row, theirs)

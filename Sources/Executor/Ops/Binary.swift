@@ -55,6 +55,17 @@ struct Binary: Operator {
     }
     switch (a.storage, b.storage) {
     case (.floats(let x), .floats(let y)):
+      let arithmetic: FloatArithmetic.Operation? = switch kind {
+      case .add: .add
+      case .sub: .sub
+      case .mul: .mul
+      case .div: .div
+      default: nil
+      }
+      if let arithmetic {
+        let (v, s) = try FloatArithmetic.apply(arithmetic, x, a.shape, y, b.shape, threads: context.threads)
+        return [a.with(shape: s, storage: .floats(v))]
+      }
       let f: (Float, Float) -> Float
       switch kind {
       case .add: f = { $0 + $1 }
