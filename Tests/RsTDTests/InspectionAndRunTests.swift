@@ -77,7 +77,7 @@ final class InspectionAndRunTests: XCTestCase {
     XCTAssertEqual(written.metadata("onnx-rstd.version"), Rewriter.version)
     XCTAssertEqual(
       written.metadata("onnx-rstd.options"),
-      "check=measure-only, synthetic samples=4 exclude= force=false include-linear=false include= layout=factorized method=svd ranks=rank=2 seed=1810 shuffle=none")
+      "check=measure-only, synthetic samples=4 exclude= fit=weights force=false include-linear=false include= layout=factorized method=svd ranks=rank=2 seed=1810 shuffle=none")
     XCTAssertEqual(opCounts(written.graph), ["Conv": 4, "Relu": 1])
 
     // A dry run writes nothing.
