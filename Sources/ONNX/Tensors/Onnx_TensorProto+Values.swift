@@ -126,22 +126,22 @@ extension Onnx_TensorProto {
   /// - Returns: the tensor.
   public static func makeInt64s(_ values: [Int64], shape: [Int], name: String) -> Onnx_TensorProto {
     precondition(values.count == shape.reduce(1, *), "makeInt64s: \(values.count) values for shape \(shape)")
-    var tensor = Onnx_TensorProto()
-    tensor.name = name
-    tensor.dims = shape.map { Int64($0) }
-    tensor.dataType = Int32(DataType.int64.rawValue)
-    tensor.rawData = littleEndianData(values.map { UInt64(bitPattern: $0) })
-    return tensor
+    return makeRaw(littleEndianData(values.map { UInt64(bitPattern: $0) }), type: .int64, shape: shape, name: name)
   }
 
   /// An INT8 tensor (raw_data, one byte per value): weights stored quantized.
   public static func makeInt8s(_ values: [Int8], shape: [Int], name: String) -> Onnx_TensorProto {
     precondition(values.count == shape.reduce(1, *), "makeInt8s: \(values.count) values for shape \(shape)")
+    return makeRaw(Data(values.map { UInt8(bitPattern: $0) }), type: .int8, shape: shape, name: name)
+  }
+
+  /// A tensor of `type` whose values are the little-endian bytes `raw`.
+  private static func makeRaw(_ raw: Data, type: DataType, shape: [Int], name: String) -> Onnx_TensorProto {
     var tensor = Onnx_TensorProto()
     tensor.name = name
     tensor.dims = shape.map { Int64($0) }
-    tensor.dataType = Int32(DataType.int8.rawValue)
-    tensor.rawData = Data(values.map { UInt8(bitPattern: $0) })
+    tensor.dataType = Int32(type.rawValue)
+    tensor.rawData = raw
     return tensor
   }
 
