@@ -54,7 +54,7 @@ def test_the_oracle_catches_what_it_claims(tmp_path):
     assert rstd_fuzz.run_case(case, fake).klass == "wrote-on-failure"
     fake.write_text("#!/bin/sh\nkill -ILL $$\n")
     assert rstd_fuzz.run_case(case, fake).klass == "trap"
-    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.write_text("#!/bin/sh\nexit 2\n")
     assert rstd_fuzz.run_case(case, fake).klass == "bad-exit"
 
 

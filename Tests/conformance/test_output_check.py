@@ -278,3 +278,47 @@ def _two_input_calibration(tmp_path: Path) -> Path:
     path = tmp_path / "two.npz"
     np.savez(path, A=np.zeros((3, 2, 8, 8), np.float32), B=np.zeros((2, 2, 8, 8), np.float32))
     return path
+
+
+def test_a_crafted_tile_does_not_allocate_gigabytes(tmp_path):
+    # Conv then Tile to 2^31 elements (8 GiB of float): the executor's own limit (2^32) would
+    # build it; the check's limit (2^28) refuses, and the rewrite falls back to weight error.
+    w = numpy_helper.from_array(np.random.default_rng(2).standard_normal((8, 4, 3, 3)).astype(np.float32), "W")
+    reps = numpy_helper.from_array(np.array([1, 1, 1 << 13, 1 << 8], dtype=np.int64), "reps")
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", pads=[1, 1, 1, 1]),
+         helper.make_node("Tile", ["Y", "reps"], ["Z"])],
+        "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info("Z", TensorProto.FLOAT, None)], [w, reps])
+    model = tmp_path / "tile.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(model))
+    (tmp_path / "r").mkdir()
+    _, report, err = rewrite(tmp_path / "r", model, "--rank", "2")
+    m = report["measurement"]
+    assert m["status"] == "unavailable" and "limit" in m["note"], m
+    assert report["totals"]["sitesRewritten"] == 1
+
+
+@pytest.mark.parametrize("attack", ["convtranspose strides 2^62", "conv group 2^62"])
+def test_huge_attributes_end_in_a_line_not_a_trap(attack, tmp_path):
+    # Found by the fuzz harness once the check ran every model: the executor computed sizes from
+    # these attributes with trapping arithmetic. It now refuses them when compiling, so the
+    # check is unavailable and the rewrite goes on (or the validator refuses the model).
+    if attack.startswith("convtranspose"):
+        w = numpy_helper.from_array(np.ones((4, 2, 3, 3), np.float32), "W")
+        node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], name="t", strides=[1 << 62, 1 << 62])
+        x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 4, 5, 5])
+    else:
+        w = numpy_helper.from_array(np.ones((8, 4, 3, 3), np.float32), "W")
+        node = helper.make_node("Conv", ["X", "W"], ["Y"], name="c", group=1 << 62)
+        x = helper.make_tensor_value_info("X", TensorProto.FLOAT, None)
+    g = helper.make_graph([node], "g", [x], [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], [w])
+    model = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(model))
+    rep = tmp_path / "r.json"
+    code, _, err = run_cli(str(model), str(tmp_path / "o.onnx"), "--rank", "1", "--force", "--report", str(rep))
+    assert code in (0, 65), (code, err)
+    if code == 0:
+        assert json.loads(rep.read_text())["measurement"]["status"] == "unavailable"
+    else:
+        assert len(err.strip().splitlines()) == 1

@@ -20,9 +20,10 @@ enum Axes {
     range.reduce(1) { $0 * shape[$1] }
   }
 
-  /// The most elements one computed tensor may hold (16 GiB of Float): a shape read from data
-  /// beyond it is an error, not an allocation that takes the process down.
-  static let maxElements = 1 << 32
+  /// The most elements one computed tensor may hold in the current run (`ExecutorOptions.
+  /// maxElements`, bound around each run): a shape read from data beyond it is an error, not an
+  /// allocation that takes the process down.
+  @TaskLocal static var maxElements = ExecutorOptions.defaultMaxElements
 
   /// The element count of `shape`, or a failure when a size is negative, the product
   /// overflows or exceeds `maxElements` (shapes computed at run time come from data).

@@ -18,7 +18,8 @@ public struct Executor: Sendable {
   /// Compiles `model` (see `ExecutionPlan.init(model:)`).
   /// - Throws: `ExecutorError` for the first unsupported node, op, attribute or opset.
   public init(model: Model, options: ExecutorOptions = ExecutorOptions()) throws {
-    self.plan = try ExecutionPlan(model: model)
+    // Constant folding runs ops too: the same limit applies.
+    self.plan = try Axes.$maxElements.withValue(options.maxElements) { try ExecutionPlan(model: model) }
     self.options = options
   }
 
@@ -63,7 +64,20 @@ public struct Executor: Sendable {
     openblas_set_num_threads(1)
     defer { openblas_set_num_threads(previous) }
     let context = RunContext(threads: options.threads)
+    try Axes.$maxElements.withValue(options.maxElements) {
+      try runSteps(&slots, context: context, observed: observedSlots, observer: observer)
+    }
 
+    var result: [String: TensorValue] = [:]
+    for (name, s) in plan.outputs { result[name] = slots[s] }
+    return result
+  }
+
+  /// Runs every step in order, releasing each value after its last reader.
+  private func runSteps(
+    _ slots: inout [TensorValue?], context: RunContext, observed observedSlots: Set<Int>,
+    observer: (String, TensorValue) throws -> Void
+  ) throws {
     for step in plan.steps {
       let args = step.inputs.map { $0.flatMap { slots[$0] } }
       let results: [TensorValue]
@@ -81,9 +95,5 @@ public struct Executor: Sendable {
       }
       for s in step.frees { slots[s] = nil }
     }
-
-    var result: [String: TensorValue] = [:]
-    for (name, s) in plan.outputs { result[name] = slots[s] }
-    return result
   }
 }

@@ -4,9 +4,17 @@ public struct ExecutorOptions: Sendable {
   /// bit-identical whatever the count: work is split into pieces fixed by the shapes alone.
   public var threads: Int
 
-  public init(threads: Int = ExecutorOptions.coreCount) {
+  /// The most elements a tensor whose shape comes from data (Reshape, Expand, Tile, Pad,
+  /// Resize, ConstantOfShape) may hold; a larger one fails the run. Default
+  /// `defaultMaxElements` (2³², 16 GiB of Float).
+  public var maxElements: Int
+
+  public init(threads: Int = ExecutorOptions.coreCount, maxElements: Int = ExecutorOptions.defaultMaxElements) {
     self.threads = max(1, threads)
+    self.maxElements = max(1, maxElements)
   }
+
+  public static let defaultMaxElements = 1 << 32
 
   /// The number of active processors.
   public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

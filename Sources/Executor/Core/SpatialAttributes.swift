@@ -19,7 +19,15 @@ struct SpatialAttributes: Sendable {
     if let s = strides, s.contains(where: { $0 < 1 }) { throw b.invalid("strides \(s) must be positive") }
     if let d = dilations, d.contains(where: { $0 < 1 }) { throw b.invalid("dilations \(d) must be positive") }
     if let p = pads, p.contains(where: { $0 < 0 }) { throw b.unsupported("negative pads \(p)") }
+    // Bounded so that sizes computed from them and a tensor's dims (≤ 2³²) cannot overflow.
+    let limit = SpatialAttributes.maxValue
+    for (name, values) in [("kernel_shape", kernelShape), ("strides", strides), ("dilations", dilations), ("pads", pads)] {
+      if let v = values, v.contains(where: { $0 > limit }) { throw b.unsupported("\(name) \(v) above \(limit)") }
+    }
   }
+
+  /// The largest kernel size, stride, dilation, pad or group the executor accepts (2²⁰).
+  static let maxValue = 1 << 20
 
   /// Output sizes and padding for spatial input `input` and window `kernel`.
   /// - Parameter ceilMode: pools' ceil_mode: round the output size up, but never start a

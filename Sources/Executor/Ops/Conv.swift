@@ -18,6 +18,7 @@ struct Conv: Operator {
   static func build(_ b: OpBuilder) throws -> Operator {
     let group = try b.int("group", default: 1)
     guard group >= 1 else { throw b.invalid("group \(group) must be positive") }
+    guard group <= SpatialAttributes.maxValue else { throw b.unsupported("group \(group) above \(SpatialAttributes.maxValue)") }
     return Conv(spatial: try SpatialAttributes(b), group: group)
   }
 
@@ -36,6 +37,7 @@ struct Conv: Operator {
     let kernel = Array(wv.shape[2...])
     if let k = spatial.kernelShape, k != kernel { throw OpFailure("kernel_shape \(k) differs from W's \(kernel)") }
     let g = try spatial.geometry(input: Array(xv.shape[2...]), kernel: kernel)
+    _ = try Axes.checkedCount([n, m] + g.output)
     let mg = m / group, p = g.outputCount, inSize = g.inputCount, rows = cg * g.kernelCount
     var out = [Float](repeating: 0, count: n * m * p)
     let pieces = max(1, (p + Self.columnsPerPiece - 1) / Self.columnsPerPiece)

@@ -16,9 +16,13 @@ struct ConvTranspose: Operator {
   static func build(_ b: OpBuilder) throws -> Operator {
     let group = try b.int("group", default: 1)
     guard group >= 1 else { throw b.invalid("group \(group) must be positive") }
+    guard group <= SpatialAttributes.maxValue else { throw b.unsupported("group \(group) above \(SpatialAttributes.maxValue)") }
+    let outputPadding = try b.ints("output_padding"), outputShape = try b.ints("output_shape")
+    for (name, values) in [("output_padding", outputPadding), ("output_shape", outputShape)] {
+      if let v = values, v.contains(where: { $0 < 0 || $0 > Axes.maxElements }) { throw b.unsupported("\(name) \(v) out of range") }
+    }
     return ConvTranspose(
-      spatial: try SpatialAttributes(b), group: group, outputPadding: try b.ints("output_padding"),
-      outputShape: try b.ints("output_shape"))
+      spatial: try SpatialAttributes(b), group: group, outputPadding: outputPadding, outputShape: outputShape)
   }
 
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
@@ -60,6 +64,7 @@ struct ConvTranspose: Operator {
       }
       guard output[i] >= 0 else { throw OpFailure("output size \(output[i]) on spatial axis \(i) is negative") }
     }
+    _ = try Axes.checkedCount([n, m] + output)  // sizes computed from attributes, not from data
     let pin = input.reduce(1, *), pout = output.reduce(1, *), kCount = kernel.reduce(1, *), rows = mg * kCount
     var out = [Float](repeating: 0, count: n * m * pout)
     let outStrides = Axes.strides(output)

@@ -8,6 +8,10 @@ struct OutputBench {
   let inputsDescription: String
   private let references: [[String: TensorValue]]
   private let executorOptions: ExecutorOptions
+  /// The largest data-shaped tensor the check's runs may build (2²⁸ elements, 1 GiB of Float):
+  /// the check runs every model it is given, and a crafted Tile or Resize must end in
+  /// "unavailable", not in gigabytes allocated. `onnx-rstd run` keeps the executor's 2³².
+  static let maxElements = 1 << 28
   /// Model runs so far (the original's included).
   private(set) var runs = 0
   /// Response statistics of the watched Conv outputs, from the original's runs.
@@ -17,7 +21,7 @@ struct OutputBench {
   /// - Throws: `OutputCheckUnavailable` when the model cannot be compiled or run on them.
   /// - Parameter watching: Conv outputs (with their channel counts) whose statistics to collect.
   init(original: Model, check: OutputCheck, seed: UInt64, watching: [String: Int] = [:]) throws {
-    executorOptions = ExecutorOptions(threads: check.threads)
+    executorOptions = ExecutorOptions(threads: check.threads, maxElements: OutputBench.maxElements)
     let executor: Executor
     do { executor = try Executor(model: original, options: executorOptions) } catch {
       throw OutputCheckUnavailable("the executor cannot run this model: \(error)")
