@@ -16,19 +16,13 @@ struct Conv: Operator {
   static let columnsPerPiece = 1024
 
   static func build(_ b: OpBuilder) throws -> Operator {
-    let group = try b.int("group", default: 1)
-    guard group >= 1 else { throw b.invalid("group \(group) must be positive") }
-    guard group <= SpatialAttributes.maxValue else { throw b.unsupported("group \(group) above \(SpatialAttributes.maxValue)") }
+    let group = try ConvOperands.group(b)
     return Conv(spatial: try SpatialAttributes(b), group: group)
   }
 
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
-    let xv = try inputs.required(0), wv = try inputs.required(1)
-    let x = try xv.requireFloats("X"), w = try wv.requireFloats("W")
-    let bias = try inputs.optional(2)?.requireFloats("B")
-    guard xv.shape.count >= 3, wv.shape.count == xv.shape.count else {
-      throw OpFailure("X \(xv.shape) and W \(wv.shape) must have the same rank, at least 3")
-    }
+    let operands = try ConvOperands(inputs)
+    let xv = operands.xv, wv = operands.wv, x = operands.x, w = operands.w, bias = operands.bias
     let n = xv.shape[0], c = xv.shape[1], m = wv.shape[0], cg = wv.shape[1]
     guard c == cg * group, m % group == 0 else {
       throw OpFailure("X has \(c) channels and W \(wv.shape) with group \(group) expects \(cg * group) in, \(m) out divisible by group")

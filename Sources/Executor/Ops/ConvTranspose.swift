@@ -14,9 +14,7 @@ struct ConvTranspose: Operator {
   let outputShape: [Int]?
 
   static func build(_ b: OpBuilder) throws -> Operator {
-    let group = try b.int("group", default: 1)
-    guard group >= 1 else { throw b.invalid("group \(group) must be positive") }
-    guard group <= SpatialAttributes.maxValue else { throw b.unsupported("group \(group) above \(SpatialAttributes.maxValue)") }
+    let group = try ConvOperands.group(b)
     let outputPadding = try b.ints("output_padding"), outputShape = try b.ints("output_shape")
     for (name, values) in [("output_padding", outputPadding), ("output_shape", outputShape)] {
       if let v = values, v.contains(where: { $0 < 0 || $0 > Axes.maxElements }) { throw b.unsupported("\(name) \(v) out of range") }
@@ -26,12 +24,8 @@ struct ConvTranspose: Operator {
   }
 
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
-    let xv = try inputs.required(0), wv = try inputs.required(1)
-    let x = try xv.requireFloats("X"), w = try wv.requireFloats("W")
-    let bias = try inputs.optional(2)?.requireFloats("B")
-    guard xv.shape.count >= 3, wv.shape.count == xv.shape.count else {
-      throw OpFailure("X \(xv.shape) and W \(wv.shape) must have the same rank, at least 3")
-    }
+    let operands = try ConvOperands(inputs)
+    let xv = operands.xv, wv = operands.wv, x = operands.x, w = operands.w, bias = operands.bias
     let n = xv.shape[0], c = xv.shape[1], mg = wv.shape[1], m = mg * group
     guard wv.shape[0] == c, c % group == 0 else { throw OpFailure("W \(wv.shape) does not match \(c) input channels in \(group) groups") }
     if let bias, bias.count != m { throw OpFailure("B has \(bias.count) values; the output has \(m) channels") }
