@@ -204,6 +204,9 @@ extension OnnxRstd {
             "onnx-rstd: warning: the outputs moved by \(e) (relative, measured), more than the default bound \(OutputCheck.defaultBound); "
               + "pass --target-error to hold the rewrite to a bound", to: &stderr)
         }
+        if m.status == .measured, m.outputError == nil {
+          print("onnx-rstd: warning: \(m.note ?? "the rewritten model could not be measured"); its outputs are unchecked", to: &stderr)
+        }
       } catch {
         ExitStatus.fail(error)
       }
