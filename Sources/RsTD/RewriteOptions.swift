@@ -81,6 +81,26 @@ public struct RewriteOptions: Sendable {
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32
+  /// What the rank policies minimise. Default `.params`.
+  public var objective: Objective = .params
+  /// The runtime's channel block: ranks chosen from error curves are multiples of it where a
+  /// profitable one exists, and the latency model rounds channel counts up to it. 1 turns
+  /// alignment off. Default 16 (onnxruntime's NCHWc block on AVX-512; 8 on AVX2).
+  public var channelAlign = 16
+  /// Keep a site whose chain the runtime cost model predicts slower than its node. Default
+  /// true; off for runtimes other than onnxruntime on CPU, and in tests of the chains
+  /// themselves on models too small for any chain to be faster.
+  public var latencyGuard = true
 
   public init() {}
+}
+
+/// The cost a rank policy minimises: the chain's stored parameters (bytes under `--weights`),
+/// its multiply-adds per output position, or its onnxruntime latency as predicted by the runtime
+/// cost model (Planning/Latency/). Whatever the objective, a chain predicted slower than its
+/// dense node is never emitted (unless `force`).
+public enum Objective: String, CaseIterable, Sendable, Codable {
+  case params
+  case macs
+  case latency
 }

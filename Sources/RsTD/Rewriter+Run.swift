@@ -42,11 +42,13 @@ extension Rewriter {
       paramsBefore: rows.reduce(0) { $0 + $1.paramsBefore }, paramsAfter: rows.reduce(0) { $0 + $1.paramsAfter },
       macsBefore: rows.reduce(0) { $0 + $1.macsBefore }, macsAfter: rows.reduce(0) { $0 + $1.macsAfter },
       fileSizeBefore: sizeBefore, fileSizeAfter: sizeAfter, tensorBytesByType: bytesByType,
+      predictedMicrosBefore: rows.reduce(0) { $0 + ($1.predictedMicrosBefore ?? 0) },
+      predictedMicrosAfter: rows.reduce(0) { $0 + ($1.predictedMicrosAfter ?? 0) },
       seconds: Date().timeIntervalSince(start))
     let result = RewriteReport(
       tool: "onnx-rstd", version: Rewriter.version, options: optionsDescription, input: input,
       output: dryRun ? nil : output, dryRun: dryRun, sites: rows, totals: totals,
-      measurement: outcome.measurement)
+      measurement: outcome.measurement, latency: outcome.latency)
     if report != nil {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -71,6 +73,8 @@ extension Rewriter {
       "seed": String(options.seed), "ranks": ranks, "include": options.include.joined(separator: ","),
       "exclude": options.exclude.joined(separator: ","), "include-linear": String(options.includeLinear),
       "force": String(options.force), "check": checkDescription, "fit": options.fit.rawValue,
+      "objective": options.objective.rawValue, "channel-align": String(options.channelAlign),
+      "latency-guard": options.latencyGuard ? "on" : "off",
     ].merging(options.weights == .fp32 ? [:] : ["weights": options.weights.rawValue]) { a, _ in a }
   }
 

@@ -43,7 +43,8 @@ public struct Rewriter {
   }
 
   /// Finds, plans and factors every site of `model` without editing it: the steps 2–6 of the walk.
-  func prepare(_ model: inout Model) throws -> PreparedRewrite {
+  /// - Parameter geometry: where each site runs, for the latency guard (nominal unless measured).
+  func prepare(_ model: inout Model, geometry: SiteGeometries = .nominal) throws -> PreparedRewrite {
     let imported = model.opsetVersion("")
     guard let opset = imported, Rewriter.supportedOpsets.contains(opset) else {
       throw RewriteError.unsupportedOpset(version: imported, supported: Rewriter.supportedOpsets)
@@ -66,7 +67,7 @@ public struct Rewriter {
         continue
       }
     }
-    let planner = Planner(options: options, opset: opset)
+    let planner = Planner(options: options, opset: opset, geometry: geometry)
     progress?("planning \(sites.count) sites")
     let plans = try planner.plan(sites)
 
@@ -103,32 +104,32 @@ public struct Rewriter {
     for d in prepared.decisions {
       switch d {
       case .keep(let node, let reason):
-        rows.append(keptRow(node: node, site: nil, reason: reason, graph: model.graph))
+        rows.append(keptRow(node: node, site: nil, reason: reason, graph: model.graph, planner: nil))
       case .rewrite(let site):
         defer { siteIndex += 1 }
         if let reason = withheld[siteIndex] {
-          rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph))
+          rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph, planner: prepared.planner))
           continue
         }
         let plan = prepared.plans[siteIndex]
         guard case .factor(let m, _) = plan, let key = prepared.keyOf[siteIndex] else {
-          if case .keep(let reason) = plan { rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph)) }
+          if case .keep(let reason) = plan { rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph, planner: prepared.planner)) }
           continue
         }
         let f: Factorization
         switch prepared.factorizations[key]! {
         case .success(let value): f = value
         case .failure(PlanOutcome.boundNotMet(let bound)):
-          rows.append(keptRow(node: site.node, site: site, reason: .noCompressionUnderBound(bound), graph: model.graph))
+          rows.append(keptRow(node: site.node, site: site, reason: .noCompressionUnderBound(bound), graph: model.graph, planner: prepared.planner))
           continue
         case .failure(let error):
-          rows.append(keptRow(node: site.node, site: site, reason: .decompositionFailed("\(error)"), graph: model.graph))
+          rows.append(keptRow(node: site.node, site: site, reason: .decompositionFailed("\(error)"), graph: model.graph, planner: prepared.planner))
           continue
         }
         let format = prepared.planner.formatFor(m)
         let storage = SiteStorage(asked: options.weights, elementType: site.elementType, opset: prepared.planner.opset).storage
         if let reason = try emit(f, format: format, site: site, key: key, storage: storage, into: &model.graph, shared: &shared) {
-          rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph))
+          rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph, planner: prepared.planner))
           continue
         }
         detached.insert(site.weightName)
@@ -143,7 +144,8 @@ public struct Rewriter {
               + (f.fittedTo == FitTarget.responses.rawValue ? " (responses)" : ""),
             ranks: f.ranks, shuffle: f.shuffleDescription, paramsBefore: site.parameterCount,
             paramsAfter: cost.params, macsBefore: site.multiplyAdds, macsAfter: cost.multiplyAdds,
-            relativeError: f.relativeError, lowRankError: f.lowRankError, weights: f.storage))
+            relativeError: f.relativeError, lowRankError: f.lowRankError, weights: f.storage,
+            predictedMicrosBefore: prepared.planner.denseLatency(site), predictedMicrosAfter: prepared.planner.latency(site, format, ranks: f.ranks)))
       }
     }
     try storeKeptWeights(in: &model.graph, rows: &rows, opset: prepared.planner.opset, detached: &detached)
@@ -181,16 +183,18 @@ public struct Rewriter {
     return nil
   }
 
-  private func keptRow(node: Node, site: ConvSite?, reason: SkipReason, graph: Graph) -> SiteReport {
+  private func keptRow(node: Node, site: ConvSite?, reason: SkipReason, graph: Graph, planner: Planner?) -> SiteReport {
     // Shape and size of a constant weight even when the node is not a site.
     let weight = NodeWeight(node, graph: graph)
     let shape = site?.weightShape ?? weight.shape
     let params = site?.parameterCount ?? weight.parameterCount
+    let micros = site.flatMap { s in planner.map { $0.denseLatency(s) } }
     return SiteReport(
       node: site?.name ?? SiteFinder.siteName(node), opType: node.opType, weight: site?.weightName ?? weight.name,
       weightSource: site?.weightSource.description ?? weight.constant?.source.description, shape: shape,
       group: site?.group ?? node.int("group", default: 1),
       status: .kept, reason: reason.description, format: nil, ranks: nil, shuffle: nil,
-      paramsBefore: params, paramsAfter: params, macsBefore: params, macsAfter: params, relativeError: nil)
+      paramsBefore: params, paramsAfter: params, macsBefore: params, macsAfter: params, relativeError: nil,
+      predictedMicrosBefore: micros, predictedMicrosAfter: micros)
   }
 }

@@ -8,6 +8,7 @@ extension Layout: ExpressibleByArgument {}
 extension ShuffleMode: ExpressibleByArgument {}
 extension FitTarget: ExpressibleByArgument {}
 extension WeightStorage: ExpressibleByArgument {}
+extension Objective: ExpressibleByArgument {}
 
 extension OnnxRstd {
   struct Rewrite: ParsableCommand {
@@ -84,6 +85,20 @@ extension OnnxRstd {
       "How Conv/Gemm/MatMul weights (factors and kept kernels; not biases) are stored: fp16 rebuilt by Cast, int8 (per-channel scale) by Cast and Mul; onnxruntime folds both at load. Under --ratio, the budget then counts bytes."))
     var weights: WeightStorage = .fp32
 
+    @Option(help: ArgumentHelp(
+      "What the rank policy minimises: stored parameters, multiply-adds, or onnxruntime latency predicted by the runtime cost model (docs/latency.md). Any objective: a chain predicted slower than its node is not emitted."))
+    var objective: Objective = .params
+
+    @Option(
+      name: .customLong("channel-align"),
+      help: ArgumentHelp("The runtime's channel block: ranks are multiples of it where that is profitable (16 for AVX-512 CPUs, 8 for AVX2; 1: off).", valueName: "N"))
+    var channelAlign = 16
+
+    @Flag(
+      name: .customLong("no-latency-guard"),
+      help: "Emit chains the onnxruntime CPU cost model predicts slower than their node (for other runtimes; the parameter and multiply-add guard stays).")
+    var noLatencyGuard = false
+
     @Option(help: ArgumentHelp("Only sites whose name matches this glob (repeatable).", valueName: "GLOB"))
     var include: [String] = []
 
@@ -126,6 +141,7 @@ extension OnnxRstd {
       }
       if noCheck && fit == .responses { throw ValidationError("--fit responses needs the output check's runs; drop --no-check.") }
       if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
+      if !(1...1024).contains(channelAlign) { throw ValidationError("--channel-align must be in 1...1024, not \(channelAlign).") }
       if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }
       _ = try parsedInputShapes()
       if output == nil && !dryRun { throw ValidationError("Give an output path, or --dry-run to only plan.") }
@@ -161,6 +177,9 @@ extension OnnxRstd {
       o.check.samples = checkSamples
       o.check.inputShapes = (try? parsedInputShapes()) ?? [:]
       o.weights = weights
+      o.objective = objective
+      o.channelAlign = channelAlign
+      o.latencyGuard = !noLatencyGuard
       return o
     }
 

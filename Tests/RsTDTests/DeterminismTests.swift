@@ -21,13 +21,13 @@ final class DeterminismTests: XCTestCase {
     ]
     // The default ranks under a looser output bound: the measured path rewrites these random
     // kernels (weight error ≈ 0.27) and must stay deterministic too.
-    var measured = RewriteOptions()
+    var measured = chainTestOptions()
     measured.check.bound = .relative(0.5)
     configurations.append(("auto default ranks, target-error 0.5", measured))
     var cp = fullRankOptions(.cp)
     cp.ranks = .fixed(3)
     configurations.append(("cp rank 3 (ALS)", cp))
-    var ratio = RewriteOptions()
+    var ratio = chainTestOptions()
     ratio.ranks = .ratio(0.5)
     configurations.append(("auto ratio 0.5", ratio))
     for (label, options) in configurations {

@@ -59,7 +59,7 @@ final class InspectionAndRunTests: XCTestCase {
     try model.save(to: input)
     let inputBytes = try Data(contentsOf: URL(fileURLWithPath: input))
 
-    var options = RewriteOptions()
+    var options = chainTestOptions()
     options.method = .svd
     options.ranks = .fixed(2)
     let report = try Rewriter(options: options).run(input: input, output: output)
@@ -77,7 +77,7 @@ final class InspectionAndRunTests: XCTestCase {
     XCTAssertEqual(written.metadata("onnx-rstd.version"), Rewriter.version)
     XCTAssertEqual(
       written.metadata("onnx-rstd.options"),
-      "check=measure-only, synthetic samples=4 exclude= fit=weights force=false include-linear=false include= layout=factorized method=svd ranks=rank=2 seed=1810 shuffle=none")
+      "channel-align=1 check=measure-only, synthetic samples=4 exclude= fit=weights force=false include-linear=false include= latency-guard=off layout=factorized method=svd objective=params ranks=rank=2 seed=1810 shuffle=none")
     XCTAssertEqual(opCounts(written.graph), ["Conv": 4, "Relu": 1])
 
     // A dry run writes nothing.

@@ -87,7 +87,7 @@ final class PlannerTests: XCTestCase {
   }
 
   private func plan(_ model: Model, _ ranks: RankPolicy, force: Bool = false) throws -> PlanDecision {
-    var options = RewriteOptions()
+    var options = chainTestOptions()
     options.method = .svd
     options.ranks = ranks
     options.force = force
@@ -119,7 +119,7 @@ final class PlannerTests: XCTestCase {
   func testRatioPolicyStaysWithinTheBudget() throws {
     let model = try TestModel.chain([.init("conv0", outputChannels: 16), .init("conv1", outputChannels: 16)], inputChannels: 16)
     for ratio in [0.3, 0.5, 0.8] {
-      var options = RewriteOptions()
+      var options = chainTestOptions()
       options.method = .svd
       options.ranks = .ratio(ratio)
       let (_, rows) = try rewritten(model, options)

@@ -38,7 +38,7 @@ final class RegressionTests: XCTestCase {
     var rng = SeededNormal(seed: 5)
     let w = matmul(rng.tensor([32, 4]), rng.tensor([4, 288])).reshaped([32, 32, 3, 3])
     let model = try TestModel.conv(weightShape: [32, 32, 3, 3], weight: w)
-    var options = RewriteOptions()
+    var options = chainTestOptions()
     options.method = .cp
     options.ranks = .maxError(0.3)
     let row = try rewritten(model, options).rows[0]
@@ -52,7 +52,7 @@ final class RegressionTests: XCTestCase {
   // x ─▶ Conv "conv0" ─▶ Relu ─▶ Conv "conv1" ─▶ y, both [16,16,3,3]: rank 1 holds 2·(16+144) = 320.
   func testRatioBelowRankOneIsRefused() throws {
     let model = try TestModel.chain([.init("conv0", outputChannels: 16), .init("conv1", outputChannels: 16)], inputChannels: 16)
-    var options = RewriteOptions()
+    var options = chainTestOptions()
     options.method = .svd
     options.ranks = .ratio(0.01)
     XCTAssertThrowsError(try rewritten(model, options)) { error in

@@ -20,7 +20,7 @@ final class ReportTests: XCTestCase {
     let rows = try rows()
     let keys = [
       "format", "group", "lowRankError", "macsAfter", "macsBefore", "node", "opType", "outputErrorAlone", "paramsAfter",
-      "paramsBefore", "ranks", "reason", "relativeError", "shape", "shuffle", "status", "weight", "weightSource", "weights",
+      "paramsBefore", "predictedMicrosAfter", "predictedMicrosBefore", "ranks", "reason", "relativeError", "shape", "shuffle", "status", "weight", "weightSource", "weights",
     ]
     for row in rows {
       let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONEncoder().encode(row)) as? [String: Any])
@@ -36,19 +36,23 @@ final class ReportTests: XCTestCase {
 
   func testTableHasOneLinePerSiteAndTotals() throws {
     let rows = try rows()
-    let totals = ReportTotals(
+    var totals = ReportTotals(
       sitesRewritten: 1, sitesKept: 1, paramsBefore: rows.reduce(0) { $0 + $1.paramsBefore },
       paramsAfter: rows.reduce(0) { $0 + $1.paramsAfter }, macsBefore: 0, macsAfter: 0, fileSizeBefore: 10, fileSizeAfter: 5, seconds: 0)
+    totals.predictedMicrosBefore = 10
+    totals.predictedMicrosAfter = 5
     let report = RewriteReport(
       tool: "onnx-rstd", version: Rewriter.version, options: [:], input: "in.onnx", output: "out.onnx", dryRun: false,
-      sites: rows, totals: totals, measurement: .off())
+      sites: rows, totals: totals, measurement: .off(), latency: LatencyPrediction(runtime: "r", positions: "p"))
     let lines = report.table.split(separator: "\n").map(String.init)
-    XCTAssertEqual(lines.count, 5, report.table)
+    // Sites, totals, predicted latency, measurement.
+    XCTAssertEqual(lines.count, 6, report.table)
     XCTAssert(lines[0].hasPrefix("site"), lines[0])
     // svd at full rank 8 on [8,4,3,3]: 8·(36 + 8) = 352 parameters.
     XCTAssert(lines[1].hasPrefix("conv0") && lines[1].contains("288→352") && lines[1].hasSuffix("rewritten"), lines[1])
     XCTAssert(lines[2].hasPrefix("conv1") && lines[2].hasSuffix("kept: excluded by --exclude 'conv1'"), lines[2])
     XCTAssert(lines[3].hasPrefix("total: 1 rewritten, 1 kept; params 864→928"), lines[3])
-    XCTAssert(lines[4].hasPrefix("outputs not measured (--no-check)"), lines[4])
+    XCTAssert(lines[4].hasPrefix("predicted latency of the sites: 10→5 µs (×0.500); r; positions p"), lines[4])
+    XCTAssert(lines[5].hasPrefix("outputs not measured (--no-check)"), lines[5])
   }
 }

@@ -6,6 +6,16 @@ import XCTest
 @testable import RsTD
 
 /// Options for a lossless verification plan: `method` at full rank with `force`.
+/// Options for tests of the chains and policies themselves on models far too small for any chain
+/// to run faster than its conv in onnxruntime: the latency guard and rank alignment off
+/// (LatencyPlanningTests covers both).
+func chainTestOptions() -> RewriteOptions {
+  var o = RewriteOptions()
+  o.latencyGuard = false
+  o.channelAlign = 1
+  return o
+}
+
 func fullRankOptions(_ method: Method, layout: Layout = .factorized, shuffle: ShuffleMode = .none) -> RewriteOptions {
   var o = RewriteOptions()
   o.method = method

@@ -1,9 +1,12 @@
+import Executor
 import ONNX
 
 /// A rewrite's rows and what the output check measured.
 public struct RewriteOutcome: Sendable {
   public var sites: [SiteReport]
   public var measurement: OutputMeasurement
+  /// How the sites' predicted latencies were made.
+  public var latency: LatencyPrediction
 }
 
 extension Rewriter {
@@ -23,9 +26,9 @@ extension Rewriter {
   /// search finds enough, and ends at the original model if need be.
   /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × sites at most.
   public func rewriteMeasured(_ model: inout Model) throws -> RewriteOutcome {
-    let weightFits = try prepare(&model)
     guard options.check.enabled else {
-      return RewriteOutcome(sites: try apply(weightFits, to: &model), measurement: .off())
+      let weightFits = try prepare(&model)
+      return RewriteOutcome(sites: try apply(weightFits, to: &model), measurement: .off(), latency: weightFits.planner.latencyPrediction)
     }
     let original = model
     let bound = options.check.effectiveBound(under: options.ranks, weights: options.weights)
@@ -34,6 +37,8 @@ extension Rewriter {
       progress?("reading the calibration inputs")
       check.inputs = try load(original)
     }
+    progress?("measuring where each layer runs")
+    let weightFits = try prepare(&model, geometry: probeGeometry(original, check: check) ?? .nominal)
     progress?("running the original model")
     var bench: OutputBench
     do {
@@ -41,7 +46,7 @@ extension Rewriter {
     } catch {
       let rows = try apply(weightFits, to: &model)
       let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""
-      return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)\(fallback)"))
+      return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)\(fallback)"), latency: weightFits.planner.latencyPrediction)
     }
     let prepared = try fitted(weightFits, graph: original.graph, bench: bench)
     var rows = try apply(prepared, to: &model)
@@ -131,7 +136,22 @@ extension Rewriter {
       status: .measured, inputs: bench.inputsDescription, bound: bound, outputError: final.map(\.error),
       outputErrors: final?.perOutput, plannedError: plannedError, sitesBackedOff: backedOff,
       modelRuns: bench.runs, note: final == nil ? "the rewritten model does not run in the executor" : nil)
-    return RewriteOutcome(sites: rows, measurement: measurement)
+    return RewriteOutcome(sites: rows, measurement: measurement, latency: weightFits.planner.latencyPrediction)
+  }
+
+  /// The positions each Conv/Gemm/MatMul runs at, from one run of the original on the check's
+  /// first input (the same input the bench's first run uses); nil when it cannot run.
+  private func probeGeometry(_ original: Model, check: OutputCheck) -> SiteGeometries? {
+    let options = ExecutorOptions(threads: check.threads, maxElements: OutputBench.maxElements)
+    guard let executor = try? Executor(model: original, options: options) else { return nil }
+    if let given = check.inputs?.first {
+      return GeometryProbe.measure(original, by: executor, input: given, described: "the first calibration sample")
+    }
+    guard let first = try? SyntheticInputs.make(
+        count: 1, names: executor.plan.inputNames, declared: original.graph.inputs, overrides: check.inputShapes, seed: self.options.seed).first
+    else { return nil }
+    let shapes = first.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.shape.map(String.init).joined(separator: "x"))" }
+    return GeometryProbe.measure(original, by: executor, input: first, described: "the first synthetic input (\(shapes.joined(separator: ", ")))")
   }
 
   /// The prepared rewrite at the planned policy, then at up to `backOffLevels` stricter ones.
@@ -143,7 +163,7 @@ extension Rewriter {
       var o = options
       o.ranks = next
       var copy = original
-      levels.append(try fitted(try Rewriter(options: o).prepare(&copy), graph: original.graph, bench: bench))
+      levels.append(try fitted(try Rewriter(options: o).prepare(&copy, geometry: prepared.planner.geometry), graph: original.graph, bench: bench))
       policy = next
     }
     return levels

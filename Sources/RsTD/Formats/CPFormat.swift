@@ -36,6 +36,19 @@ struct CPFormat: ConvFormat {
       multiplyAdds: r * (c * s[0] * s[1] + k[0] * s[1] + k[1] + m))
   }
 
+  func chain(_ site: ConvSite, ranks: [Int], at g: SiteGeometry) -> [CostNode] {
+    let r = ranks[0], k = site.kernelSize
+    let (pi, po) = (g.inputPositions, g.outputPositions)
+    // The k1×1 conv strides axis 1 only: its output lies between the input's and the output's.
+    let mid = max(po, pi / max(site.strides.first ?? 1, 1))
+    return [
+      .conv(inputChannels: site.inputChannelsPerGroup, outputChannels: r, group: 1, kernelArea: 1, inputPositions: pi, outputPositions: pi),
+      .conv(inputChannels: r, outputChannels: r, group: r, kernelArea: k[0], inputPositions: pi, outputPositions: mid),
+      .conv(inputChannels: r, outputChannels: r, group: r, kernelArea: k[1], inputPositions: mid, outputPositions: po),
+      .conv(inputChannels: r, outputChannels: site.outputChannels, group: 1, kernelArea: 1, inputPositions: po, outputPositions: po),
+    ]
+  }
+
   func curve(_ site: ConvSite, kernel: Tensor, context: ShuffleContext) throws -> [CurvePoint]? { nil }
 
   func factor(_ kernel: Tensor, site: ConvSite, ranks: [Int], context: ShuffleContext) throws -> Factorization {

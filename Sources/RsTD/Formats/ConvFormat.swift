@@ -23,6 +23,8 @@ protocol ConvFormat {
   func factor(_ kernel: Tensor, site: ConvSite, ranks: [Int], context: ShuffleContext) throws -> Factorization
   /// Stored parameters and multiply-adds per output position of the factorized chain.
   func cost(_ site: ConvSite, ranks: [Int]) -> Cost
+  /// The nodes the emitted chain runs, for the runtime cost model (Planning/Latency/).
+  func chain(_ site: ConvSite, ranks: [Int], at g: SiteGeometry) -> [CostNode]
   /// Emits the chain replacing the site's node from `factors` (`f.factors`, typed).
   func emit(_ factors: Factors, of f: Factorization, into emitter: inout ChainEmitter) throws
   /// The kernel the emitted chain computes from `stored` (per weight suffix, the floats written

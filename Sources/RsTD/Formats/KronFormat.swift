@@ -55,6 +55,21 @@ struct KronFormat: ConvFormat {
       multiplyAdds: r * (s.out.1 * site.inputChannelsPerGroup * k + site.outputChannels * s.in.0))
   }
 
+  /// The channel shuffles in and out are counted even when identity (then not emitted): kron
+  /// is asked for by name, and the estimate errs on the slow side.
+  func chain(_ site: ConvSite, ranks: [Int], at g: SiteGeometry) -> [CostNode] {
+    let r = ranks[0], s = splits(site), c = site.inputChannelsPerGroup
+    let (pi, po) = (g.inputPositions, g.outputPositions)
+    let mid = s.in.0 * r * s.out.1
+    return [
+      .channelGather(channels: c, positions: pi),
+      .conv(inputChannels: c, outputChannels: mid, group: s.in.0, kernelArea: site.kernelArea, inputPositions: pi, outputPositions: po),
+      .channelGather(channels: mid, positions: po),
+      .conv(inputChannels: mid, outputChannels: site.outputChannels, group: s.out.1, kernelArea: 1, inputPositions: po, outputPositions: po),
+      .channelGather(channels: site.outputChannels, positions: po),
+    ]
+  }
+
   /// Candidate permutations: identity for `none`, one seeded pair for `random`, the identity
   /// and `candidates` seeded pairs for `search`. Seeds: π_out from `seed + 2j`, π_in from `seed + 2j + 1`.
   func permutations(_ site: ConvSite, _ context: ShuffleContext) -> [(out: [Int], in: [Int], label: String)] {

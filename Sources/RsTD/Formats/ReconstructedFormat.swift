@@ -51,6 +51,9 @@ struct ReconstructedFormat: ConvFormat {
     Cost(params: innerFormat.cost(whole(site), ranks: ranks).params, multiplyAdds: site.multiplyAdds)
   }
 
+  /// Runtimes fold the rebuild at load: the original Conv runs.
+  func chain(_ site: ConvSite, ranks: [Int], at g: SiteGeometry) -> [CostNode] { site.denseChain(at: g) }
+
   /// Candidate shuffles: nil is the identity.
   func shuffles(_ site: ConvSite, _ context: ShuffleContext) -> [EntryShuffle?] {
     switch context.mode {

@@ -34,6 +34,19 @@ struct SVDFormat: ConvFormat {
     return Cost(params: p, multiplyAdds: p)
   }
 
+  func chain(_ site: ConvSite, ranks: [Int], at g: SiteGeometry) -> [CostNode] {
+    let r = site.group * ranks[0], p = g.outputPositions
+    guard site.kind == .conv else {
+      return [.matMul(rows: p, inputFeatures: site.inputChannelsPerGroup, outputFeatures: r),
+              .matMul(rows: p, inputFeatures: r, outputFeatures: site.outputChannels)]
+    }
+    return [
+      .conv(inputChannels: site.inputChannelsPerGroup * site.group, outputChannels: r, group: site.group, kernelArea: site.kernelArea,
+            inputPositions: g.inputPositions, outputPositions: p),
+      .conv(inputChannels: r, outputChannels: site.outputChannels, group: site.group, kernelArea: 1, inputPositions: p, outputPositions: p),
+    ]
+  }
+
   func curve(_ site: ConvSite, kernel: Tensor, context: ShuffleContext) throws -> [CurvePoint]? {
     let spectra = try factorGroups(kernel, groups: site.group) {
       try singularValues($0.reshaped([$0.shape[0], $0.count / $0.shape[0]]))

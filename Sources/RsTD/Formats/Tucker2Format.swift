@@ -37,6 +37,16 @@ struct Tucker2Format: ConvFormat {
     return Cost(params: params, multiplyAdds: macs)
   }
 
+  func chain(_ site: ConvSite, ranks: [Int], at g: SiteGeometry) -> [CostNode] {
+    let (ro, ri) = (site.group * ranks[0], site.group * ranks[1])
+    let (pi, po) = (g.inputPositions, g.outputPositions)
+    return [
+      .conv(inputChannels: site.inputChannelsPerGroup * site.group, outputChannels: ri, group: site.group, kernelArea: 1, inputPositions: pi, outputPositions: pi),
+      .conv(inputChannels: ri, outputChannels: ro, group: site.group, kernelArea: site.kernelArea, inputPositions: pi, outputPositions: po),
+      .conv(inputChannels: ro, outputChannels: site.outputChannels, group: site.group, kernelArea: 1, inputPositions: po, outputPositions: po),
+    ]
+  }
+
   func curve(_ site: ConvSite, kernel: Tensor, context: ShuffleContext) throws -> [CurvePoint]? {
     let spectra = try factorGroups(kernel, groups: site.group) { try modeSpectra($0) }
     let total = spectra.reduce(0.0) { $0 + $1.output.reduce(0.0) { $0 + pow2(Double($1)) } }

@@ -5,6 +5,14 @@ struct CurvePoint: Equatable {
   var ranks: [Int]
   var params: Int
   var error: Double
+  /// What the rank policy minimises, in the objective's units (parameters, bytes under
+  /// `--weights`, multiply-adds, or predicted nanoseconds): the allocation's cost axis.
+  var cost: Int
+
+  init(format: Method?, ranks: [Int], params: Int, error: Double, cost: Int? = nil) {
+    (self.format, self.ranks, self.params, self.error) = (format, ranks, params, error)
+    self.cost = cost ?? params
+  }
 
   static func keep(_ site: ConvSite) -> CurvePoint {
     CurvePoint(format: nil, ranks: [], params: site.parameterCount, error: 0)

@@ -4,6 +4,8 @@ import TensorAlgebra
 struct Planner {
   let options: RewriteOptions
   let opset: Int
+  /// Where each site's chain runs, for the runtime cost model (Latency/).
+  var geometry: SiteGeometries = .nominal
 
   /// The formats considered for a site: the one asked for, or for `auto` svd plus tucker2 on
   /// convs with a spatial kernel (for 1×1 convs svd is never worse at equal budget).
@@ -19,14 +21,6 @@ struct Planner {
   /// The format implementing `method` in the chosen layout.
   func formatFor(_ method: Method) -> any ConvFormat {
     options.layout == .reconstructed ? ReconstructedFormat(inner: method, shuffle: options.shuffle) : format(for: method)
-  }
-
-  /// Whether a point is worth emitting: fewer parameters and, in the factorized layout, fewer
-  /// multiply-adds than the original (always true with `force`).
-  func isProfitable(_ site: ConvSite, _ cost: Cost) -> Bool {
-    if options.force { return true }
-    if options.layout == .reconstructed { return cost.params < site.parameterCount }
-    return cost.params < site.parameterCount && cost.multiplyAdds < site.multiplyAdds
   }
 
   /// The rank policy's type (Policies/).
@@ -64,13 +58,14 @@ struct Planner {
       let fit = try stored(f.factor(kernel, site: s.site, ranks: ranks, context: ctx), format: f, site: s.site, kernel: kernel)
       guard let bound = errorBound(s.site), fit.relativeError > bound + 1e-9 else { return fit }
       let next = f.uniformRanks(s.site, rank: Int((Double(ranks.max() ?? 1) * 1.25).rounded(.up)) + 1)
-      guard next != ranks, isProfitable(s.site, f.cost(s.site, ranks: next)) else { throw PlanOutcome.boundNotMet(bound) }
+      guard next != ranks, unprofitableReason(s.site, f, ranks: next) == nil else { throw PlanOutcome.boundNotMet(bound) }
       ranks = next
     }
   }
 
-  /// The union of the candidates' curves, restricted to profitable points. Formats without a
-  /// cheap curve (cp) borrow the svd curve's errors at equal parameters, as an estimate.
+  /// The union of the candidates' curves, restricted to profitable points (aligned ones when
+  /// there are: `alignedPoints`), each priced under the objective. Formats without a cheap
+  /// curve (cp) borrow the svd curve's errors at equal parameters, as an estimate.
   func profitableCurve(_ s: PlannedSite, _ formats: [any ConvFormat]) throws -> [CurvePoint] {
     let kernel = try s.kernel()
     let ctx = shuffleContext(for: s.site)
@@ -93,9 +88,13 @@ struct Planner {
         }
       }
     }
-    return points.filter { p in
-      formats.first { $0.method == p.format }.map { isProfitable(s.site, $0.cost(s.site, ranks: p.ranks)) } ?? false
+    let profitable = points.compactMap { p -> CurvePoint? in
+      guard let f = formats.first(where: { $0.method == p.format }), unprofitableReason(s.site, f, ranks: p.ranks) == nil else { return nil }
+      var priced = p
+      priced.cost = objectiveCost(s.site, f, ranks: p.ranks)
+      return priced
     }
+    return alignedPoints(s.site, profitable, formats)
   }
 
   func shuffleContext(for site: ConvSite) -> ShuffleContext {

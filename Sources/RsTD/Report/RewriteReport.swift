@@ -11,10 +11,12 @@ public struct RewriteReport: Codable, Equatable, Sendable {
   public var totals: ReportTotals
   /// What the output check measured.
   public var measurement: OutputMeasurement
+  /// How the predicted latencies (sites and totals) were made.
+  public var latency: LatencyPrediction
 }
 
 extension RewriteReport {
-  private enum CodingKeys: String, CodingKey { case tool, version, options, input, output, dryRun, sites, totals, measurement }
+  private enum CodingKeys: String, CodingKey { case tool, version, options, input, output, dryRun, sites, totals, measurement, latency }
 
   /// Encodes every key (`output` is null in a dry run).
   public func encode(to encoder: Encoder) throws {
@@ -28,5 +30,6 @@ extension RewriteReport {
     try c.encode(sites, forKey: .sites)
     try c.encode(totals, forKey: .totals)
     try c.encode(measurement, forKey: .measurement)
+    try c.encode(latency, forKey: .latency)
   }
 }

@@ -29,12 +29,17 @@ public struct SiteReport: Codable, Equatable, Sendable {
   /// Relative output error of the model with only this site rewritten, when the output check
   /// probed sites (it does so only to back sites off).
   public var outputErrorAlone: Double?
+  /// Predicted onnxruntime latency (µs) of the original node and of what replaced it (equal
+  /// when kept; nil for nodes that are not sites), from the runtime cost model.
+  public var predictedMicrosBefore: Double? = nil
+  public var predictedMicrosAfter: Double? = nil
 }
 
 extension SiteReport {
   private enum CodingKeys: String, CodingKey {
     case node, opType, weight, weightSource, shape, group, status, reason, format, ranks, shuffle
     case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError, lowRankError, weights, outputErrorAlone
+    case predictedMicrosBefore, predictedMicrosAfter
   }
 
   /// Encodes every key, absent values as null, so the JSON schema has a fixed set of keys.
@@ -59,5 +64,7 @@ extension SiteReport {
     try c.encode(lowRankError, forKey: .lowRankError)
     try c.encode(weights, forKey: .weights)
     try c.encode(outputErrorAlone.flatMap { $0.isFinite ? $0 : nil }, forKey: .outputErrorAlone)
+    try c.encode(predictedMicrosBefore.flatMap { $0.isFinite ? $0 : nil }, forKey: .predictedMicrosBefore)
+    try c.encode(predictedMicrosAfter.flatMap { $0.isFinite ? $0 : nil }, forKey: .predictedMicrosAfter)
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ONNX
 
 /// Why a node is left as it is. The description goes into the report unchanged.
@@ -12,6 +13,9 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
   case formatUnsupported(format: String, why: String)
   case opsetTooOld(op: String, needed: Int, have: Int)
   case notProfitable(paramsBefore: Int, paramsAfter: Int, macsBefore: Int, macsAfter: Int)
+  /// The chain would run slower than the node in onnxruntime, as the runtime cost model
+  /// predicts it (µs): the latency guard.
+  case slowerThanDense(before: Double, after: Double)
   case rankOne
   case noCompressionUnderBound(Double)
   case decompositionFailed(String)
@@ -41,6 +45,8 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
       "\(op) needs opset \(needed); the model imports opset \(have)"
     case .notProfitable(let pb, let pa, let mb, let ma):
       "not profitable: parameters \(pb) → \(pa), multiply-adds \(mb) → \(ma)"
+    case .slowerThanDense(let before, let after):
+      "not faster: predicted onnxruntime latency \(SkipReason.micros(before)) → \(SkipReason.micros(after)) (docs/latency.md); --force rewrites it anyway"
     case .rankOne: "a single output or input channel: nothing to factor"
     case .noCompressionUnderBound(let e): "no rank smaller than full keeps relative error ≤ \(e)"
     case .decompositionFailed(let why): "decomposition failed: \(why)"
@@ -54,6 +60,10 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
     case .excludedByBudget(let r): "kept whole: under --ratio \(r) the water-filling gave this layer all its parameters"
     }
   }
+}
+
+extension SkipReason {
+  static func micros(_ t: Double) -> String { t >= 100 ? "\(Int(t.rounded())) µs" : String(format: "%.1f µs", t) }
 }
 
 /// The outcome of looking at one node.

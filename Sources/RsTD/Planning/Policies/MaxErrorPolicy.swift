@@ -1,5 +1,6 @@
 /// `--max-error E` (and the default's per-kernel bounds): at each site, the cheapest profitable
-/// point whose relative weight error is within the site's bound; keep when none is.
+/// point (under the objective) whose relative weight error is within the site's bound; keep
+/// when none is.
 struct MaxErrorPolicy: SitePolicy {
   /// The bound on convs with a k×k… kernel.
   let spatial: Double
@@ -15,9 +16,13 @@ struct MaxErrorPolicy: SitePolicy {
     let open = context.open(decisions)
     let curves = try context.curves(open)
     for (i, curve) in zip(open, curves) {
+      if curve.isEmpty {
+        decisions[i] = .keep(context.whyNoPoint(i))
+        continue
+      }
       let bound = errorBound(context.sites[i].site)!
       let ok = curve.filter { $0.error <= bound }
-      if let best = ok.min(by: { ($0.params, $0.error) < ($1.params, $1.error) }), let m = best.format {
+      if let best = ok.min(by: { ($0.cost, $0.error) < ($1.cost, $1.error) }), let m = best.format {
         decisions[i] = .factor(method: m, ranks: best.ranks)
       } else {
         decisions[i] = .keep(.noCompressionUnderBound(bound))

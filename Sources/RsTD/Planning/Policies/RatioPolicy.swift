@@ -1,20 +1,33 @@
-/// `--ratio R`: the open sites' total parameters ≤ R × their original total, allocated across
-/// sites by greatest error reduction per parameter (water-filling over their curves,
-/// `allocate(curves:budget:)`); a site the allocation leaves whole is kept and says so.
+/// `--ratio R`: the open sites' total cost under the objective (parameters by default) ≤ R ×
+/// their original total, allocated across sites by greatest error reduction per unit of cost
+/// (water-filling over their curves, `allocate(curves:budget:)`); a site the allocation leaves
+/// whole is kept and says so.
 struct RatioPolicy: SitePolicy {
   let ratio: Double
 
   func decide(_ context: PlanningContext, _ decisions: inout [PlanDecision?]) throws {
-    let open = context.open(decisions)
-    let curves = try context.curves(open)
-    // Under --weights fp16|int8 the budget is in bytes (Storage/StorageBytes.swift).
-    let bytes = open.map { context.planner.storageBytes(context.sites[$0].site) }
-    let total = zip(open, bytes).reduce(0) { $0 + context.sites[$1.0].site.parameterCount * $1.1.original }
-    let budget = Int((Double(total) * ratio).rounded(.down))
-    let options = zip(zip(open, curves), bytes).map { p, b in
-      (p.1 + [CurvePoint.keep(context.sites[p.0].site)]).map { var c = $0; c.params *= b.stored; return c }
+    // Sites with no profitable chain are kept (and say why) and out of the budget: the ratio is
+    // of the sites that can shrink.
+    var open: [Int] = []
+    var curves: [[CurvePoint]] = []
+    for (i, curve) in zip(context.open(decisions), try context.curves(context.open(decisions))) {
+      if curve.isEmpty { decisions[i] = .keep(context.whyNoPoint(i)) } else { open.append(i); curves.append(curve) }
     }
-    let cheapest = options.reduce(0) { $0 + ($1.map(\.params).min() ?? 0) }
+    // Under --weights fp16|int8 the parameter budget is in bytes (Storage/StorageBytes.swift).
+    let planner = context.planner
+    let bytes = open.map { planner.storageBytes(context.sites[$0].site) }
+    let byParams = planner.options.objective == .params
+    let originals = zip(open, bytes).map { i, b in
+      planner.objectiveCost(context.sites[i].site, nil, ranks: [], bytesPerParameter: byParams ? b.original : 1)
+    }
+    let total = originals.reduce(0, +)
+    let budget = Int((Double(total) * ratio).rounded(.down))
+    let options = zip(zip(open, curves), zip(bytes, originals)).map { p, b in
+      var keep = CurvePoint.keep(context.sites[p.0].site)
+      keep.cost = b.1
+      return p.1.map { var c = $0; if byParams { c.cost *= b.0.stored }; return c } + [keep]
+    }
+    let cheapest = options.reduce(0) { $0 + ($1.map(\.cost).min() ?? 0) }
     if cheapest > budget {
       throw RewriteError.budgetTooSmall(ratio: ratio, minimum: Double(cheapest) / Double(max(total, 1)))
     }

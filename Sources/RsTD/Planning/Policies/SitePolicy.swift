@@ -31,14 +31,18 @@ struct PlanningContext {
   /// Indices of the sites not decided yet.
   func open(_ decisions: [PlanDecision?]) -> [Int] { sites.indices.filter { decisions[$0] == nil } }
 
-  /// `ranks` in format `f` if the chain is profitable, else keep and say why.
+  /// `ranks` in format `f` if the chain is profitable (and not slower), else keep and say why.
   func guarded(_ i: Int, _ f: any ConvFormat, _ ranks: [Int]) -> PlanDecision {
-    let site = sites[i].site
-    let c = f.cost(site, ranks: ranks)
-    guard planner.isProfitable(site, c) else {
-      return .keep(.notProfitable(paramsBefore: site.parameterCount, paramsAfter: c.params, macsBefore: site.multiplyAdds, macsAfter: c.multiplyAdds))
-    }
+    if let reason = planner.unprofitableReason(sites[i].site, f, ranks: ranks) { return .keep(reason) }
     return .factor(method: f.method, ranks: ranks)
+  }
+
+  /// Why a site has no profitable point at all: the reason its cheapest chain (rank 1 of its
+  /// first usable format) is refused — too many parameters or multiply-adds, or predicted slower.
+  func whyNoPoint(_ i: Int) -> SkipReason {
+    let site = sites[i].site
+    guard let f = usable[i].first else { return .rankOne }
+    return planner.unprofitableReason(site, f, ranks: f.uniformRanks(site, rank: 1)) ?? .rankOne
   }
 
   /// Every profitable (format, ranks) point of the open sites, computed in parallel.

@@ -1,0 +1,68 @@
+/// What the runtime cost model says about a site's chain: the latency guard, rank alignment and
+/// the objectives' cost axis.
+extension Planner {
+  /// The runtime cost model at the options' channel alignment.
+  var costModel: RuntimeCostModel { RuntimeCostModel.onnxruntimeCPU.with(block: options.channelAlign) }
+
+  /// Predicted onnxruntime latency (µs) of the site's original node.
+  func denseLatency(_ site: ConvSite) -> Double {
+    costModel.predict(site.denseChain(at: geometry.geometry(of: site)))
+  }
+
+  /// Predicted onnxruntime latency (µs) of `f`'s chain at `ranks`.
+  func latency(_ site: ConvSite, _ f: any ConvFormat, ranks: [Int]) -> Double {
+    costModel.predict(f.chain(site, ranks: ranks, at: geometry.geometry(of: site)))
+  }
+
+  /// Nil when `f` at `ranks` is worth emitting, else why not: it must store fewer parameters
+  /// than the original and, in the factorized layout, do fewer multiply-adds per position and
+  /// be predicted faster in onnxruntime (the latency guard, unless turned off). `force` emits
+  /// anything.
+  func unprofitableReason(_ site: ConvSite, _ f: any ConvFormat, ranks: [Int]) -> SkipReason? {
+    if options.force { return nil }
+    let c = f.cost(site, ranks: ranks)
+    let fewerMACs = options.layout == .reconstructed || c.multiplyAdds < site.multiplyAdds
+    guard c.params < site.parameterCount, fewerMACs else {
+      return .notProfitable(paramsBefore: site.parameterCount, paramsAfter: c.params, macsBefore: site.multiplyAdds, macsAfter: c.multiplyAdds)
+    }
+    guard options.layout == .factorized, options.latencyGuard else { return nil }
+    let (before, after) = (denseLatency(site), latency(site, f, ranks: ranks))
+    return after < before ? nil : .slowerThanDense(before: before, after: after)
+  }
+
+  /// Whether every channel count the chain creates (its convs' outputs but the last) is a
+  /// multiple of the block, so that onnxruntime pads nothing. Linear layers and kron (whose
+  /// channel counts follow from the factor splits) are always aligned.
+  func isAligned(_ site: ConvSite, _ f: any ConvFormat, ranks: [Int]) -> Bool {
+    let block = options.channelAlign
+    guard block > 1, site.kind == .conv, f.method != .kron else { return true }
+    if ranks == f.fullRanks(site) { return true }
+    let inner = f.chain(site, ranks: ranks, at: SiteGeometry(inputPositions: 1, outputPositions: 1)).dropLast()
+    return inner.allSatisfy { node in
+      if case .conv(_, let out, _, _, _, _) = node { return out % block == 0 }
+      return true
+    }
+  }
+
+  /// The points a policy may choose from: the aligned ones when there is one (a padded channel
+  /// costs the runtime as much as a used one, so the rank up to the block is free fidelity),
+  /// else all (layers too small for a whole block).
+  func alignedPoints(_ site: ConvSite, _ points: [CurvePoint], _ formats: [any ConvFormat]) -> [CurvePoint] {
+    let aligned = points.filter { p in formats.first { $0.method == p.format }.map { isAligned(site, $0, ranks: p.ranks) } ?? true }
+    return aligned.isEmpty ? points : aligned
+  }
+
+  /// A point's cost under the objective, in whole units: parameters, multiply-adds per output
+  /// position, or nanoseconds (latency). `bytesPerParameter` prices parameters under `--weights`.
+  func objectiveCost(_ site: ConvSite, _ f: (any ConvFormat)?, ranks: [Int], bytesPerParameter: Int = 1) -> Int {
+    switch options.objective {
+    case .params:
+      return (f?.cost(site, ranks: ranks).params ?? site.parameterCount) * bytesPerParameter
+    case .macs:
+      return f?.cost(site, ranks: ranks).multiplyAdds ?? site.multiplyAdds
+    case .latency:
+      let micros = f.map { latency(site, $0, ranks: ranks) } ?? denseLatency(site)
+      return Int(min(micros * 1000, 1e15).rounded())
+    }
+  }
+}
