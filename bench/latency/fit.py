@@ -53,7 +53,8 @@ TERMS = [
     ("filterSetLoad", "per input load of a blocked conv pass (MLAS does <= 4 output blocks per pass)"),
     ("blockedElement", "per element read or written by a blocked conv, channels rounded up"),
     ("unblockedMAC", "per multiply-add of a conv off the NCHWc path (im2col + GEMM per group)"),
-    ("unblockedElement", "per element read or written by an off-path conv, im2col buffer included"),
+    ("unblockedPack", "per element of an off-path conv's GEMM B operand (im2col buffer or input), packed per group"),
+    ("stridedIm2col", "extra per im2col element of a strided off-path conv (gathered, not copied in rows)"),
     ("groupCall", "per group of an off-path conv (one im2col + GEMM call each)"),
     ("reorderElement", "per element of an NCHW<->NCHWc reorder (blocked side, channels rounded up)"),
     ("gatherElement", "per element read or written by a channel Gather"),
@@ -116,8 +117,8 @@ def node_features(node, block):
     _, cin, cout, g, ka, ipos, opos = node
     if k == "off":
         f["unblockedMAC"] = float(opos) * ka * cout * (cin / g)
-        im2col = float(opos) * ka * cin if ka > 1 or ipos != opos else 0.0
-        f["unblockedElement"] = float(ipos) * cin + float(opos) * cout + im2col
+        f["unblockedPack"] = float(opos) * ka * cin
+        f["stridedIm2col"] = float(opos) * ka * cin if ipos != opos else 0.0
         f["groupCall"] = float(g)
         return f
     rcout = round_up(cout, block)

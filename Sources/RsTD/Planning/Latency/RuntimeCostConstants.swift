@@ -6,18 +6,19 @@ extension RuntimeCostModel {
   /// onnxruntime's CPU provider, 1 thread, ORT_ENABLE_ALL, fitted on the machine named above.
   public static let onnxruntimeCPU = RuntimeCostModel(
     block: 8,
-    nodeOverhead: 2.09151,
-    blockedMAC: 2.89358e-05,
-    pointwiseMAC: 3.17051e-05,
-    stemMAC: 4.14074e-05,
-    depthwiseMAC: 8.86716e-05,
-    filterSetLoad: 0.000301632,
-    blockedElement: 7.71334e-05,
-    unblockedMAC: 5.23584e-05,
-    unblockedElement: 0.000308888,
-    groupCall: 0.656842,
-    reorderElement: 0.000417128,
-    gatherElement: 0.000160695,
-    matMulMAC: 4.92745e-05
+    nodeOverhead: 2.07288,
+    blockedMAC: 2.8959e-05,
+    pointwiseMAC: 3.15929e-05,
+    stemMAC: 4.13709e-05,
+    depthwiseMAC: 8.86525e-05,
+    filterSetLoad: 0.000301878,
+    blockedElement: 8.00766e-05,
+    unblockedMAC: 5.355e-05,
+    unblockedPack: 0.000485479,
+    stridedIm2col: 0.000937387,
+    groupCall: 0.436798,
+    reorderElement: 0.000414187,
+    gatherElement: 0.000160363,
+    matMulMAC: 4.92296e-05
   )
 }

@@ -15,10 +15,11 @@ extension RuntimeCostModel {
       let (pin, pout) = (count(inPositions), count(outPositions))
       switch convPath(node) {
       case .unblocked:
-        // 1×1 stride-1 convs run as one GEMM on the input; others build an im2col buffer first.
-        let im2col = k > 1 || pin != pout ? pout * k * ci : 0
-        return nodeOverhead + unblockedMAC * pout * k * co * ci / g
-          + unblockedElement * (pin * ci + pout * co + im2col) + groupCall * g
+        // One GEMM per group on a K×N operand (K = k·ci/g, N = outputs): im2col'd, or the input
+        // itself for a 1×1, and packed either way.
+        let operand = pout * k * ci
+        return nodeOverhead + unblockedMAC * pout * k * co * ci / g + unblockedPack * operand
+          + (pin != pout ? stridedIm2col * operand : 0) + groupCall * g
       case .stem:
         let rco = padded(co)
         return nodeOverhead + stemMAC * pout * k * rco * ci + filterSets(rco) * filterSetLoad * pout * k * ci

@@ -25,8 +25,11 @@ public struct RuntimeCostModel: Sendable, Codable, Equatable {
   public var blockedElement: Double
   /// Per multiply-add of a conv off the blocked path (im2col + GEMM).
   public var unblockedMAC: Double
-  /// Per element an off-path conv reads or writes, its im2col buffer included.
-  public var unblockedElement: Double
+  /// Per element of an off-path conv's GEMM operand (its im2col buffer, or the input of a 1×1),
+  /// which MLAS packs once per group: small per-group GEMMs do not amortize it.
+  public var unblockedPack: Double
+  /// Extra per im2col element of a strided off-path conv (gathered one by one, not row copies).
+  public var stridedIm2col: Double
   /// Per group of an off-path conv: one im2col + GEMM call each.
   public var groupCall: Double
   /// Per element of an NCHW↔NCHWc reorder (blocked side, channels rounded up).
@@ -39,7 +42,7 @@ public struct RuntimeCostModel: Sendable, Codable, Equatable {
   public init(
     block: Int = 16, nodeOverhead: Double, blockedMAC: Double, pointwiseMAC: Double, stemMAC: Double,
     depthwiseMAC: Double, filterSetLoad: Double, blockedElement: Double, unblockedMAC: Double,
-    unblockedElement: Double, groupCall: Double, reorderElement: Double, gatherElement: Double, matMulMAC: Double
+    unblockedPack: Double, stridedIm2col: Double, groupCall: Double, reorderElement: Double, gatherElement: Double, matMulMAC: Double
   ) {
     self.block = max(1, block)
     self.nodeOverhead = nodeOverhead
@@ -50,7 +53,8 @@ public struct RuntimeCostModel: Sendable, Codable, Equatable {
     self.filterSetLoad = filterSetLoad
     self.blockedElement = blockedElement
     self.unblockedMAC = unblockedMAC
-    self.unblockedElement = unblockedElement
+    self.unblockedPack = unblockedPack
+    self.stridedIm2col = stridedIm2col
     self.groupCall = groupCall
     self.reorderElement = reorderElement
     self.gatherElement = gatherElement
