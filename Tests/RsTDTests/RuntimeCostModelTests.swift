@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import RsTD
@@ -118,6 +119,41 @@ final class RuntimeCostModelTests: XCTestCase {
     XCTAssertEqual(model.with(block: 0).block, 1)
     XCTAssertEqual(model.predict([]), 0)
   }
+
+  /// fit.py's Python copy of the model and this one agree on every measured chain: fit.json
+  /// stores each chain with its prediction (graph input and output NCHW, plus one run overhead).
+  func testSwiftAndFitScriptPredictTheSame() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../../bench/latency/fit.json")
+    let fit = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    let runOverhead = try XCTUnwrap((fit["constants_us"] as? [String: Any])?["runOverhead"] as? Double)
+    XCTAssertEqual(fit["block"] as? Int, model.block)
+    let measurements = try XCTUnwrap(fit["measurements"] as? [[String: Any]])
+    XCTAssertGreaterThan(measurements.count, 50)
+    for measurement in measurements {
+      let chain = try XCTUnwrap(measurement["chain"] as? [[Any]]).map(costNode)
+      let expected = try XCTUnwrap(measurement["predicted_us"] as? Double)
+      let predicted = model.predict(chain, neighbours: .nchw) + runOverhead
+      XCTAssertEqual(predicted, expected, accuracy: 1e-4 * expected, "\(chain)")
+    }
+  }
+
+  /// fit.py's node tuples: ["conv", cin, cout, group, area, inPositions, outPositions],
+  /// ["gather", channels, positions], ["matmul", rows, in, out].
+  private func costNode(_ tuple: [Any]) throws -> CostNode {
+    let n = tuple.dropFirst().compactMap { $0 as? Int }
+    switch tuple.first as? String {
+    case "conv" where n.count == 6:
+      return .conv(
+        inputChannels: n[0], outputChannels: n[1], group: n[2], kernelArea: n[3], inputPositions: n[4],
+        outputPositions: n[5])
+    case "gather" where n.count == 2: return .channelGather(channels: n[0], positions: n[1])
+    case "matmul" where n.count == 3: return .matMul(rows: n[0], inputFeatures: n[1], outputFeatures: n[2])
+    default: throw UnreadableNode(tuple: "\(tuple)")
+    }
+  }
+
+  private struct UnreadableNode: Error { let tuple: String }
 
   func testCodableRoundTrip() throws {
     let data = try JSONEncoder().encode(model)

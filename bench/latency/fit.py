@@ -448,6 +448,32 @@ def accuracy(constants, entries, block):
     }
 
 
+def case_of(e, block):
+    """A single node's kind and kernel (e.g. 'blocked 3x3'), or the chain's role."""
+    if e["role"] != "single":
+        return e["role"]
+    node = e["chain"][0]
+    if node[0] != "conv":
+        return node[0]
+    side = int(round(math.sqrt(node[4])))
+    return f"{kind(node, block)} {side}x{side}" if kind(node, block) != "off" or node[3] == 1 else (
+        "off depthwise" if node[1] == node[3] == node[2] else "off grouped")
+
+
+def by_case(constants, entries, block):
+    groups = {}
+    for e in entries:
+        key = case_of(e, block)
+        groups.setdefault(key, []).append(e)
+    rows = []
+    for key in sorted(groups):
+        members = groups[key]
+        acc = accuracy(constants, members, block)
+        rows.append({"case": key, "role": "held out" if members[0]["role"] in ("chain-held-out", "rank-sweep")
+                     else "fitted", **acc})
+    return rows
+
+
 # ---- output -----------------------------------------------------------------------------------
 
 def swift_constants(constants, block, command):
@@ -489,7 +515,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         block = detect_block(tmp, rng)
         print(f"onnxruntime {ort.__version__}: NCHWc block {block}", file=sys.stderr)
-        n_single, n_chain, rounds = (70, 36, 5) if args.quick else (220, 110, 15)
+        n_single, n_chain, rounds = (70, 36, 5) if args.quick else (260, 130, 21)
         sweep = [8, 12, 16, 17, 20, 24, 28, 32, 33, 36, 40, 48, 64, 65, 72, 80, 96]
         groups = [("single", s) for s in single_specs(rng_py, n_single)]
         chains = chain_specs(rng_py, n_chain)
@@ -535,6 +561,12 @@ def report(entries, block, command, run, no_write):
         "blocked_rule_disagreements": run["blocked_rule_disagreements"],
         "measurements": [{**e, "chain": [list(n) for n in e["chain"]]} for e in entries],
     }
+    result["accuracy_by_case"] = by_case(constants, entries, block)
+    print("| case | role | models | within ±10% | within ±20% | median abs error |")
+    print("|---|---|---|---|---|---|")
+    for row in result["accuracy_by_case"]:
+        print(f"| {row['case']} | {row['role']} | {row['count']} | {row['within_10pct']:.0%} | "
+              f"{row['within_20pct']:.0%} | {row['median_abs_error']:.1%} |")
     print(json.dumps({k: result[k] for k in ("block", "constants_us", "fit_accuracy", "held_out_accuracy",
                                              "rank_sweep_accuracy")}, indent=2))
     print("rank sweep (3x3 128->r, 1x1 r->128, 56x56): r, measured us, predicted us", file=sys.stderr)
