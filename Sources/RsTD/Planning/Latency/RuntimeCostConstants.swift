@@ -6,19 +6,19 @@ extension RuntimeCostModel {
   /// onnxruntime's CPU provider, 1 thread, ORT_ENABLE_ALL, fitted on the machine named above.
   public static let onnxruntimeCPU = RuntimeCostModel(
     block: 8,
-    nodeOverhead: 2.07288,
-    blockedMAC: 2.8959e-05,
-    pointwiseMAC: 3.15929e-05,
-    stemMAC: 4.13709e-05,
-    depthwiseMAC: 8.86525e-05,
-    filterSetLoad: 0.000301878,
-    blockedElement: 8.00766e-05,
-    unblockedMAC: 5.355e-05,
-    unblockedPack: 0.000485479,
-    stridedIm2col: 0.000937387,
-    groupCall: 0.436798,
-    reorderElement: 0.000414187,
-    gatherElement: 0.000160363,
-    matMulMAC: 4.92296e-05
+    nodeOverhead: 1.80821,
+    blockedMAC: 1.85241e-05,
+    pointwiseMAC: 1.78382e-05,
+    stemMAC: 2.73763e-05,
+    depthwiseMAC: 6.27753e-05,
+    filterSetLoad: 0.000332365,
+    blockedElement: 4.13292e-05,
+    unblockedMAC: 4.02749e-05,
+    unblockedPack: 0.000419923,
+    stridedIm2col: 0.00105853,
+    groupCall: 0.265226,
+    reorderElement: 0.000367318,
+    gatherElement: 0.000123626,
+    matMulMAC: 3.45648e-05
   )
 }
