@@ -117,6 +117,9 @@ final class RuntimeCostModelTests: XCTestCase {
       XCTAssertGreaterThan(cost, 0)
     }
     XCTAssertEqual(model.with(block: 0).block, 1)
+    var unclamped = model
+    unclamped.block = 0
+    XCTAssertTrue(unclamped.predict(nodes).isFinite)
     XCTAssertEqual(model.predict([]), 0)
   }
 

@@ -515,7 +515,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         block = detect_block(tmp, rng)
         print(f"onnxruntime {ort.__version__}: NCHWc block {block}", file=sys.stderr)
-        n_single, n_chain, rounds = (70, 36, 5) if args.quick else (260, 130, 21)
+        n_single, n_chain, rounds = (80, 40, 7) if args.quick else (300, 150, 41)
         sweep = [8, 12, 16, 17, 20, 24, 28, 32, 33, 36, 40, 48, 64, 65, 72, 80, 96]
         groups = [("single", s) for s in single_specs(rng_py, n_single)]
         chains = chain_specs(rng_py, n_chain)

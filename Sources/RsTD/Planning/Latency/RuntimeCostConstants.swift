@@ -6,19 +6,19 @@ extension RuntimeCostModel {
   /// onnxruntime's CPU provider, 1 thread, ORT_ENABLE_ALL, fitted on the machine named above.
   public static let onnxruntimeCPU = RuntimeCostModel(
     block: 8,
-    nodeOverhead: 1.80821,
-    blockedMAC: 1.85241e-05,
-    pointwiseMAC: 1.78382e-05,
-    stemMAC: 2.73763e-05,
-    depthwiseMAC: 6.27753e-05,
-    filterSetLoad: 0.000332365,
-    blockedElement: 4.13292e-05,
-    unblockedMAC: 4.02749e-05,
-    unblockedPack: 0.000419923,
-    stridedIm2col: 0.00105853,
-    groupCall: 0.265226,
-    reorderElement: 0.000367318,
-    gatherElement: 0.000123626,
-    matMulMAC: 3.45648e-05
+    nodeOverhead: 1.68982,
+    blockedMAC: 1.82761e-05,
+    pointwiseMAC: 1.97749e-05,
+    stemMAC: 2.78223e-05,
+    depthwiseMAC: 7.75968e-05,
+    filterSetLoad: 0.000370764,
+    blockedElement: 0,
+    unblockedMAC: 4.15605e-05,
+    unblockedPack: 0.000412241,
+    stridedIm2col: 0.000771359,
+    groupCall: 0.42342,
+    reorderElement: 0.00041757,
+    gatherElement: 0.000149573,
+    matMulMAC: 3.55923e-05
   )
 }

@@ -45,13 +45,16 @@ extension RuntimeCostModel {
 
   /// Passes over the input a blocked conv with `outputChannels` (padded) needs.
   private func filterSets(_ outputChannels: Double) -> Double {
-    (outputChannels / (Double(block) * Self.filterSetBlocks)).rounded(.up)
+    (outputChannels / (blockSize * Self.filterSetBlocks)).rounded(.up)
   }
 
   /// Channels rounded up to a whole number of blocks.
   private func padded(_ channels: Double) -> Double {
-    (channels / Double(block)).rounded(.up) * Double(block)
+    (channels / blockSize).rounded(.up) * blockSize
   }
+
+  /// The block as a Double, at least 1 (`block` is settable and decodable, so not trusted).
+  private var blockSize: Double { Double(max(1, block)) }
 
   /// A count as a Double; negative counts (invalid input) count as zero.
   private func count(_ value: Int) -> Double { Double(max(0, value)) }

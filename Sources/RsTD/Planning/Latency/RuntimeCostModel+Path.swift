@@ -34,6 +34,7 @@ extension RuntimeCostModel {
   func convPath(_ node: CostNode) -> ConvPath {
     guard case let .conv(cin, cout, group, _, _, _) = node, cin > 0, cout > 0, group > 0 else { return .unblocked }
     let align = Self.reorderAlignment
+    let block = max(1, self.block)
     if group == 1 {
       if cin < block { return .stem }
       return cin % align == 0 ? .blocked : .unblocked

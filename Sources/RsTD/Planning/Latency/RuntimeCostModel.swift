@@ -79,19 +79,19 @@ public struct RuntimeCostModel: Sendable, Codable, Equatable {
   /// tensors in `neighbours` layout (`.nchw` for a graph input/output, as the fit measures).
   public func predict(_ chain: [CostNode], neighbours: TensorLayout) -> Double {
     var total = 0.0
-    var current: TensorLayout? = neighbours
+    var current = neighbours
     var last: (channels: Int, positions: Int)?
     for node in chain {
       total += cost(of: node)
       guard let layouts = layouts(node) else { continue }
       let io = node.io
-      if let current, current != layouts.input {
+      if current != layouts.input {
         total += reorderCost(channels: io.inputChannels, positions: io.inputPositions)
       }
       current = layouts.output
       last = (io.outputChannels, io.outputPositions)
     }
-    if let current, let last, current != neighbours {
+    if let last, current != neighbours {
       total += reorderCost(channels: last.channels, positions: last.positions)
     }
     return total
