@@ -5,21 +5,22 @@ Builds single-node and chain ONNX models over a grid (plain, 1x1, strided, stem,
 grouped with per-group channels on and off the NCHWc block, channel Gather, MatMul, and
 svd-like chains conv kxk C->r -> conv 1x1 r->M), times every one in onnxruntime (1 intra-op and
 1 inter-op thread, ORT_ENABLE_ALL, output bound once through IOBinding, warm-up, then rounds in a
-fresh random order each round; a sample is the mean of enough runs to last ~3 ms; the figure is
-the median over rounds), and fits the model's constants by nonnegative least squares on relative
+fresh random order each round; a sample is the mean of enough runs to last ~3 ms of this
+thread's CPU time; the figure is the median over rounds), and fits the model's constants by nonnegative least squares on relative
 error. Single nodes and half of the chains are fitted; the other chains (and the rank sweep) are
 held out and only predicted.
 
-The NCHWc block is read from onnxruntime itself: the optimized model of a 64->17 conv has its
-filter padded to the block (MlasNchwcGetBlockSize: 16 with AVX-512F, 8 with AVX2, 4 otherwise).
-Which convs are blocked is checked the same way for every fitted model (the optimized graph's
-com.microsoft.nchwc Conv nodes), and a disagreement with `blocked()` below is reported, so the
+The NCHWc block is read from onnxruntime itself: the optimized model of a 64->1 conv has its
+filter padded to one block (MlasNchwcGetBlockSize: 16 with AVX-512F, 8 with AVX2). Which convs
+are blocked is checked the same way for every model (the optimized graph's com.microsoft.nchwc
+Conv nodes), and a disagreement with `kind()` below is reported in fit.json, so the
 rules the Swift model encodes are verified against the installed onnxruntime on every run.
 
 Writes Sources/RsTD/Planning/Latency/RuntimeCostConstants.swift and bench/latency/fit.json, and
 prints the held-out accuracy. Models are built in memory; nothing is cached.
 
-Usage: python3 bench/latency/fit.py [--quick] [--seed 1]
+Usage: python3 bench/latency/fit.py [--quick] [--seed 1] [--refit] [--no-write]
+(full: ~2.5 minutes on a 2-core machine; --quick: under a minute)
 """
 import argparse
 import json
@@ -515,7 +516,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         block = detect_block(tmp, rng)
         print(f"onnxruntime {ort.__version__}: NCHWc block {block}", file=sys.stderr)
-        n_single, n_chain, rounds = (80, 40, 7) if args.quick else (300, 150, 41)
+        n_single, n_chain, rounds = (100, 50, 15) if args.quick else (300, 150, 41)
         sweep = [8, 12, 16, 17, 20, 24, 28, 32, 33, 36, 40, 48, 64, 65, 72, 80, 96]
         groups = [("single", s) for s in single_specs(rng_py, n_single)]
         chains = chain_specs(rng_py, n_chain)
