@@ -352,6 +352,14 @@ def chain_specs(rng, n):
     return specs
 
 
+def sandwiched(spec):
+    """The chain between two blocked 1x1 convs, as inside a CNN body: what `predict` assumes
+    by default (blocked neighbours), exercised through the interior reorder rules."""
+    c, hw = spec["input"]
+    out_c = [layer[1] for layer in spec["layers"] if layer[0] == "conv"][-1]
+    return {"input": (c, hw), "layers": [("conv", c, 1, 1, 1)] + spec["layers"] + [("conv", out_c, 1, 1, 1)]}
+
+
 def rank_sweep(ranks):
     """The issue's reference case: 3x3 128->r then 1x1 r->128 at 56x56."""
     return [{"input": (128, 56), "layers": [("conv", r, 3, 1, 1), ("conv", 128, 1, 1, 1)]} for r in ranks]
@@ -470,7 +478,7 @@ def by_case(constants, entries, block):
     for key in sorted(groups):
         members = groups[key]
         acc = accuracy(constants, members, block)
-        rows.append({"case": key, "role": "held out" if members[0]["role"] in ("chain-held-out", "rank-sweep")
+        rows.append({"case": key, "role": "held out" if members[0]["role"] not in ("single", "chain-fit")
                      else "fitted", **acc})
     return rows
 
@@ -521,6 +529,7 @@ def main():
         groups = [("single", s) for s in single_specs(rng_py, n_single)]
         chains = chain_specs(rng_py, n_chain)
         groups += [("chain-fit" if i % 2 == 0 else "chain-held-out", s) for i, s in enumerate(chains)]
+        groups += [("sandwiched-held-out", sandwiched(s)) for s in chains[1::4]]
         groups += [("rank-sweep", s) for s in rank_sweep(sweep if not args.quick else sweep[::2])]
 
         entries, disagreements = [], []
@@ -543,7 +552,7 @@ def main():
 def report(entries, block, command, run, no_write):
     """Fit, print, and (unless no_write) write fit.json and the Swift constants."""
     fitted = [e for e in entries if e["role"] in ("single", "chain-fit")]
-    held = [e for e in entries if e["role"] == "chain-held-out"]
+    held = [e for e in entries if e["role"] in ("chain-held-out", "sandwiched-held-out")]
     sweep_entries = [e for e in entries if e["role"] == "rank-sweep"]
     constants = fit(fitted, block)
     result = {

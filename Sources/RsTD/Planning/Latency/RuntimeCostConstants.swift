@@ -6,19 +6,19 @@ extension RuntimeCostModel {
   /// onnxruntime's CPU provider, 1 thread, ORT_ENABLE_ALL, fitted on the machine named above.
   public static let onnxruntimeCPU = RuntimeCostModel(
     block: 8,
-    nodeOverhead: 1.68982,
-    blockedMAC: 1.82761e-05,
-    pointwiseMAC: 1.97749e-05,
-    stemMAC: 2.78223e-05,
-    depthwiseMAC: 7.75968e-05,
-    filterSetLoad: 0.000370764,
+    nodeOverhead: 1.95614,
+    blockedMAC: 1.91905e-05,
+    pointwiseMAC: 2.0279e-05,
+    stemMAC: 3.13083e-05,
+    depthwiseMAC: 8.00435e-05,
+    filterSetLoad: 0.000356947,
     blockedElement: 0,
-    unblockedMAC: 4.15605e-05,
-    unblockedPack: 0.000412241,
-    stridedIm2col: 0.000771359,
-    groupCall: 0.42342,
-    reorderElement: 0.00041757,
-    gatherElement: 0.000149573,
-    matMulMAC: 3.55923e-05
+    unblockedMAC: 4.24697e-05,
+    unblockedPack: 0.000423561,
+    stridedIm2col: 0.00101538,
+    groupCall: 0.399802,
+    reorderElement: 0.000425969,
+    gatherElement: 0.000150821,
+    matMulMAC: 3.64208e-05
   )
 }
