@@ -1,40 +1,99 @@
-/// Predicted onnxruntime CPU latency of a chain (placeholder constants until bench/latency/fit.py).
+/// Predicted onnxruntime CPU latency (1 thread, graph optimizations ALL) of a chain of nodes.
+///
+/// Each node costs a fixed kernel overhead plus terms linear in work the kernel actually does:
+/// blocked convs pay for channels padded up to the NCHWc block, so ranks between two block
+/// multiples cost the same; convs off the blocked path (and channel Gathers) pay for the reorders
+/// their NCHW tensors need where they meet blocked neighbours. The constants (µs) are fitted
+/// from measurements by `bench/latency/fit.py`; docs/latency.md describes the terms.
 public struct RuntimeCostModel: Sendable, Codable, Equatable {
-  public var block: Int = 16
-  var nodeMicros = 5.0
-  var macMicros = 1.0e-5
-  var elementMicros = 2.0e-4
+  /// The NCHWc channel block (MlasNchwcGetBlockSize: 16 with AVX-512F, 8 with AVX2).
+  public var block: Int
+  /// Per executed kernel: each Conv, Gather, MatMul, and each reorder inserted between layouts.
+  public var nodeOverhead: Double
+  /// Per multiply-add of a blocked k×k (k > 1) conv, channels rounded up to the block.
+  public var blockedMAC: Double
+  /// Per multiply-add of a blocked 1×1 conv (its own MLAS kernel), channels rounded up.
+  public var pointwiseMAC: Double
+  /// Per multiply-add of a stem conv (input channels < block, read from NCHW unpadded).
+  public var stemMAC: Double
+  /// Per multiply-add of a blocked depthwise conv, channels rounded up.
+  public var depthwiseMAC: Double
+  /// Per filter-set pass of a blocked conv: MLAS computes at most four output blocks per pass
+  /// over the input, so a conv with few output blocks pays input loads a larger one amortizes.
+  public var filterSetLoad: Double
+  /// Per element a blocked conv reads or writes (channels rounded up).
+  public var blockedElement: Double
+  /// Per multiply-add of a conv off the blocked path (im2col + GEMM).
+  public var unblockedMAC: Double
+  /// Per element of an off-path conv's GEMM operand (its im2col buffer, or the input of a 1×1),
+  /// which MLAS packs once per group: small per-group GEMMs do not amortize it.
+  public var unblockedPack: Double
+  /// Extra per im2col element of a strided off-path conv (gathered one by one, not row copies).
+  public var stridedIm2col: Double
+  /// Per group of an off-path conv: one im2col + GEMM call each.
+  public var groupCall: Double
+  /// Per element of an NCHW↔NCHWc reorder (blocked side, channels rounded up).
+  public var reorderElement: Double
+  /// Per element a channel Gather reads or writes.
+  public var gatherElement: Double
+  /// Per multiply-add of a MatMul/Gemm.
+  public var matMulMAC: Double
 
-  public static let onnxruntimeCPU = RuntimeCostModel()
+  public init(
+    block: Int = 16, nodeOverhead: Double, blockedMAC: Double, pointwiseMAC: Double, stemMAC: Double,
+    depthwiseMAC: Double, filterSetLoad: Double, blockedElement: Double, unblockedMAC: Double,
+    unblockedPack: Double, stridedIm2col: Double, groupCall: Double, reorderElement: Double, gatherElement: Double, matMulMAC: Double
+  ) {
+    self.block = max(1, block)
+    self.nodeOverhead = nodeOverhead
+    self.blockedMAC = blockedMAC
+    self.pointwiseMAC = pointwiseMAC
+    self.stemMAC = stemMAC
+    self.depthwiseMAC = depthwiseMAC
+    self.filterSetLoad = filterSetLoad
+    self.blockedElement = blockedElement
+    self.unblockedMAC = unblockedMAC
+    self.unblockedPack = unblockedPack
+    self.stridedIm2col = stridedIm2col
+    self.groupCall = groupCall
+    self.reorderElement = reorderElement
+    self.gatherElement = gatherElement
+    self.matMulMAC = matMulMAC
+  }
 
+  /// The same constants with another channel block (`--channel-align N`): only rounding changes.
   public func with(block: Int) -> RuntimeCostModel {
-    var m = self
-    m.block = max(1, block)
-    return m
+    var model = self
+    model.block = max(1, block)
+    return model
   }
 
-  func up(_ c: Int) -> Double { Double((c + block - 1) / block * block) }
-
-  public func isBlocked(_ node: CostNode) -> Bool {
-    guard case .conv(let ci, let co, let g, _, _, _) = node else { return false }
-    return g == 1 || (co % block == 0 && ci % block == 0 && ((ci / g) % block == 0 || (g == ci && g == co)))
-  }
-
+  /// Microseconds for the whole chain, assuming the network around it is blocked: the chain's
+  /// input arrives, and its output is consumed, in NCHWc (the usual case inside a CNN body).
+  /// A node off the blocked path therefore pays a reorder on each side that meets a blocked one.
   public func predict(_ chain: [CostNode]) -> Double {
-    chain.reduce(0) { t, n in
-      switch n {
-      case .conv(let ci, let co, let g, let k, let pi, let po):
-        if isBlocked(n) {
-          return t + nodeMicros + macMicros * Double(po) * Double(k) * up(co) * up(ci) / Double(g)
-            + elementMicros * (Double(pi) * up(ci) + Double(po) * up(co))
-        }
-        return t + nodeMicros + 3 * macMicros * Double(po) * Double(k) * Double(co) * Double(ci) / Double(g)
-          + 3 * elementMicros * (Double(pi) * Double(ci) + Double(po) * Double(co))
-      case .channelGather(let c, let p):
-        return t + nodeMicros + 3 * elementMicros * Double(c) * Double(p)
-      case .matMul(let r, let i, let o):
-        return t + nodeMicros + macMicros * Double(r) * Double(i) * Double(o)
+    predict(chain, neighbours: .blocked)
+  }
+
+  /// Microseconds for the whole chain when its input comes from, and its output goes to,
+  /// tensors in `neighbours` layout (`.nchw` for a graph input/output, as the fit measures).
+  public func predict(_ chain: [CostNode], neighbours: TensorLayout) -> Double {
+    var total = 0.0
+    var current = neighbours
+    var last: (channels: Int, positions: Int)?
+    for node in chain {
+      total += cost(of: node)
+      guard let layouts = layouts(node) else { continue }
+      let io = node.io
+      if current != layouts.input {
+        total += reorderCost(channels: io.inputChannels, positions: io.inputPositions)
       }
+      current = layouts.output
+      last = (io.outputChannels, io.outputPositions)
     }
+    if let last, current != neighbours {
+      total += reorderCost(channels: last.channels, positions: last.positions)
+    }
+    return total
   }
 }
