@@ -1,8 +1,11 @@
 /// What the runtime cost model says about a site's chain: the latency guard, rank alignment and
 /// the objectives' cost axis.
 extension Planner {
-  /// The runtime cost model at the options' channel alignment.
-  var costModel: RuntimeCostModel { RuntimeCostModel.onnxruntimeCPU.with(block: options.channelAlign) }
+  /// The runtime cost model at the options' channel block (`--channel-align 1` turns alignment
+  /// off; the model then keeps the block it was fitted with).
+  var costModel: RuntimeCostModel {
+    options.channelAlign > 1 ? RuntimeCostModel.onnxruntimeCPU.with(block: options.channelAlign) : .onnxruntimeCPU
+  }
 
   /// Predicted onnxruntime latency (µs) of the site's original node.
   func denseLatency(_ site: ConvSite) -> Double {
