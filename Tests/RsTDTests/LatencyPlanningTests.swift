@@ -99,3 +99,16 @@ final class LatencyPlanningTests: XCTestCase {
     XCTAssertEqual(kept.predictedMicrosBefore, kept.predictedMicrosAfter)
   }
 }
+
+/// `preferAligned`: aligned points when there are, else all (a bound only an unaligned rank meets).
+final class PreferAlignedTests: XCTestCase {
+  func testAlignedPointsWinAndUnalignedAreTheFallback() {
+    var a = CurvePoint(format: .svd, ranks: [16], params: 160, error: 0.2)
+    var b = CurvePoint(format: .svd, ranks: [12], params: 120, error: 0.25)
+    b.aligned = false
+    XCTAssertEqual(preferAligned([a, b]), [a])
+    a.aligned = false
+    XCTAssertEqual(preferAligned([a, b]), [a, b])
+    XCTAssertEqual(preferAligned([]), [])
+  }
+}

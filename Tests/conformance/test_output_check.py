@@ -96,7 +96,9 @@ def test_default_holds_the_bound_in_onnxruntime(model, tmp_path):
 @pytest.mark.parametrize("args", [("--ratio", "0.5"), ("--rank", "2"), ("--max-error", "0.4", "--method", "tucker2")])
 def test_explicit_policy_is_measured_not_backed_off(args, tmp_path):
     model = REPO / "Models/zoo/conv_chain.onnx"
-    out, report, err = rewrite(tmp_path, model, *args)
+    # conv_chain's 8×8 maps are far too small for any chain to be faster than its conv; the
+    # test is about the check, so the latency guard is lifted.
+    out, report, err = rewrite(tmp_path, model, *args, "--no-latency-guard")
     m = report["measurement"]
     assert m["bound"] is None and m["sitesBackedOff"] == 0
     assert report["totals"]["sitesRewritten"] >= 1
@@ -154,7 +156,7 @@ def _int_input_model(path: Path) -> Path:
 
 def test_a_model_it_cannot_run_falls_back_and_says_so(tmp_path):
     model = _int_input_model(tmp_path / "m.onnx")
-    out, report, err = rewrite(tmp_path, model, "--rank", "2")
+    out, report, err = rewrite(tmp_path, model, "--rank", "2", "--no-latency-guard")
     m = report["measurement"]
     assert m["status"] == "unavailable" and "input 'K'" in m["note"], m
     assert "outputs not measured" in err and "weight error alone" in err
@@ -293,9 +295,10 @@ def test_a_crafted_tile_does_not_allocate_gigabytes(tmp_path):
     model = tmp_path / "tile.onnx"
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(model))
     (tmp_path / "r").mkdir()
-    _, report, err = rewrite(tmp_path / "r", model, "--rank", "2")
+    _, report, err = rewrite(tmp_path / "r", model, "--rank", "2", "--no-latency-guard")
     m = report["measurement"]
     assert m["status"] == "unavailable" and "limit" in m["note"], m
+    assert report["latency"]["positions"].startswith("nominal"), report["latency"]
     assert report["totals"]["sitesRewritten"] == 1
 
 

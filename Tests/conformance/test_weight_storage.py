@@ -160,7 +160,8 @@ def test_reported_error_is_that_of_the_written_factors(tmp_path):
 def test_max_error_bound_includes_storage(tmp_path):
     src = REPO / "Models/zoo/conv_chain.onnx"
     bound = 0.05
-    report = _rewrite(src, tmp_path / "o.onnx", "--max-error", str(bound), "--method", "svd", "--weights", "int8")
+    # conv_chain's 8×8 maps are too small for a chain to be faster: the guard is lifted (storage is the subject).
+    report = _rewrite(src, tmp_path / "o.onnx", "--max-error", str(bound), "--method", "svd", "--weights", "int8", "--no-latency-guard")
     rewritten = [s for s in report["sites"] if s["status"] == "rewritten"]
     assert rewritten
     for s in rewritten:
@@ -172,9 +173,9 @@ def test_ratio_counts_bytes_under_storage(tmp_path):
     """int8 storage of a kept layer costs 1/4 of its float32 bytes: under --ratio 0.3 every layer
     fits whole; under --ratio 0.2 some must be factored, and the stored site bytes stay in budget."""
     src = REPO / "Models/zoo/conv_chain.onnx"
-    whole = _rewrite(src, tmp_path / "a.onnx", "--ratio", "0.3", "--weights", "int8")
+    whole = _rewrite(src, tmp_path / "a.onnx", "--ratio", "0.3", "--weights", "int8", "--no-latency-guard")
     assert all(s["status"] == "kept" for s in whole["sites"]), [s["reason"] for s in whole["sites"]]
-    tight = _rewrite(src, tmp_path / "b.onnx", "--ratio", "0.2", "--weights", "int8")
+    tight = _rewrite(src, tmp_path / "b.onnx", "--ratio", "0.2", "--weights", "int8", "--no-latency-guard")
     assert any(s["status"] == "rewritten" for s in tight["sites"])
     before = 4 * sum(s["paramsBefore"] for s in tight["sites"])
     after = sum(s["paramsAfter"] for s in tight["sites"])  # 1 byte each in int8

@@ -3,7 +3,7 @@
 
 For each model (the ResNet-50-shaped benchmark model, PP-OCR det/cls/rec, the digits CNN) and each
 setting (the default, --max-error 0.2, --ratio 0.5, --ratio 0.25, --ratio 0.25 --objective
-latency, and --ratio 0.25 with the guard and alignment off, i.e. the planner before the cost
+latency, and --ratio 0.25 with the guard and alignment off ("unguarded": the planner before the cost
 model), the CLI rewrites the model at a fixed input shape (`--input-shape`, so the planner's
 positions are the timed ones), then onnxruntime times original and rewritten side by side: one
 intra-op thread, graph optimizations ALL, interleaved rounds in shuffled order, per-thread CPU
@@ -48,7 +48,7 @@ SETTINGS = {
     "ratio 0.5": ["--ratio", "0.5"],
     "ratio 0.25": ["--ratio", "0.25"],
     "ratio 0.25 latency": ["--ratio", "0.25", "--objective", "latency"],
-    "ratio 0.25, no guard, no alignment": ["--ratio", "0.25", "--no-latency-guard", "--channel-align", "1"],
+    "ratio 0.25 unguarded": ["--ratio", "0.25", "--no-latency-guard", "--channel-align", "1"],
 }
 
 

@@ -63,8 +63,8 @@ struct Planner {
     }
   }
 
-  /// The union of the candidates' curves, restricted to profitable points (aligned ones when
-  /// there are: `alignedPoints`), each priced under the objective. Formats without a cheap
+  /// The union of the candidates' curves, restricted to profitable points, each priced under
+  /// the objective and marked aligned or not (`isAligned`). Formats without a cheap
   /// curve (cp) borrow the svd curve's errors at equal parameters, as an estimate.
   func profitableCurve(_ s: PlannedSite, _ formats: [any ConvFormat]) throws -> [CurvePoint] {
     let kernel = try s.kernel()
@@ -92,9 +92,10 @@ struct Planner {
       guard let f = formats.first(where: { $0.method == p.format }), unprofitableReason(s.site, f, ranks: p.ranks) == nil else { return nil }
       var priced = p
       priced.cost = objectiveCost(s.site, f, ranks: p.ranks)
+      priced.aligned = isAligned(s.site, f, ranks: p.ranks)
       return priced
     }
-    return alignedPoints(s.site, profitable, formats)
+    return profitable
   }
 
   func shuffleContext(for site: ConvSite) -> ShuffleContext {

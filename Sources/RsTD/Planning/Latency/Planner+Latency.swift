@@ -47,14 +47,6 @@ extension Planner {
     }
   }
 
-  /// The points a policy may choose from: the aligned ones when there is one (a padded channel
-  /// costs the runtime as much as a used one, so the rank up to the block is free fidelity),
-  /// else all (layers too small for a whole block).
-  func alignedPoints(_ site: ConvSite, _ points: [CurvePoint], _ formats: [any ConvFormat]) -> [CurvePoint] {
-    let aligned = points.filter { p in formats.first { $0.method == p.format }.map { isAligned(site, $0, ranks: p.ranks) } ?? true }
-    return aligned.isEmpty ? points : aligned
-  }
-
   /// A point's cost under the objective, in whole units: parameters, multiply-adds per output
   /// position, or nanoseconds (latency). `bytesPerParameter` prices parameters under `--weights`.
   func objectiveCost(_ site: ConvSite, _ f: (any ConvFormat)?, ranks: [Int], bytesPerParameter: Int = 1) -> Int {

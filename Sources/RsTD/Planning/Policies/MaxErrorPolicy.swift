@@ -21,7 +21,7 @@ struct MaxErrorPolicy: SitePolicy {
         continue
       }
       let bound = errorBound(context.sites[i].site)!
-      let ok = curve.filter { $0.error <= bound }
+      let ok = preferAligned(curve.filter { $0.error <= bound })
       if let best = ok.min(by: { ($0.cost, $0.error) < ($1.cost, $1.error) }), let m = best.format {
         decisions[i] = .factor(method: m, ranks: best.ranks)
       } else {

@@ -17,15 +17,15 @@ struct RatioPolicy: SitePolicy {
     let planner = context.planner
     let bytes = open.map { planner.storageBytes(context.sites[$0].site) }
     let byParams = planner.options.objective == .params
-    let originals = zip(open, bytes).map { i, b in
-      planner.objectiveCost(context.sites[i].site, nil, ranks: [], bytesPerParameter: byParams ? b.original : 1)
+    let total = zip(open, bytes).reduce(0) { sum, p in
+      sum + planner.objectiveCost(context.sites[p.0].site, nil, ranks: [], bytesPerParameter: byParams ? p.1.original : 1)
     }
-    let total = originals.reduce(0, +)
     let budget = Int((Double(total) * ratio).rounded(.down))
-    let options = zip(zip(open, curves), zip(bytes, originals)).map { p, b in
+    // A site kept whole costs its stored bytes (kept weights are re-stored under --weights too).
+    let options = zip(zip(open, curves), bytes).map { p, b in
       var keep = CurvePoint.keep(context.sites[p.0].site)
-      keep.cost = b.1
-      return p.1.map { var c = $0; if byParams { c.cost *= b.0.stored }; return c } + [keep]
+      keep.cost = planner.objectiveCost(context.sites[p.0].site, nil, ranks: [], bytesPerParameter: byParams ? b.stored : 1)
+      return preferAligned(p.1).map { var c = $0; if byParams { c.cost *= b.stored }; return c } + [keep]
     }
     let cheapest = options.reduce(0) { $0 + ($1.map(\.cost).min() ?? 0) }
     if cheapest > budget {
