@@ -163,6 +163,8 @@ def cost_chain(m):
     chain, other = [], []
     pos = lambda s: int(np.prod(s[:1] + s[2:]))  # noqa: E731  N * spatial
     for n in m.graph.node:
+        if n.op_type == "Constant":
+            continue
         a, o = shapes.get(n.input[0]), shapes.get(n.output[0])
         if n.op_type == "Conv":
             w = shapes[n.input[1]]
@@ -251,11 +253,11 @@ def main():
                 m = standalone(model, nodes, x, y, xs, ys, sandwich)
                 full, other = cost_chain(m)
                 inner, _ = cost_chain(standalone(model, nodes, x, y, xs, ys, False))
-                boundary = features_us(constants, full, "nchw") - features_us(constants, inner, "blocked")
+                boundary = features_us(constants, full, "nchw") - features_us(constants, inner, "nchwc")
                 row[f"predicted_{variant}_us"] = predicted + boundary + run_us
                 if variant == "alone":
                     row["cost_nodes"] = [list(n) for n in inner]
-                    row["mirror"] = features_us(constants, inner, "blocked") / predicted if predicted else None
+                    row["mirror"] = features_us(constants, inner, "nchwc") / predicted if predicted else None
                     row["unmodelled_ops"] = other
                     row["case"] = case_of(kind, inner, extra.get("format"))
                 entries.append({"row": row, "variant": variant,
