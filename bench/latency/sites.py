@@ -312,7 +312,9 @@ def main():
         r["guard_measured_faster"] = r[f"measured_{v}_us"] < d[f"measured_{v}_us"]
         r["guard_measured_speedup"] = d[f"measured_{v}_us"] / r[f"measured_{v}_us"]
 
-    result = {"command": "python3 bench/latency/sites.py" + (" --quick" if args.quick else ""),
+    command = "python3 bench/latency/sites.py" + (" --quick" if args.quick else "") + (
+        f" --rounds {args.rounds}" if args.rounds else "")
+    result = {"command": command,
               "onnxruntime": ort.__version__, "block": BLOCK, "rounds": rounds,
               "seconds": round(time.time() - started), "cli": commands,
               "summary": summarize(sites), "guard_runs": guard_runs, "sites": sites}
