@@ -26,7 +26,9 @@ the report) equals "chain measured faster" (sandwiched chain < sandwiched dense:
 so their difference is the chain's in blocked context).
 
 Writes bench/latency/sites.json; prints markdown tables. Models and rewrites go to
-.cache/bench/latency-sites/ (gitignored).
+.cache/bench/latency-sites/ (gitignored). Needs .cache/bench-models/resnet50_shaped.onnx
+(Scripts/make-bench-models --only resnet50) and the PP-OCR models in .cache/real-models/
+(Scripts/fetch-real-models). Rounds: 21 by default, 41 for docs/latency.md.
 
 Usage: python3 bench/latency/sites.py [--quick] [--bin PATH] [--rounds N] [--reuse] [--tables]
 """
@@ -272,6 +274,9 @@ def main():
                 boundary = features_us(constants, full, "nchw") - features_us(constants, inner, "nchwc")
                 row[f"predicted_{variant}_us"] = predicted + boundary + run_us
                 if variant == "alone":
+                    # Which convs onnxruntime blocked, against the model's rules (as fit.py checks).
+                    expected = sum(1 for n in inner if n[0] == "conv" and fit.kind(n, BLOCK) != "off")
+                    row["blocked_rule_ok"] = fit.nchwc_convs(m, str(CACHE))[0] == expected
                     row["cost_nodes"] = [list(n) for n in inner]
                     row["mirror"] = features_us(constants, inner, "nchwc") / predicted if predicted else None
                     row["unmodelled_ops"] = other
@@ -317,6 +322,7 @@ def main():
     result = {"command": command,
               "onnxruntime": ort.__version__, "block": BLOCK, "rounds": rounds,
               "seconds": round(time.time() - started), "cli": commands,
+              "blocked_rule_disagreements": sum(not r["blocked_rule_ok"] for r in sites),
               "summary": summarize(sites), "guard_runs": guard_runs, "sites": sites}
     OUT.write_text(json.dumps(result, indent=1) + "\n")
     print_tables(result)
