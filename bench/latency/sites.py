@@ -28,7 +28,7 @@ so their difference is the chain's in blocked context).
 Writes bench/latency/sites.json; prints markdown tables. Models and rewrites go to
 .cache/bench/latency-sites/ (gitignored). Needs .cache/bench-models/resnet50_shaped.onnx
 (Scripts/make-bench-models --only resnet50) and the PP-OCR models in .cache/real-models/
-(Scripts/fetch-real-models). Rounds: 21 by default, 41 for docs/latency.md.
+(Scripts/fetch-real-models). Rounds: 21 by default, 123 for docs/latency.md.
 
 Usage: python3 bench/latency/sites.py [--quick] [--bin PATH] [--rounds N] [--reuse] [--tables]
 """
