@@ -25,8 +25,8 @@ The guard agrees with measurement at a site when "chain predicted faster" (after
 the report) equals "chain measured faster" (sandwiched chain < sandwiched dense: same wrappers,
 so their difference is the chain's in blocked context).
 
-Writes bench/latency/sites.json; prints markdown tables. Models and rewrites go to
-.cache/bench/latency-sites/ (gitignored). Needs .cache/bench-models/resnet50_shaped.onnx
+Writes bench/latency/sites.json (--quick: .cache/bench/latency-sites/sites-quick.json) and
+prints markdown tables. Models and rewrites go to .cache/bench/latency-sites/ (gitignored). Needs .cache/bench-models/resnet50_shaped.onnx
 (Scripts/make-bench-models --only resnet50) and the PP-OCR models in .cache/real-models/
 (Scripts/fetch-real-models). Rounds: 21 by default, 123 for docs/latency.md.
 
@@ -324,9 +324,10 @@ def main():
               "seconds": round(time.time() - started), "cli": commands,
               "blocked_rule_disagreements": sum(not r["blocked_rule_ok"] for r in sites),
               "summary": summarize(sites), "guard_runs": guard_runs, "sites": sites}
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    out = CACHE / "sites-quick.json" if args.quick else OUT  # --quick leaves the committed run alone
+    out.write_text(json.dumps(result, indent=1) + "\n")
     print_tables(result)
-    log(f"wrote {OUT.relative_to(ROOT)} in {result['seconds']} s")
+    log(f"wrote {out.relative_to(ROOT)} in {result['seconds']} s")
 
 
 def within(rows, key):
