@@ -17,8 +17,8 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
   /// instead of emitting an empty chain.
   case factorsMismatch(format: String, factors: String)
 
-  /// `--ratio` asks for fewer parameters than every site at its smallest rank holds.
-  case budgetTooSmall(ratio: Double, minimum: Double)
+  /// `--ratio` asks for less (of the objective's cost) than every site at its smallest rank costs.
+  case budgetTooSmall(ratio: Double, minimum: Double, of: Objective)
 
   /// Under an output bound, even the model with every site kept whole moves the outputs by more
   /// (what is left is the weight storage `--weights` chose).
@@ -36,8 +36,8 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
       "node '\(node)': \(why)."
     case .factorsMismatch(let format, let factors):
       "internal error: \(format) was given factors of type \(factors); please report this."
-    case .budgetTooSmall(let ratio, let minimum):
-      "--ratio \(ratio) is below what the eligible sites hold at rank 1 (ratio \(String(format: "%.4f", minimum))); ask for at least that, or --exclude sites."
+    case .budgetTooSmall(let ratio, let minimum, let objective):
+      "--ratio \(ratio) is below what the eligible sites cost at rank 1 (ratio \(String(format: "%.4f", minimum)) of their \(objective.costName)); ask for at least that, or --exclude sites."
     case .unsupportedOpset(nil, let supported):
       "the model imports no default-domain opset; onnx-rstd supports opsets \(supported.lowerBound) to \(supported.upperBound)."
     }

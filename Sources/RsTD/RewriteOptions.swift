@@ -103,4 +103,13 @@ public enum Objective: String, CaseIterable, Sendable, Codable {
   case params
   case macs
   case latency
+
+  /// What the objective counts, for messages.
+  public var costName: String {
+    switch self {
+    case .params: "parameters"
+    case .macs: "multiply-adds"
+    case .latency: "predicted latency"
+    }
+  }
 }

@@ -56,7 +56,7 @@ final class RegressionTests: XCTestCase {
     options.method = .svd
     options.ranks = .ratio(0.01)
     XCTAssertThrowsError(try rewritten(model, options)) { error in
-      guard case RewriteError.budgetTooSmall(let ratio, let minimum) = error else { return XCTFail("\(error)") }
+      guard case RewriteError.budgetTooSmall(let ratio, let minimum, .params) = error else { return XCTFail("\(error)") }
       XCTAssertEqual(ratio, 0.01)
       XCTAssertEqual(minimum, 320.0 / 4608.0, accuracy: 1e-12)
     }

@@ -22,14 +22,20 @@ struct RatioPolicy: SitePolicy {
     }
     let budget = Int((Double(total) * ratio).rounded(.down))
     // A site kept whole costs its stored bytes (kept weights are re-stored under --weights too).
-    let options = zip(zip(open, curves), bytes).map { p, b in
-      var keep = CurvePoint.keep(context.sites[p.0].site)
-      keep.cost = planner.objectiveCost(context.sites[p.0].site, nil, ranks: [], bytesPerParameter: byParams ? b.stored : 1)
-      return preferAligned(p.1).map { var c = $0; if byParams { c.cost *= b.stored }; return c } + [keep]
+    func priced(aligned: Bool) -> [[CurvePoint]] {
+      zip(zip(open, curves), bytes).map { p, b in
+        var keep = CurvePoint.keep(context.sites[p.0].site)
+        keep.cost = planner.objectiveCost(context.sites[p.0].site, nil, ranks: [], bytesPerParameter: byParams ? b.stored : 1)
+        return (aligned ? preferAligned(p.1) : p.1).map { var c = $0; if byParams { c.cost *= b.stored }; return c } + [keep]
+      }
     }
-    let cheapest = options.reduce(0) { $0 + ($1.map(\.cost).min() ?? 0) }
-    if cheapest > budget {
-      throw RewriteError.budgetTooSmall(ratio: ratio, minimum: Double(cheapest) / Double(max(total, 1)))
+    func cheapest(_ o: [[CurvePoint]]) -> Int { o.reduce(0) { $0 + ($1.map(\.cost).min() ?? 0) } }
+    // Aligned steps when the budget allows them; unaligned ranks only to reach a budget that
+    // aligned ones cannot.
+    var options = priced(aligned: true)
+    if cheapest(options) > budget { options = priced(aligned: false) }
+    if cheapest(options) > budget {
+      throw RewriteError.budgetTooSmall(ratio: ratio, minimum: Double(cheapest(options)) / Double(max(total, 1)), of: planner.options.objective)
     }
     for (i, chosen) in zip(open, allocate(curves: options, budget: budget)) {
       if let m = chosen.format {
