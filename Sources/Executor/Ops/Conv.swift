@@ -64,27 +64,26 @@ struct Conv: Operator {
               parallelFor(n * group * pieces, threads: context.threads) { item in
                 let piece = item % pieces, ng = item / pieces
                 let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
-                var col = [Float](repeating: 0, count: rows * cols)
-                col.withUnsafeMutableBufferPointer { cp in
-                  Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: cp.baseAddress!)
-                  multiply(ng / group, ng % group, piece, 0, cp.baseAddress!, cols)
-                }
+                // im2col writes every element: no need to zero the buffer first.
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
+                defer { col.deallocate() }
+                Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: col)
+                multiply(ng / group, ng % group, piece, 0, col, cols)
               }
             } else {
               // Unfold each piece once into a shared buffer, then multiply every tile of it.
-              var col = [Float](repeating: 0, count: rows * p)
-              col.withUnsafeMutableBufferPointer { cp in
-                let colBase = cp.baseAddress!
-                for ng in 0..<(n * group) {
-                  parallelFor(pieces, threads: context.threads) { piece in
-                    let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
-                    Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: colBase + rows * j0)
-                  }
-                  parallelFor(pieces * channelSplits, threads: context.threads) { item in
-                    let piece = item / channelSplits, block = item % channelSplits
-                    let cols = min(Self.columnsPerPiece, p - piece * Self.columnsPerPiece)
-                    multiply(ng / group, ng % group, piece, block, colBase + rows * piece * Self.columnsPerPiece, cols)
-                  }
+              // im2col writes every element: no need to zero the buffer first.
+              let colBase = UnsafeMutablePointer<Float>.allocate(capacity: rows * p)
+              defer { colBase.deallocate() }
+              for ng in 0..<(n * group) {
+                parallelFor(pieces, threads: context.threads) { piece in
+                  let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
+                  Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: colBase + rows * j0)
+                }
+                parallelFor(pieces * channelSplits, threads: context.threads) { item in
+                  let piece = item / channelSplits, block = item % channelSplits
+                  let cols = min(Self.columnsPerPiece, p - piece * Self.columnsPerPiece)
+                  multiply(ng / group, ng % group, piece, block, colBase + rows * piece * Self.columnsPerPiece, cols)
                 }
               }
             }
@@ -174,12 +173,18 @@ struct Conv: Operator {
             if y < 0 || y >= ih {
               out.update(repeating: 0, count: run)
             } else {
+              // Taps inside the row are t in lo..<hi; the rest read padding.
+              let first = ox0 * sw + kx * dw - pw
+              let lo = first >= 0 ? 0 : min(run, (-first + sw - 1) / sw)
+              let hi = first > iw - 1 ? lo : max(lo, min(run, (iw - 1 - first) / sw + 1))
               let row = src + y * iw
-              let xOffset = kx * dw - pw
-              for t in 0..<run {
-                let xx = (ox0 + t) * sw + xOffset
-                out[t] = xx >= 0 && xx < iw ? row[xx] : 0
+              out.update(repeating: 0, count: lo)
+              if sw == 1 {
+                (out + lo).update(from: row + (first + lo), count: hi - lo)
+              } else {
+                for t in lo..<hi { out[t] = row[first + t * sw] }
               }
+              (out + hi).update(repeating: 0, count: run - hi)
             }
             j += run
           }
