@@ -11,6 +11,8 @@ import CLAPACK
 struct Conv: Operator {
   let spatial: SpatialAttributes
   let group: Int
+  /// Elementwise nodes folded into this Conv at compile time (`ConvFusion`).
+  var epilogue: Epilogue? = nil
 
   /// Output columns per piece: enough to keep sgemm efficient, small enough to split work.
   static let columnsPerPiece = 1024
@@ -33,13 +35,15 @@ struct Conv: Operator {
     let g = try spatial.geometry(input: Array(xv.shape[2...]), kernel: kernel)
     _ = try Axes.checkedCount([n, m] + g.output)
     let mg = m / group, p = g.outputCount, inSize = g.inputCount, rows = cg * g.kernelCount
-    var out = [Float](repeating: 0, count: n * m * p)
+    let filled = p > 0 && rows > 0, total = n * m * p
+    // sgemm (beta 0) writes every output when there is anything to multiply.
+    var out = filled ? [Float](unsafeUninitializedCapacity: total) { $1 = total } : [Float](repeating: 0, count: total)
     let pieces = max(1, (p + Self.columnsPerPiece - 1) / Self.columnsPerPiece)
     // Channel blocks give small late layers (7×7 outputs, one column block) work to share.
     let channelSplits = max(1, min((8 + pieces - 1) / pieces, mg / 32))
     let channelsPerBlock = (mg + channelSplits - 1) / channelSplits
     let pointwise = g.isPointwise
-    if p > 0 && rows > 0 {
+    if filled {
       x.withUnsafeBufferPointer { xp in
         w.withUnsafeBufferPointer { wp in
           out.withUnsafeMutableBufferPointer { op in
@@ -52,6 +56,7 @@ struct Conv: Operator {
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(cols), Int32(rows), 1,
                 wBase + (gi * mg + m0) * rows, Int32(rows), b, Int32(ldb), 0, oBase + (img * m + gi * mg + m0) * p + j0,
                 Int32(p))
+              finish(oBase + (img * m + gi * mg + m0) * p + j0, bias: bias, channels: (gi * mg + m0)..<(gi * mg + m0 + mb), columns: cols, rowStride: p)
             }
             func input(_ img: Int, _ gi: Int) -> UnsafePointer<Float> { xBase + (img * c + gi * cg) * inSize }
             if pointwise {
@@ -91,16 +96,21 @@ struct Conv: Operator {
         }
       }
     }
-    if let bias {
-      for img in 0..<n {
-        for o in 0..<m {
-          let base = (img * m + o) * p
-          let bo = bias[o]
-          for i in base..<(base + p) { out[i] += bo }
-        }
+    if !filled {
+      out.withUnsafeMutableBufferPointer { op in
+        for img in 0..<n { finish(op.baseAddress! + img * m * p, bias: bias, channels: 0..<m, columns: p, rowStride: p) }
       }
     }
     return [xv.with(shape: [n, m] + g.output, storage: .floats(out))]
+  }
+
+  /// Bias, then the epilogue, on a tile of output rows (one per channel) while it is in cache.
+  private func finish(_ tile: UnsafeMutablePointer<Float>, bias: [Float]?, channels: Range<Int>, columns: Int, rowStride: Int) {
+    for (r, o) in channels.enumerated() {
+      let row = tile + r * rowStride
+      if let b = bias?[o] { for i in 0..<columns { row[i] += b } }
+      epilogue?.apply(row, count: columns, channel: o)
+    }
   }
 
   /// Writes rows (channel, kernel offset) × `columns` (output positions) of the unfolded input;
