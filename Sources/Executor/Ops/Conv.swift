@@ -43,7 +43,17 @@ struct Conv: Operator {
     let channelSplits = max(1, min((8 + pieces - 1) / pieces, mg / 32))
     let channelsPerBlock = (mg + channelSplits - 1) / channelSplits
     let pointwise = g.isPointwise
-    if filled {
+    if filled && cg == 1 && mg == 1 && g.input.count == 2 {
+      x.withUnsafeBufferPointer { xp in
+        w.withUnsafeBufferPointer { wp in
+          out.withUnsafeMutableBufferPointer { op in
+            DepthwiseConv.run(
+              xp.baseAddress!, wp.baseAddress!, images: n, channels: c, geometry: g, into: op.baseAddress!, threads: context.threads
+            ) { plane, ch in finish(plane, bias: bias, channels: ch..<(ch + 1), columns: p, rowStride: p) }
+          }
+        }
+      }
+    } else if filled {
       x.withUnsafeBufferPointer { xp in
         w.withUnsafeBufferPointer { wp in
           out.withUnsafeMutableBufferPointer { op in
@@ -192,7 +202,7 @@ struct Conv: Operator {
               if sw == 1 {
                 (out + lo).update(from: row + (first + lo), count: hi - lo)
               } else {
-                for t in lo..<hi { out[t] = row[first + t * sw] }
+                for t in lo..<hi { out[t] = row[first &+ t &* sw] }
               }
               (out + hi).update(repeating: 0, count: run - hi)
             }

@@ -132,7 +132,7 @@ struct ConvTranspose: Operator {
         let oy = iy * s[0] + ty
         if oy < 0 || oy >= oh { continue }
         let src = cols + row * ih * iw + iy * iw, out = dst + oy * ow
-        for ix in lo..<hi { out[ix * sw + tx] += src[ix] }
+        for ix in lo..<hi { out[ix &* sw &+ tx] += src[ix] }
       }
     }
   }
