@@ -13,6 +13,10 @@ public struct ExecutionPlan: Sendable {
   public static let supportedOpsets: ClosedRange<Int> = 1...21
 
   let steps: [ExecutionStep]
+  /// `steps` with elementwise chains folded into their Convs (`ConvFusion`), run unless an
+  /// observed value is one of `fusedAway`.
+  let fusedSteps: [ExecutionStep]
+  let fusedAway: Set<Int>
   let slotCount: Int
   let slotNames: [String]
   let slotOfName: [String: Int]
@@ -130,19 +134,12 @@ public struct ExecutionPlan: Sendable {
 
     (steps, constants) = try Self.foldConstants(steps, constants, outputs: outputs.map(\.1))
 
-    // Liveness: a slot dies after its last reader, or right after its producer when nothing
-    // reads it. Graph outputs and constants live for the whole run.
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
-    var lastUse = [Int: Int]()
-    for (i, step) in steps.enumerated() {
-      for s in step.outputs.compactMap({ $0 }) where lastUse[s] == nil { lastUse[s] = i }
-      for s in step.inputs.compactMap({ $0 }) { lastUse[s] = i }
-    }
-    for (_, s) in inputs where lastUse[s] == nil { lastUse[s] = -1 }
-    var freesAt = [Int: [Int]]()
-    for (s, i) in lastUse where !keep.contains(s) && i >= 0 { freesAt[i, default: []].append(s) }
-    for i in steps.indices { steps[i].frees = (freesAt[i] ?? []).sorted() }
-
+    let known = Dictionary(constants, uniquingKeysWith: { a, _ in a })
+    let (fused, hidden) = ConvFusion.fuse(steps, constants: known, keep: keep)
+    steps = Self.withFrees(steps, inputs: inputs.map(\.1), keep: keep)
+    self.fusedSteps = Self.withFrees(fused, inputs: inputs.map(\.1), keep: keep)
+    self.fusedAway = hidden
     self.steps = steps
     self.slotCount = slotNames.count
     self.slotNames = slotNames
@@ -150,6 +147,22 @@ public struct ExecutionPlan: Sendable {
     self.constants = constants
     self.inputs = inputs
     self.outputs = outputs
+  }
+
+  /// Liveness: a slot dies after its last reader, or right after its producer when nothing
+  /// reads it. Graph outputs and constants (`keep`) live for the whole run.
+  private static func withFrees(_ steps: [ExecutionStep], inputs: [Int], keep: Set<Int>) -> [ExecutionStep] {
+    var lastUse = [Int: Int]()
+    for (i, step) in steps.enumerated() {
+      for s in step.outputs.compactMap({ $0 }) where lastUse[s] == nil { lastUse[s] = i }
+      for s in step.inputs.compactMap({ $0 }) { lastUse[s] = i }
+    }
+    for s in inputs where lastUse[s] == nil { lastUse[s] = -1 }
+    var freesAt = [Int: [Int]]()
+    for (s, i) in lastUse where !keep.contains(s) && i >= 0 { freesAt[i, default: []].append(s) }
+    var steps = steps
+    for i in steps.indices { steps[i].frees = (freesAt[i] ?? []).sorted() }
+    return steps
   }
 
   /// Runs, once, every step whose inputs are all constants (Constant nodes, shape arithmetic,

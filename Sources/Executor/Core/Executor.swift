@@ -78,7 +78,9 @@ public struct Executor: Sendable {
     _ slots: inout [TensorValue?], context: RunContext, observed observedSlots: Set<Int>,
     observer: (String, TensorValue) throws -> Void
   ) throws {
-    for step in plan.steps {
+    // Fused steps compute the same bits; they hide some intermediates, so observing one of those runs the plain steps.
+    let steps = observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps : plan.steps
+    for step in steps {
       let args = step.inputs.map { $0.flatMap { slots[$0] } }
       let results: [TensorValue]
       do { results = try step.op.run(args, context) } catch let failure as OpFailure {

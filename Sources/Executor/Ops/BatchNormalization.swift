@@ -18,6 +18,12 @@ struct BatchNormalization: Operator {
     return BatchNormalization(epsilon: epsilon)
   }
 
+  /// Per channel, y = x · k + shift (also what a Conv's fused epilogue applies, same bits).
+  func folded(scale: [Float], bias: [Float], mean: [Float], variance: [Float]) -> (k: [Float], shift: [Float]) {
+    let k = scale.indices.map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
+    return (k, scale.indices.map { bias[$0] - mean[$0] * k[$0] })
+  }
+
   func run(_ inputs: [TensorValue?], _ context: RunContext) throws -> [TensorValue] {
     let x = try inputs.required(0)
     let v = try x.requireFloats()
@@ -28,8 +34,7 @@ struct BatchNormalization: Operator {
     guard [scale.count, bias.count, mean.count, variance.count].allSatisfy({ $0 == c }) else {
       throw OpFailure("scale, bias, mean and var must each hold \(c) values (one per channel)")
     }
-    let k = (0..<c).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
-    let shift = (0..<c).map { bias[$0] - mean[$0] * k[$0] }
+    let (k, shift) = folded(scale: scale, bias: bias, mean: mean, variance: variance)
     let out = [Float](unsafeUninitializedCapacity: v.count) { out, initialized in
       v.withUnsafeBufferPointer { src in
         // One piece per (image, channel) plane: the split depends on the shape only.

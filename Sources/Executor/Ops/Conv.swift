@@ -11,6 +11,8 @@ import CLAPACK
 struct Conv: Operator {
   let spatial: SpatialAttributes
   let group: Int
+  /// Elementwise nodes folded into this Conv at compile time (`ConvFusion`).
+  var epilogue: Epilogue? = nil
 
   /// Output columns per piece: enough to keep sgemm efficient, small enough to split work.
   static let columnsPerPiece = 1024
@@ -33,13 +35,25 @@ struct Conv: Operator {
     let g = try spatial.geometry(input: Array(xv.shape[2...]), kernel: kernel)
     _ = try Axes.checkedCount([n, m] + g.output)
     let mg = m / group, p = g.outputCount, inSize = g.inputCount, rows = cg * g.kernelCount
-    var out = [Float](repeating: 0, count: n * m * p)
+    let filled = p > 0 && rows > 0, total = n * m * p
+    // sgemm (beta 0) writes every output when there is anything to multiply.
+    var out = filled ? [Float](unsafeUninitializedCapacity: total) { $1 = total } : [Float](repeating: 0, count: total)
     let pieces = max(1, (p + Self.columnsPerPiece - 1) / Self.columnsPerPiece)
     // Channel blocks give small late layers (7×7 outputs, one column block) work to share.
     let channelSplits = max(1, min((8 + pieces - 1) / pieces, mg / 32))
     let channelsPerBlock = (mg + channelSplits - 1) / channelSplits
     let pointwise = g.isPointwise
-    if p > 0 && rows > 0 {
+    if filled && cg == 1 && mg == 1 && g.input.count == 2 {
+      x.withUnsafeBufferPointer { xp in
+        w.withUnsafeBufferPointer { wp in
+          out.withUnsafeMutableBufferPointer { op in
+            DepthwiseConv.run(
+              xp.baseAddress!, wp.baseAddress!, images: n, channels: c, geometry: g, into: op.baseAddress!, threads: context.threads
+            ) { plane, ch in finish(plane, bias: bias, channels: ch..<(ch + 1), columns: p, rowStride: p) }
+          }
+        }
+      }
+    } else if filled {
       x.withUnsafeBufferPointer { xp in
         w.withUnsafeBufferPointer { wp in
           out.withUnsafeMutableBufferPointer { op in
@@ -52,6 +66,7 @@ struct Conv: Operator {
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(cols), Int32(rows), 1,
                 wBase + (gi * mg + m0) * rows, Int32(rows), b, Int32(ldb), 0, oBase + (img * m + gi * mg + m0) * p + j0,
                 Int32(p))
+              finish(oBase + (img * m + gi * mg + m0) * p + j0, bias: bias, channels: (gi * mg + m0)..<(gi * mg + m0 + mb), columns: cols, rowStride: p)
             }
             func input(_ img: Int, _ gi: Int) -> UnsafePointer<Float> { xBase + (img * c + gi * cg) * inSize }
             if pointwise {
@@ -64,27 +79,26 @@ struct Conv: Operator {
               parallelFor(n * group * pieces, threads: context.threads) { item in
                 let piece = item % pieces, ng = item / pieces
                 let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
-                var col = [Float](repeating: 0, count: rows * cols)
-                col.withUnsafeMutableBufferPointer { cp in
-                  Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: cp.baseAddress!)
-                  multiply(ng / group, ng % group, piece, 0, cp.baseAddress!, cols)
-                }
+                // im2col writes every element: no need to zero the buffer first.
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
+                defer { col.deallocate() }
+                Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: col)
+                multiply(ng / group, ng % group, piece, 0, col, cols)
               }
             } else {
               // Unfold each piece once into a shared buffer, then multiply every tile of it.
-              var col = [Float](repeating: 0, count: rows * p)
-              col.withUnsafeMutableBufferPointer { cp in
-                let colBase = cp.baseAddress!
-                for ng in 0..<(n * group) {
-                  parallelFor(pieces, threads: context.threads) { piece in
-                    let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
-                    Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: colBase + rows * j0)
-                  }
-                  parallelFor(pieces * channelSplits, threads: context.threads) { item in
-                    let piece = item / channelSplits, block = item % channelSplits
-                    let cols = min(Self.columnsPerPiece, p - piece * Self.columnsPerPiece)
-                    multiply(ng / group, ng % group, piece, block, colBase + rows * piece * Self.columnsPerPiece, cols)
-                  }
+              // im2col writes every element: no need to zero the buffer first.
+              let colBase = UnsafeMutablePointer<Float>.allocate(capacity: rows * p)
+              defer { colBase.deallocate() }
+              for ng in 0..<(n * group) {
+                parallelFor(pieces, threads: context.threads) { piece in
+                  let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
+                  Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: colBase + rows * j0)
+                }
+                parallelFor(pieces * channelSplits, threads: context.threads) { item in
+                  let piece = item / channelSplits, block = item % channelSplits
+                  let cols = min(Self.columnsPerPiece, p - piece * Self.columnsPerPiece)
+                  multiply(ng / group, ng % group, piece, block, colBase + rows * piece * Self.columnsPerPiece, cols)
                 }
               }
             }
@@ -92,16 +106,21 @@ struct Conv: Operator {
         }
       }
     }
-    if let bias {
-      for img in 0..<n {
-        for o in 0..<m {
-          let base = (img * m + o) * p
-          let bo = bias[o]
-          for i in base..<(base + p) { out[i] += bo }
-        }
+    if !filled {
+      out.withUnsafeMutableBufferPointer { op in
+        for img in 0..<n { finish(op.baseAddress! + img * m * p, bias: bias, channels: 0..<m, columns: p, rowStride: p) }
       }
     }
     return [xv.with(shape: [n, m] + g.output, storage: .floats(out))]
+  }
+
+  /// Bias, then the epilogue, on a tile of output rows (one per channel) while it is in cache.
+  private func finish(_ tile: UnsafeMutablePointer<Float>, bias: [Float]?, channels: Range<Int>, columns: Int, rowStride: Int) {
+    for (r, o) in channels.enumerated() {
+      let row = tile + r * rowStride
+      if let b = bias?[o] { for i in 0..<columns { row[i] += b } }
+      epilogue?.apply(row, count: columns, channel: o)
+    }
   }
 
   /// Writes rows (channel, kernel offset) × `columns` (output positions) of the unfolded input;
@@ -174,12 +193,18 @@ struct Conv: Operator {
             if y < 0 || y >= ih {
               out.update(repeating: 0, count: run)
             } else {
+              // Taps inside the row are t in lo..<hi; the rest read padding.
+              let first = ox0 * sw + kx * dw - pw
+              let lo = first >= 0 ? 0 : min(run, (-first + sw - 1) / sw)
+              let hi = first > iw - 1 ? lo : max(lo, min(run, (iw - 1 - first) / sw + 1))
               let row = src + y * iw
-              let xOffset = kx * dw - pw
-              for t in 0..<run {
-                let xx = (ox0 + t) * sw + xOffset
-                out[t] = xx >= 0 && xx < iw ? row[xx] : 0
+              out.update(repeating: 0, count: lo)
+              if sw == 1 {
+                (out + lo).update(from: row + (first + lo), count: hi - lo)
+              } else {
+                for t in lo..<hi { out[t] = row[first &+ t &* sw] }
               }
+              (out + hi).update(repeating: 0, count: run - hi)
             }
             j += run
           }

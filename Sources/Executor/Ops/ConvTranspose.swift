@@ -69,29 +69,32 @@ struct ConvTranspose: Operator {
             let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
             parallelFor(n * group, threads: context.threads) { item in
               let gi = item % group, img = item / group
-              var cols = [Float](repeating: 0, count: rows * pin)
-              cols.withUnsafeMutableBufferPointer { cp in
-                let cBase = cp.baseAddress!
-                cblas_sgemm(
-                  CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(pin), Int32(cg), 1,
-                  wBase + gi * cg * rows, Int32(rows), xBase + (img * c + gi * cg) * pin, Int32(pin), 0, cBase, Int32(pin))
-                let yg = oBase + (img * m + gi * mg) * pout
-                var tap = [Int](repeating: 0, count: nd), at = [Int](repeating: 0, count: nd)
-                for row in 0..<rows {
-                  let channel = row / kCount
-                  var rest = row % kCount
-                  for a in stride(from: nd - 1, through: 0, by: -1) { tap[a] = (rest % kernel[a]) * d[a]; rest /= kernel[a] }
-                  let dst = yg + channel * pout
-                  for p in 0..<pin {
-                    var r = p, offset = 0, inside = true
-                    for a in stride(from: nd - 1, through: 0, by: -1) { at[a] = r % input[a]; r /= input[a] }
-                    for a in 0..<nd {
-                      let o = at[a] * s[a] - begin[a] + tap[a]
-                      if o < 0 || o >= output[a] { inside = false; break }
-                      offset += o * outStrides[a]
-                    }
-                    if inside { dst[offset] += cBase[row * pin + p] }
+              // sgemm (beta 0) writes every column value: no need to zero the buffer first.
+              let cBase = UnsafeMutablePointer<Float>.allocate(capacity: rows * pin)
+              defer { cBase.deallocate() }
+              cblas_sgemm(
+                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(pin), Int32(cg), 1,
+                wBase + gi * cg * rows, Int32(rows), xBase + (img * c + gi * cg) * pin, Int32(pin), 0, cBase, Int32(pin))
+              let yg = oBase + (img * m + gi * mg) * pout
+              if nd == 2 {
+                Self.col2im2D(cBase, rows: rows, input: input, kernel: kernel, strides: s, dilations: d, begin: begin, output: output, into: yg)
+                return
+              }
+              var tap = [Int](repeating: 0, count: nd), at = [Int](repeating: 0, count: nd)
+              for row in 0..<rows {
+                let channel = row / kCount
+                var rest = row % kCount
+                for a in stride(from: nd - 1, through: 0, by: -1) { tap[a] = (rest % kernel[a]) * d[a]; rest /= kernel[a] }
+                let dst = yg + channel * pout
+                for p in 0..<pin {
+                  var r = p, offset = 0, inside = true
+                  for a in stride(from: nd - 1, through: 0, by: -1) { at[a] = r % input[a]; r /= input[a] }
+                  for a in 0..<nd {
+                    let o = at[a] * s[a] - begin[a] + tap[a]
+                    if o < 0 || o >= output[a] { inside = false; break }
+                    offset += o * outStrides[a]
                   }
+                  if inside { dst[offset] += cBase[row * pin + p] }
                 }
               }
             }
@@ -108,5 +111,29 @@ struct ConvTranspose: Operator {
       }
     }
     return [xv.with(shape: [n, m] + output, storage: .floats(out))]
+  }
+
+  /// The 2-D col2im: adds each column value into its output position, in the same order as the
+  /// N-D loop (rows, then input positions), walking input rows with the in-range part found once.
+  static func col2im2D(
+    _ cols: UnsafePointer<Float>, rows: Int, input: [Int], kernel: [Int], strides s: [Int], dilations d: [Int],
+    begin: [Int], output: [Int], into y: UnsafeMutablePointer<Float>
+  ) {
+    let (ih, iw, oh, ow) = (input[0], input[1], output[0], output[1])
+    let kCount = kernel[0] * kernel[1], sw = s[1]
+    for row in 0..<rows {
+      let channel = row / kCount, k = row % kCount
+      let ty = (k / kernel[1]) * d[0] - begin[0], tx = (k % kernel[1]) * d[1] - begin[1]
+      // Input columns ix with 0 ≤ ix·sw + tx < ow.
+      let lo = tx >= 0 ? 0 : min(iw, (-tx + sw - 1) / sw)
+      let hi = tx > ow - 1 ? lo : max(lo, min(iw, (ow - 1 - tx) / sw + 1))
+      let dst = y + channel * oh * ow
+      for iy in 0..<ih {
+        let oy = iy * s[0] + ty
+        if oy < 0 || oy >= oh { continue }
+        let src = cols + row * ih * iw + iy * iw, out = dst + oy * ow
+        for ix in lo..<hi { out[ix &* sw &+ tx] += src[ix] }
+      }
+    }
   }
 }

@@ -93,18 +93,23 @@ struct Resize: Operator {
       resized[axis] = m
       _ = try Axes.checkedCount(resized)  // axes resize one at a time; each step must fit too
       let outer = Axes.product(shape, 0..<axis), inner = Axes.product(shape, (axis + 1)..<r)
+      // Taps flattened (source, weight) per output position; nil positions take `extrapolation`.
       var next = [Float](repeating: 0, count: outer * m * inner)
-      for o in 0..<outer {
-        for (j, t) in taps.enumerated() {
-          let dst = (o * m + j) * inner
-          guard let t else {
-            for i in 0..<inner { next[dst + i] = extrapolation }
-            continue
-          }
-          for i in 0..<inner {
-            var sum: Float = 0
-            for (src, w) in t { sum += w * data[(o * n + src) * inner + i] }
-            next[dst + i] = sum
+      data.withUnsafeBufferPointer { src in
+        next.withUnsafeMutableBufferPointer { dst in
+          for o in 0..<outer {
+            for (j, t) in taps.enumerated() {
+              let row = dst.baseAddress! + (o * m + j) * inner
+              guard let t else {
+                row.update(repeating: extrapolation, count: inner)
+                continue
+              }
+              // Each value is 0 + w₀·x₀ + w₁·x₁ + … in tap order, as a per-element sum would be.
+              for (at, w) in t {
+                let from = src.baseAddress! + (o * n + at) * inner
+                for i in 0..<inner { row[i] += w * from[i] }
+              }
+            }
           }
         }
       }
