@@ -329,6 +329,36 @@ def single_specs(rng, n):
     return specs
 
 
+SE_CHANNELS = [8, 16, 24, 32, 48, 64, 96, 120, 128, 240, 256, 480, 512]
+BIG_SPATIAL = [56, 80, 112, 160, 224, 320]
+BIG_CHANNELS = [8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512]
+MAX_BIG_ELEMENTS = 1 << 24
+
+
+def small_and_large_specs(rng, n_tiny, n_large):
+    """Two groups the real-model sites showed missing from the grid: 1x1 convs at one position
+    (squeeze/excite after global pooling: a few us, mostly fixed costs), and blocked 1x1 convs
+    over large activations (up to 2^24 elements per tensor: memory-bound)."""
+    specs = []
+    while len(specs) < n_tiny:
+        cin, cout = rng.choice(SE_CHANNELS), rng.choice(SE_CHANNELS)
+        hw = rng.choice([1, 1, 1, 2, 4])
+        specs.append({"input": (cin, hw), "layers": [("conv", cout, 1, 1, 1)]})
+    large = []
+    while len(large) < n_large:
+        cin, cout = rng.choice(BIG_CHANNELS), rng.choice(BIG_CHANNELS)
+        if cin % CHANNEL_ALIGNMENT:
+            continue
+        hw = rng.choice(BIG_SPATIAL)
+        spec = {"input": (cin, hw), "layers": [("conv", cout, 1, 1, 1)]}
+        if max(cin, cout) * hw * hw > MAX_BIG_ELEMENTS or hw * hw * cin * cout > MAX_MACS:
+            continue
+        if max(cin, cout) * hw * hw <= MAX_ELEMENTS and hw <= 112 and rng.random() < 0.5:
+            continue  # favour what the main grid lacks
+        large.append(spec)
+    return specs + large
+
+
 def chain_specs(rng, n):
     """svd-like chains and mixed chains (a Gather inside, grouped / depthwise links)."""
     specs = []
@@ -465,6 +495,11 @@ def case_of(e, block):
     if node[0] != "conv":
         return node[0]
     side = int(round(math.sqrt(node[4])))
+    if side == 1 and kind(node, block) == "blocked" and node[3] == 1:
+        if node[6] <= 16:
+            return "blocked 1x1, <= 16 positions"
+        if max(node[1] * node[5], node[2] * node[6]) > MAX_ELEMENTS or node[6] > 112 * 112:
+            return "blocked 1x1, large"
     return f"{kind(node, block)} {side}x{side}" if kind(node, block) != "off" or node[3] == 1 else (
         "off depthwise" if node[1] == node[3] == node[2] else "off grouped")
 
@@ -531,6 +566,8 @@ def main():
         groups += [("chain-fit" if i % 2 == 0 else "chain-held-out", s) for i, s in enumerate(chains)]
         groups += [("sandwiched-held-out", sandwiched(s)) for s in chains[1::4]]
         groups += [("rank-sweep", s) for s in rank_sweep(sweep if not args.quick else sweep[::2])]
+        # Drawn last so the grid above is the same as before they were added.
+        groups += [("single", s) for s in small_and_large_specs(rng_py, *((12, 12) if args.quick else (40, 40)))]
 
         entries, disagreements = [], []
         for role, spec in groups:

@@ -30,7 +30,7 @@ prints markdown tables. Models and rewrites go to .cache/bench/latency-sites/ (g
 (Scripts/make-bench-models --only resnet50) and the PP-OCR models in .cache/real-models/
 (Scripts/fetch-real-models). Rounds: 21 by default, 123 for docs/latency.md.
 
-Usage: python3 bench/latency/sites.py [--quick] [--bin PATH] [--rounds N] [--reuse] [--tables]
+Usage: python3 bench/latency/sites.py [--quick] [--bin PATH] [--rounds N] [--reuse] [--tables] [--repredict]
 """
 import argparse
 import json
@@ -223,7 +223,13 @@ def main():
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--reuse", action="store_true", help="reuse rewrites already in .cache/bench/latency-sites")
     ap.add_argument("--tables", action="store_true", help="recompute the summary of sites.json and print it")
+    ap.add_argument("--repredict", action="store_true",
+                    help="re-predict sites.json's measured sites with fit.json's constants (no timing, "
+                         "writes nothing): how a refit does on the same measurements")
     args = ap.parse_args()
+    if args.repredict:
+        repredict()
+        return
     if args.tables:
         result = json.loads(OUT.read_text())
         result["summary"] = summarize(result["sites"])
@@ -362,6 +368,35 @@ def summarize(sites):
                     "guard_agreement": sum(agree) / len(agree) if agree else None, "guard_sites": len(agree),
                     "guard_agreement_clear": sum(clear) / len(clear) if clear else None, "guard_clear_sites": len(clear)})
     return out
+
+
+def repredict():
+    """sites.json's measurements against fit.json's current constants. A site's alone prediction is
+    the model's cost of the cut-out chain with NCHW neighbours plus runOverhead (what the report
+    figure + boundary terms come to, as `mirror` = 1 shows); the guard compares the report figures
+    (blocked neighbours) of chain and dense. The chains are the ones the committed run planned."""
+    constants = json.loads((HERE / "fit.json").read_text())["constants_us"]
+    rows = json.loads(OUT.read_text())["sites"]
+    dense = {}
+    for r in rows:
+        inner = [tuple(n) for n in r["cost_nodes"]]
+        r["predicted_report_us"] = features_us(constants, inner, "nchwc")
+        r["predicted_alone_us"] = features_us(constants, inner, "nchw") + constants[fit.RUN_TERM]
+        r["ratio_alone"] = r["predicted_alone_us"] / r["measured_alone_us"]
+        if r["kind"] == "dense":
+            dense[(r["model"], r["site"])] = r["predicted_report_us"]
+    for r in rows:
+        if r["kind"] == "chain":
+            r["guard_predicted_faster"] = r["predicted_report_us"] < dense[(r["model"], r["site"])]
+    summary = summarize(rows)
+    for s in summary:  # the sandwiched predictions are not recomputed
+        s["within_20pct_sandwich"], s["sandwiched"] = None, 0
+    print_tables({"summary": summary})
+    small = [r for r in rows if r["measured_alone_us"] < 50]
+    print(f"sites measured < 50 us within ±20%: {sum(abs(r['ratio_alone'] - 1) <= WITHIN for r in small)} "
+          f"of {len(small)}; >= 50 us: "
+          f"{sum(abs(r['ratio_alone'] - 1) <= WITHIN for r in rows if r['measured_alone_us'] >= 50)} "
+          f"of {len(rows) - len(small)}")
 
 
 def pct(x):

@@ -6,19 +6,19 @@ extension RuntimeCostModel {
   /// onnxruntime's CPU provider, 1 thread, ORT_ENABLE_ALL, fitted on the machine named above.
   public static let onnxruntimeCPU = RuntimeCostModel(
     block: 8,
-    nodeOverhead: 1.95614,
-    blockedMAC: 1.91905e-05,
-    pointwiseMAC: 2.0279e-05,
-    stemMAC: 3.13083e-05,
-    depthwiseMAC: 8.00435e-05,
-    filterSetLoad: 0.000356947,
+    nodeOverhead: 1.56499,
+    blockedMAC: 1.73953e-05,
+    pointwiseMAC: 2.33235e-05,
+    stemMAC: 2.80093e-05,
+    depthwiseMAC: 6.82905e-05,
+    filterSetLoad: 0.00035651,
     blockedElement: 0,
-    unblockedMAC: 4.24697e-05,
-    unblockedPack: 0.000423561,
-    stridedIm2col: 0.00101538,
-    groupCall: 0.399802,
-    reorderElement: 0.000425969,
-    gatherElement: 0.000150821,
-    matMulMAC: 3.64208e-05
+    unblockedMAC: 4.00639e-05,
+    unblockedPack: 0.000397019,
+    stridedIm2col: 0.000785572,
+    groupCall: 0.443911,
+    reorderElement: 0.000452453,
+    gatherElement: 0.000153092,
+    matMulMAC: 3.53698e-05
   )
 }
