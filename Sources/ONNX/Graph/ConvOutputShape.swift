@@ -1,0 +1,80 @@
+/// The output dims ONNX shape inference gives a Conv, ConvInteger or ConvTranspose node, from the
+/// dims its input declares, its weight's and its attributes: what a declared output shape must
+/// agree with. Every dim comes from the file, so the arithmetic is checked; a dim that overflows
+/// makes the node invalid (onnx refuses it the same way).
+enum ConvOutputShape {
+  /// The output dims (nil where unknown), or nil when one overflows `Int`.
+  /// - Parameters:
+  ///   - input: the input's dims, one per axis of the data (nil where not a fixed number).
+  ///   - weight: the weight's dims when known.
+  /// - Precondition: `OpRules.violation(node)` is nil (attribute kinds and minimums hold).
+  static func dims(_ node: Node, input: [Int?], weight: [Int]?) -> [Int?]? {
+    let axes = input.count - 2
+    guard axes >= 0 else { return input }
+    var channels: Int? = weight?.first
+    if node.opType == "ConvTranspose" {
+      guard let w = weight, w.count > 1 else { channels = nil; return spatial(node, input, weight, axes, channels) }
+      let (m, overflow) = w[1].multipliedReportingOverflow(by: node.int("group", default: 1))
+      if overflow { return nil }
+      channels = m
+    }
+    return spatial(node, input, weight, axes, channels)
+  }
+
+  private static func spatial(_ node: Node, _ input: [Int?], _ weight: [Int]?, _ axes: Int, _ channels: Int?) -> [Int?]? {
+    var out: [Int?] = [input[0], channels]
+    for axis in 0..<axes {
+      guard let x = input[axis + 2] else { out.append(nil); continue }
+      let kernel = node.ints("kernel_shape").flatMap { $0.count == axes ? $0[axis] : nil }
+        ?? weight.flatMap { $0.count == axes + 2 ? $0[axis + 2] : nil }
+      guard let k = kernel else { out.append(nil); continue }
+      guard let dim = outputDim(node, axis: axis, axes: axes, input: x, kernel: k) else { return nil }
+      out.append(dim)
+    }
+    return out
+  }
+
+  /// One spatial output dim: `.some(nil)` when it is not a valid size (left to the runtime),
+  /// nil on overflow.
+  private static func outputDim(_ node: Node, axis: Int, axes: Int, input x: Int, kernel k: Int) -> Int?? {
+    func value(_ name: String, _ index: Int, _ count: Int, _ fallback: Int) -> Int {
+      node.ints(name).flatMap { $0.count == count ? $0[index] : nil } ?? fallback
+    }
+    let stride = value("strides", axis, axes, 1), dilation = value("dilations", axis, axes, 1)
+    let autoPad = node.string("auto_pad") ?? "NOTSET"
+    let same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER"
+    let explicitPads = autoPad == "NOTSET" || autoPad.isEmpty
+    let padding = explicitPads ? [value("pads", axis, 2 * axes, 0), value("pads", axis + axes, 2 * axes, 0)] : [0, 0]
+    guard k >= 1 else { return .some(nil) }
+    let (span, o1) = (k - 1).multipliedReportingOverflow(by: dilation)  // effective kernel − 1
+    if o1 { return nil }
+    if node.opType == "ConvTranspose" {
+      if let shape = node.ints("output_shape"), shape.count >= axes { return .some(shape[shape.count - axes + axis]) }
+      if same {
+        let (d, o) = x.multipliedReportingOverflow(by: stride)
+        return o ? nil : .some(d)
+      }
+      // stride·(x − 1) + output_padding + span + 1 − pads
+      let (a, o2) = stride.multipliedReportingOverflow(by: x - 1)
+      if o2 { return nil }
+      guard let d = sum([a, value("output_padding", axis, axes, 0), span, 1, -padding[0], -padding[1]]) else { return nil }
+      return .some(d >= 0 ? d : nil)
+    }
+    if same { return .some(x / stride + (x % stride == 0 ? 0 : 1)) }
+    // ⌊(x + pads − span − 1) / stride⌋ + 1; pads and span are ≥ 0, so only the sum can overflow
+    guard let padded = sum([x, padding[0], padding[1]]) else { return nil }
+    let reach = padded - span - 1
+    return .some(reach >= 0 ? reach / stride + 1 : nil)
+  }
+
+  /// The sum of `terms`, nil when it overflows.
+  private static func sum(_ terms: [Int]) -> Int? {
+    var total = 0
+    for t in terms {
+      let (r, overflow) = total.addingReportingOverflow(t)
+      if overflow { return nil }
+      total = r
+    }
+    return total
+  }
+}
