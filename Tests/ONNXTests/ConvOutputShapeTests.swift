@@ -37,5 +37,8 @@ final class ConvOutputShapeTests: XCTestCase {
       [1, 2, 10, 10])
     // onnx refuses such a node ("Integer overflow while multiplying dimension"): nil.
     XCTAssertNil(dims("ConvTranspose", [Attribute("strides", .ints([1 << 62, 1 << 62]))], input: [1, 4, 5, 5], weight: w))
+    // With output_shape too: onnxruntime derives the pads from the overflowing size.
+    XCTAssertNil(dims("ConvTranspose", [Attribute("strides", .ints([1 << 62, 1 << 62])), Attribute("output_shape", .ints([10, 8]))],
+                      input: [1, 4, 5, 5], weight: w))
   }
 }

@@ -21,7 +21,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from rstd_testing import ort_outputs, random_feeds, rel_l2, run_cli
+from rstd_testing import assert_refused, ort_outputs, random_feeds, rel_l2, run_cli
 
 TOL = 1e-4
 
@@ -96,14 +96,7 @@ def _conv_model(**conv_attrs):
     return _model([node], [_vi("x", [1, 4, 8, 8])], [_vi("y", [1, 8, None, None])], [numpy_helper.from_array(w, "w")])
 
 
-def _refused(model, tmp_path, needle):
-    src, dst = tmp_path / "in.onnx", tmp_path / "out.onnx"
-    onnx.save(model, src)
-    before = src.read_bytes()
-    code, _, err = run_cli(src, dst)
-    assert code == 65, f"exit {code}: {err}"
-    assert err.count("\n") == 1 and needle in err, err
-    assert not dst.exists() and src.read_bytes() == before
+_refused = assert_refused
 
 
 @pytest.mark.parametrize("attrs,needle", [

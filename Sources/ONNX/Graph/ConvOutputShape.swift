@@ -13,15 +13,13 @@ enum ConvOutputShape {
     guard axes >= 0 else { return input }
     var channels: Int? = weight?.first
     if node.opType == "ConvTranspose" {
-      guard let w = weight, w.count > 1 else { channels = nil; return spatial(node, input, weight, axes, channels) }
-      let (m, overflow) = w[1].multipliedReportingOverflow(by: node.int("group", default: 1))
-      if overflow { return nil }
-      channels = m
+      channels = nil
+      if let w = weight, w.count > 1 {
+        let (m, overflow) = w[1].multipliedReportingOverflow(by: node.int("group", default: 1))
+        if overflow { return nil }
+        channels = m
+      }
     }
-    return spatial(node, input, weight, axes, channels)
-  }
-
-  private static func spatial(_ node: Node, _ input: [Int?], _ weight: [Int]?, _ axes: Int, _ channels: Int?) -> [Int?]? {
     var out: [Int?] = [input[0], channels]
     for axis in 0..<axes {
       guard let x = input[axis + 2] else { out.append(nil); continue }
@@ -49,15 +47,16 @@ enum ConvOutputShape {
     let (span, o1) = (k - 1).multipliedReportingOverflow(by: dilation)  // effective kernel − 1
     if o1 { return nil }
     if node.opType == "ConvTranspose" {
+      // stride·(x − 1) + output_padding + span + 1, less the pads. onnxruntime derives the pads
+      // from this size even when output_shape is given, so its overflow is refused either way.
+      let (a, o2) = stride.multipliedReportingOverflow(by: x - 1)
+      guard !o2, let natural = sum([a, value("output_padding", axis, axes, 0), span, 1]) else { return nil }
       if let shape = node.ints("output_shape"), shape.count >= axes { return .some(shape[shape.count - axes + axis]) }
       if same {
         let (d, o) = x.multipliedReportingOverflow(by: stride)
         return o ? nil : .some(d)
       }
-      // stride·(x − 1) + output_padding + span + 1 − pads
-      let (a, o2) = stride.multipliedReportingOverflow(by: x - 1)
-      if o2 { return nil }
-      guard let d = sum([a, value("output_padding", axis, axes, 0), span, 1, -padding[0], -padding[1]]) else { return nil }
+      guard let d = sum([natural, -padding[0], -padding[1]]) else { return nil }
       return .some(d >= 0 ? d : nil)
     }
     if same { return .some(x / stride + (x % stride == 0 ? 0 : 1)) }
