@@ -5,8 +5,9 @@ import XCTest
 /// The Conv-family output dims a declared output shape is checked against: the values onnx's
 /// shape inference gives (Tests/conformance/test_declarations.py checks them against onnx).
 final class ConvOutputShapeTests: XCTestCase {
+  /// The inferred dims, nil when the node is refused.
   private func dims(_ op: String, _ attributes: [Attribute] = [], input: [Int?] = [1, 4, 8, 8], weight: [Int]? = [8, 4, 3, 3]) -> [Int?]? {
-    ConvOutputShape.dims(Node(name: "n", opType: op, inputs: ["x", "w"], outputs: ["y"], attributes: attributes), input: input, weight: weight)
+    try? ConvOutputShape.dims(Node(name: "n", opType: op, inputs: ["x", "w"], outputs: ["y"], attributes: attributes), input: input, weight: weight)
   }
 
   func testConv() {
@@ -20,8 +21,10 @@ final class ConvOutputShapeTests: XCTestCase {
     XCTAssertEqual(dims("Conv", [Attribute("kernel_shape", .ints([5, 5]))], input: [nil, 4, 8, nil], weight: nil), [nil, nil, 4, nil])
     // Strides of 2⁶² leave one position per axis, as onnx infers.
     XCTAssertEqual(dims("Conv", [Attribute("strides", .ints([1 << 62, 1 << 62]))]), [1, 8, 1, 1])
-    // A kernel wider than the padded input is no size: left to the runtime.
-    XCTAssertEqual(dims("Conv", input: [1, 4, 2, 2]), [1, 8, nil, nil])
+    // A kernel wider than the padded input gives no size (onnx infers a negative or zero dim,
+    // onnxruntime fails): refused.
+    XCTAssertNil(dims("Conv", input: [1, 4, 2, 2]))
+    XCTAssertNil(dims("Conv", [Attribute("kernel_shape", .ints([5])), Attribute("pads", .ints([1, 1]))], input: [1, 4, 1], weight: [4, 4, 5]))
   }
 
   func testConvTranspose() {

@@ -10,7 +10,7 @@ strict shape inference refuses each of them. The classes, each found by byte mut
 - a declared input or output of Conv/ConvTranspose/ConvInteger/Gemm/MatMul that is not a tensor
   (a map), has another element type, or (Conv family, Gemm) another rank than the op gives it;
 - (attribute mutations) a Conv-family output whose fixed dims differ from those computed from the
-  declared input, or overflow (also a ConvTranspose with output_shape: onnxruntime derives its
+  declared input, or overflow, or have no size (a kernel wider than the padded input) (also a ConvTranspose with output_shape: onnxruntime derives its
   pads from the overflowing size); a group that does not divide the declared input's channels
   when the weight is computed (onnxruntime refuses both at run time, onnx's checker neither).
 
@@ -83,7 +83,8 @@ def test_value_info_of_another_rank_is_refused(tmp_path):
 @pytest.mark.parametrize("attrs,needle", [
     ({"strides": [2, 2]}, "dim 2 = 6 but it is 3"),
     ({"auto_pad": "SAME_UPPER"}, "dim 2 = 6 but it is 8"),
-    ({"kernel_shape": [3, 3], "dilations": [1 << 62, 1]}, "its output dims overflow"),
+    ({"kernel_shape": [3, 3], "dilations": [1 << 62, 1]}, "its output dim on spatial axis 0 overflows"),
+    ({"kernel_shape": [3, 3], "dilations": [4, 1]}, "on spatial axis 0 its kernel spans 9, more than the padded input's 8"),
 ])
 def test_conv_output_dims_disagreeing_with_the_attributes_are_refused(attrs, needle, tmp_path):
     m = _conv()
@@ -131,4 +132,4 @@ def test_conv_transpose_whose_size_overflows_is_refused_even_with_output_shape(t
     g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 10, 8])], [numpy_helper.from_array(w, "w")])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
-    assert_refused(m, tmp_path, "node 'up' (ConvTranspose): its output dims overflow")
+    assert_refused(m, tmp_path, "node 'up' (ConvTranspose): its output dim on spatial axis 0 overflows")

@@ -29,8 +29,11 @@ extension Graph {
       let named = n.input.enumerated().map { ("input", $0.offset, $0.element) } + n.output.enumerated().map { ("output", $0.offset, $0.element) }
       for (role, position, value) in named where !value.isEmpty {
         let name = n.name.isEmpty ? "\(n.opType)_\(n.output.first ?? "")" : n.name
-        guard let facts = role == "input" ? inputFacts(n, position) : outputFacts(n, declared) else {
-          throw GraphError.invalidNode(node: name, op: n.opType, why: "its output dims overflow")
+        var facts = inputFacts(n, position)
+        if role == "output" {
+          do throws(ConvOutputShape.Invalid) { facts = try outputFacts(n, declared) } catch {
+            throw GraphError.invalidNode(node: name, op: n.opType, why: error.why)
+          }
         }
         for d in declared[value] ?? [] {
           if let why = facts.conflict(with: d.type) {
@@ -72,9 +75,11 @@ extension Graph {
   }
 
   /// What the output of `n` must be: of type T (INT32 for ConvInteger), of the data's rank with
-  /// the dims the Conv family computes from its input's declared dims, of rank 2 for Gemm; nil
-  /// when a Conv-family output dim overflows.
-  private func outputFacts(_ n: Onnx_NodeProto, _ declared: [String: [(kind: String, type: Onnx_TypeProto)]]) -> TensorFacts? {
+  /// the dims the Conv family computes from its input's declared dims, of rank 2 for Gemm.
+  /// - Throws: `ConvOutputShape.Invalid` when a Conv-family output dim has no size.
+  private func outputFacts(
+    _ n: Onnx_NodeProto, _ declared: [String: [(kind: String, type: Onnx_TypeProto)]]
+  ) throws(ConvOutputShape.Invalid) -> TensorFacts {
     let type = n.opType == "ConvInteger" ? Int32(Onnx_TensorProto.DataType.int32.rawValue) : inputType(n)
     switch n.opType {
     case "Gemm": return TensorFacts(elemType: type, dims: [nil, nil])
@@ -90,7 +95,7 @@ extension Graph {
       input = shape.dim.map { if case .dimValue(let v)? = $0.value, v >= 0 { Int(v) } else { nil } }
     }
     let weight = n.input.count > 1 ? knownShape(n.input[1]) : nil
-    return ConvOutputShape.dims(Node(n), input: input, weight: weight).map { TensorFacts(elemType: type, dims: $0) }
+    return TensorFacts(elemType: type, dims: try ConvOutputShape.dims(Node(n), input: input, weight: weight))
   }
 }
 
