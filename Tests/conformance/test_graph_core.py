@@ -234,3 +234,18 @@ def test_value_info_without_type_is_refused(tmp_path):
     m = _conv_model()
     m.graph.value_info.append(onnx.ValueInfoProto(name="y_info"))
     _refused(m, tmp_path, "value_info 'y_info' has no name or no type")
+
+
+@pytest.mark.parametrize("field,needle", [
+    ("untyped", "attribute 'dilations' has no type; ONNX requires one from IR version 2"),
+    ("mistyped", "attribute 'dilations' is typed INT but holds a INTS value"),
+])
+def test_attribute_fields_breaking_the_checker_are_refused(field, needle, tmp_path):
+    """Found by byte mutation: a flipped bit clears an attribute's type (onnx's checker refuses it,
+    on every node, not only the ones the tool rewrites)."""
+    m = _conv_model(dilations=[1, 1])
+    a = m.graph.node[0].attribute[0]
+    a.type = onnx.AttributeProto.UNDEFINED if field == "untyped" else onnx.AttributeProto.INT
+    with pytest.raises(onnx.checker.ValidationError):
+        onnx.checker.check_model(m)
+    _refused(m, tmp_path, needle)

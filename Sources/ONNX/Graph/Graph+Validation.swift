@@ -64,7 +64,10 @@ extension Graph {
       for o in n.output where !o.isEmpty && !defined.insert(o).inserted {
         throw GraphError.valueDefinedTwice(value: o, node: name)
       }
-      for a in n.attribute where a.hasT { try a.t.checkStorage() }
+      for a in n.attribute {
+        if let why = AttributeFields.violation(a, irVersion: irVersion) { throw GraphError.invalidNode(node: name, op: n.opType, why: why) }
+        if a.hasT { try a.t.checkStorage() }
+      }
       if let opset, n.domain.isEmpty || n.domain == "ai.onnx" {
         guard let first = OperatorSets.firstOpset[n.opType] else { throw GraphError.unknownOp(node: name, op: n.opType, opset: opset) }
         if first > opset { throw GraphError.opTooNew(node: name, op: n.opType, since: first, opset: opset) }
