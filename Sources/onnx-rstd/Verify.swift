@@ -2,6 +2,7 @@ import ArgumentParser
 import Executor
 import Foundation
 import ONNX
+import RsTD
 
 extension OnnxRstd {
   struct Verify: ParsableCommand {
@@ -55,7 +56,7 @@ extension OnnxRstd {
     }
 
     func run() throws {
-      let comparisons: [OutputComparison]
+      let comparisons: [OutputDeviation]
       let sets: Int
       do {
         let options = ExecutorOptions(threads: threads ?? ExecutorOptions.coreCount)
@@ -80,19 +81,19 @@ extension OnnxRstd {
         } else {
           inputSets = (0..<(random ?? 1)).map { k in { try declared.random(seed: seed &+ UInt64(k), shapes: shapes) } }
         }
-        var table = reference.plan.outputNames.map(OutputComparison.init)
+        var table = reference.plan.outputNames.map(OutputDeviation.init)
         for makeInputs in inputSets {
           let values = try makeInputs()
           let expected = try reference.run(values)
           let got = try candidate.run(values)
-          for i in table.indices { table[i].add(original: expected[table[i].name]!, rewritten: got[table[i].name]) }
+          for i in table.indices { table[i].add(reference: expected[table[i].name]!, candidate: got[table[i].name]) }
         }
         comparisons = table
         sets = inputSets.count
       } catch {
         ExitStatus.fail(error)
       }
-      let passed = comparisons.allSatisfy { $0.passes(maxRelError) }
+      let passed = comparisons.allSatisfy { Self.passes($0, maxRelError) }
       if json {
         print(Self.json(comparisons, bound: maxRelError, sets: sets, passed: passed))
       } else {
@@ -100,37 +101,6 @@ extension OnnxRstd {
       }
       // Exit status 1 (not an error line): the comparison itself is the result, printed above.
       if !passed { Foundation.exit(ExitStatus.aboveBound) }
-    }
-
-    static func table(_ rows: [OutputComparison], bound: Double, sets: Int, passed: Bool) -> String {
-      var lines = [["output", "rel_l2", "max_abs", "status"]]
-      for r in rows {
-        let status = r.problem ?? (r.passes(bound) ? "ok" : "above \(String(format: "%.1e", bound))")
-        lines.append([r.name, r.relativeError.map { String(format: "%.3e", $0) } ?? "-",
-                      r.problem == nil ? String(format: "%.3e", r.maxAbs) : "-", status])
-      }
-      let widths = (0..<4).map { c in lines.map { $0[c].count }.max() ?? 0 }
-      let body = lines.map { row in
-        zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-          .trimmingCharacters(in: .whitespaces)
-      }
-      let worst = rows.compactMap(\.relativeError).max().map { String(format: "%.3e", $0) } ?? "-"
-      let verdict = "\(rows.count) output\(rows.count == 1 ? "" : "s"), \(sets) input set\(sets == 1 ? "" : "s"), largest rel_l2 \(worst), bound \(String(format: "%.1e", bound)): \(passed ? "OK" : "FAIL")"
-      return (body + [verdict]).joined(separator: "\n")
-    }
-
-    static func json(_ rows: [OutputComparison], bound: Double, sets: Int, passed: Bool) -> String {
-      struct Report: Encodable {
-        let outputs: [OutputComparison]
-        let maxRelError: Double
-        let inputSets: Int
-        let passed: Bool
-        enum CodingKeys: String, CodingKey { case outputs, maxRelError = "max_rel_error", inputSets = "input_sets", passed }
-      }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      let data = (try? encoder.encode(Report(outputs: rows, maxRelError: bound, inputSets: sets, passed: passed))) ?? Data()
-      return String(decoding: data, as: UTF8.self)
     }
   }
 }

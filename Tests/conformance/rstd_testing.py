@@ -8,6 +8,8 @@ Helpers:
   cli()                     path of the built tool: $ONNX_RSTD, else the release build, else the debug build
   run_cli(*args)            runs the tool; returns (exit code, stdout, stderr); FAILS the test
                             (never skips) when the tool is missing
+  assert_refused(model, tmp_path, needle)
+                            a rewrite of `model` exits 65 with one line holding `needle`, writes nothing
   ort_outputs(path, feeds, optimized)
                             onnxruntime outputs (list of arrays, in graph-output order), graph
                             optimizations ORT_ENABLE_ALL (optimized=True) or ORT_DISABLE_ALL,
@@ -60,6 +62,18 @@ def run_cli(*args, timeout: float = 600) -> tuple[int, str, str]:
         pytest.fail(f"onnx-rstd not found at {path}: {_BUILD_HINT}", pytrace=False)
     done = subprocess.run([str(path), *map(str, args)], capture_output=True, text=True, timeout=timeout)
     return done.returncode, done.stdout, done.stderr
+
+
+def assert_refused(model: onnx.ModelProto, tmp_path: Path, needle: str) -> None:
+    """Saves `model`, rewrites it: exit 65, one stderr line holding `needle`, nothing written and
+    the input unchanged."""
+    src, dst = tmp_path / "in.onnx", tmp_path / "out.onnx"
+    onnx.save(model, src)
+    before = src.read_bytes()
+    code, _, err = run_cli(src, dst)
+    assert code == 65, f"exit {code}: {err}"
+    assert err.count("\n") == 1 and needle in err, err
+    assert not dst.exists() and src.read_bytes() == before
 
 
 def _session(model_path, optimized: bool) -> ort.InferenceSession:

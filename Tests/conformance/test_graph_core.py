@@ -21,7 +21,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from rstd_testing import ort_outputs, random_feeds, rel_l2, run_cli
+from rstd_testing import assert_refused, ort_outputs, random_feeds, rel_l2, run_cli
 
 TOL = 1e-4
 
@@ -96,14 +96,7 @@ def _conv_model(**conv_attrs):
     return _model([node], [_vi("x", [1, 4, 8, 8])], [_vi("y", [1, 8, None, None])], [numpy_helper.from_array(w, "w")])
 
 
-def _refused(model, tmp_path, needle):
-    src, dst = tmp_path / "in.onnx", tmp_path / "out.onnx"
-    onnx.save(model, src)
-    before = src.read_bytes()
-    code, _, err = run_cli(src, dst)
-    assert code == 65, f"exit {code}: {err}"
-    assert err.count("\n") == 1 and needle in err, err
-    assert not dst.exists() and src.read_bytes() == before
+_refused = assert_refused
 
 
 @pytest.mark.parametrize("attrs,needle", [
@@ -241,3 +234,18 @@ def test_value_info_without_type_is_refused(tmp_path):
     m = _conv_model()
     m.graph.value_info.append(onnx.ValueInfoProto(name="y_info"))
     _refused(m, tmp_path, "value_info 'y_info' has no name or no type")
+
+
+@pytest.mark.parametrize("field,needle", [
+    ("untyped", "attribute 'dilations' has no type; ONNX requires one from IR version 2"),
+    ("mistyped", "attribute 'dilations' is typed INT but holds a INTS value"),
+])
+def test_attribute_fields_breaking_the_checker_are_refused(field, needle, tmp_path):
+    """Found by byte mutation: a flipped bit clears an attribute's type (onnx's checker refuses it,
+    on every node, not only the ones the tool rewrites)."""
+    m = _conv_model(dilations=[1, 1])
+    a = m.graph.node[0].attribute[0]
+    a.type = onnx.AttributeProto.UNDEFINED if field == "untyped" else onnx.AttributeProto.INT
+    with pytest.raises(onnx.checker.ValidationError):
+        onnx.checker.check_model(m)
+    _refused(m, tmp_path, needle)

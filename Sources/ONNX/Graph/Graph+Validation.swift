@@ -1,7 +1,7 @@
 extension Graph {
   /// The dims of `name`: an initializer's (already checked by `checkStorage`), or those a graph
   /// input declares when every one is a number; nil for anything else.
-  private func knownShape(_ name: String) -> [Int]? {
+  func knownShape(_ name: String) -> [Int]? {
     if let i = index.initializers[name], let t = initializerSlots[i] { return t.shape }
     guard index.graphInputs.contains(name), let v = header.input.first(where: { $0.name == name }),
       case .tensorType(let t)? = v.type.value, t.hasShape
@@ -15,7 +15,7 @@ extension Graph {
   }
 
   /// The element type of `name`: an initializer's, or the one a graph input declares.
-  private func knownType(_ name: String) -> Int32? {
+  func knownType(_ name: String) -> Int32? {
     if let i = index.initializers[name], let t = initializerSlots[i] { return t.dataType }
     guard index.graphInputs.contains(name), let v = header.input.first(where: { $0.name == name }),
       case .tensorType(let t)? = v.type.value, t.elemType != 0
@@ -40,8 +40,9 @@ extension Graph {
 
   /// Checks what every later step relies on: each value defined once, every input and graph
   /// output defined, no cycle, every initializer's (and Constant's) data matching its type and
-  /// dims, and the input/output counts and attributes of the ops the tool reads (`OpRules`). An
-  /// unsorted but acyclic graph is sorted.
+  /// dims, and the input/output counts and attributes of the ops the tool reads (`OpRules`), and
+  /// declarations that agree with them (`validateDeclarations()`). An unsorted but acyclic graph
+  /// is sorted.
   /// - Throws: `GraphError` naming the first node or value at fault; `ONNXError` for a tensor
   ///   whose data disagrees with its dims or type.
   /// With `opset`, also that every default-domain op exists in the standard at that opset.
@@ -63,7 +64,10 @@ extension Graph {
       for o in n.output where !o.isEmpty && !defined.insert(o).inserted {
         throw GraphError.valueDefinedTwice(value: o, node: name)
       }
-      for a in n.attribute where a.hasT { try a.t.checkStorage() }
+      for a in n.attribute {
+        if let why = AttributeFields.violation(a, irVersion: irVersion) { throw GraphError.invalidNode(node: name, op: n.opType, why: why) }
+        if a.hasT { try a.t.checkStorage() }
+      }
       if let opset, n.domain.isEmpty || n.domain == "ai.onnx" {
         guard let first = OperatorSets.firstOpset[n.opType] else { throw GraphError.unknownOp(node: name, op: n.opType, opset: opset) }
         if first > opset { throw GraphError.opTooNew(node: name, op: n.opType, since: first, opset: opset) }
@@ -104,5 +108,6 @@ extension Graph {
         throw GraphError.cycle(node: stuck.map { $0.name.isEmpty ? $0.opType : $0.name } ?? "?")
       }
     }
+    try validateDeclarations()
   }
 }

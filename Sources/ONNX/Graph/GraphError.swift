@@ -22,6 +22,10 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
   case invalidNode(node: String, op: String, why: String)
   /// A node of an op the tool reads has an input or output count the op does not allow.
   case arity(node: String, op: String, what: String, count: Int, allowed: ClosedRange<Int>)
+  /// Below IR version 4 every initializer must also be a graph input.
+  case initializerNotInput(value: String, irVersion: Int)
+  /// A graph input, output or value_info entry contradicts the initializer of the same name.
+  case declarationContradicts(value: String, kind: String, why: String)
 
   public var description: String {
     switch self {
@@ -35,6 +39,8 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
     case .unknownOp(let n, let op, let opset): "node '\(n)': '\(op)' is not an ONNX operator (default domain, opset \(opset))."
     case .opTooNew(let n, let op, let since, let opset): "node '\(n)': \(op) exists from opset \(since); the model imports opset \(opset)."
     case .invalidNode(let n, let op, let why): "node '\(n)' (\(op)): \(why)."
+    case .initializerNotInput(let v, let ir): "initializer '\(v)' is not a graph input; IR version \(ir) (below 4) requires every initializer to be one."
+    case .declarationContradicts(let v, let kind, let why): "\(kind) '\(v)' contradicts its initializer: it \(why)."
     case .arity(let n, let op, let what, let count, let allowed):
       "node '\(n)' (\(op)) has \(count) \(what); \(op) takes \(allowed.lowerBound == allowed.upperBound ? "\(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)")."
     }

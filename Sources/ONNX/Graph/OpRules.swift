@@ -49,6 +49,10 @@ enum OpRules {
     }
     guard allowed["kernel_shape"] != nil else { return nil }
     if let why = convViolation(node) { return why }
+    // Every Conv-family op splits its input's channels into `group` parts.
+    if let c = inputChannels, case .int(let g)? = node.attribute("group"), c % g != 0 {
+      return "group \(g) does not divide its input's \(c) channels"
+    }
     guard let w = weightShape else { return nil }
     if let why = weightViolation(node, w, inputChannels) { return why }
     // ConvInteger's third input is a zero point, not a bias.
