@@ -48,7 +48,7 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
     case .slowerThanDense(let before, let after):
       "not faster: predicted onnxruntime latency \(SkipReason.micros(before)) → \(SkipReason.micros(after)) (docs/latency.md); --force rewrites it anyway"
     case .rankOne: "a single output or input channel: nothing to factor"
-    case .noCompressionUnderBound(let e): "no rank smaller than full keeps relative error ≤ \(e)"
+    case .noCompressionUnderBound(let e): "no profitable rank (fewer parameters and multiply-adds, predicted faster) keeps relative error ≤ \(e)"
     case .decompositionFailed(let why): "decomposition failed: \(why)"
     case .linearNotRequested: "Gemm/MatMul are rewritten only with --include-linear"
     case .stem(let c): "input stem (\(c) input channels): kept by the default policy; choose --max-error, --ratio or --rank to compress it"
