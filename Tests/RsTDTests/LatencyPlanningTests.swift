@@ -112,3 +112,14 @@ final class PreferAlignedTests: XCTestCase {
     XCTAssertEqual(preferAligned([]), [])
   }
 }
+
+/// Positions from a file's dims and strides saturate instead of trapping.
+final class CappedProductTests: XCTestCase {
+  func testProductsSaturateAndTreatZeroAsOne() {
+    XCTAssertEqual(cappedProduct([2, 3, 4]), 24)
+    XCTAssertEqual(cappedProduct([0, 5]), 5)
+    XCTAssertEqual(cappedProduct([]), 1)
+    XCTAssertEqual(cappedProduct([1 << 30, 1 << 30, Int.max]), 1 << 40)
+    XCTAssertEqual(cappedProduct([Int.max, Int.max]), 1 << 40)
+  }
+}

@@ -16,7 +16,7 @@ enum GeometryProbe {
         guard let kind = kinds[name], !value.shape.isEmpty else { return }
         // Conv: N·∏spatial; Gemm: N; MatMul: every axis but the last.
         let axes: [Int] = kind == "Conv" ? [value.shape[0]] + Array(value.shape.dropFirst(2)) : kind == "Gemm" ? [value.shape[0]] : Array(value.shape.dropLast())
-        positions[name] = axes.reduce(1) { min($0 * max($1, 1), 1 << 40) }
+        positions[name] = cappedProduct(axes)
       }
     } catch {
       return nil

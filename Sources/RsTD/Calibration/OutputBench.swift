@@ -12,6 +12,11 @@ struct OutputBench {
   /// the check runs every model it is given, and a crafted Tile or Resize must end in
   /// "unavailable", not in gigabytes allocated. `onnx-rstd run` keeps the executor's 2³².
   static let maxElements = 1 << 28
+  /// The executor settings of every run the check makes.
+  static func executorOptions(_ check: OutputCheck) -> ExecutorOptions {
+    ExecutorOptions(threads: check.threads, maxElements: maxElements)
+  }
+
   /// Model runs so far (the original's included).
   private(set) var runs = 0
   /// Response statistics of the watched Conv outputs, from the original's runs.
@@ -19,11 +24,13 @@ struct OutputBench {
 
   /// Runs `original` on the check's inputs (given, or synthetic from the declared shapes).
   /// - Throws: `OutputCheckUnavailable` when the model cannot be compiled or run on them.
-  /// - Parameter watching: Conv outputs (with their channel counts) whose statistics to collect.
-  init(original: Model, check: OutputCheck, seed: UInt64, watching: [String: Int] = [:]) throws {
-    executorOptions = ExecutorOptions(threads: check.threads, maxElements: OutputBench.maxElements)
+  /// - Parameters:
+  ///   - watching: Conv outputs (with their channel counts) whose statistics to collect.
+  ///   - compiled: `original` already compiled with `executorOptions(check)`, if it was.
+  init(original: Model, check: OutputCheck, seed: UInt64, watching: [String: Int] = [:], compiled: Executor? = nil) throws {
+    executorOptions = OutputBench.executorOptions(check)
     let executor: Executor
-    do { executor = try Executor(model: original, options: executorOptions) } catch {
+    do { executor = try compiled ?? Executor(model: original, options: executorOptions) } catch {
       throw OutputCheckUnavailable("the executor cannot run this model: \(error)")
     }
     if let given = check.inputs {

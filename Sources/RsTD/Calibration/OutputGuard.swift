@@ -38,11 +38,15 @@ extension Rewriter {
       check.inputs = try load(original)
     }
     progress?("measuring where each layer runs")
-    let weightFits = try prepare(&model, geometry: probeGeometry(original, check: check) ?? .nominal)
+    // Compiled once for the probe and the bench (decoding a large model's weights is not free).
+    let compiled = try? Executor(model: original, options: OutputBench.executorOptions(check))
+    let geometry = compiled.flatMap { probeGeometry(original, by: $0, check: check) } ?? .nominal
+    let weightFits = try prepare(&model, geometry: geometry)
     progress?("running the original model")
     var bench: OutputBench
     do {
-      bench = try OutputBench(original: original, check: check, seed: options.seed, watching: responseSites(weightFits))
+      bench = try OutputBench(
+        original: original, check: check, seed: options.seed, watching: responseSites(weightFits), compiled: compiled)
     } catch {
       let rows = try apply(weightFits, to: &model)
       let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""
@@ -139,11 +143,10 @@ extension Rewriter {
     return RewriteOutcome(sites: rows, measurement: measurement, latency: weightFits.planner.latencyPrediction)
   }
 
-  /// The positions each Conv/Gemm/MatMul runs at, from one run of the original on the check's
-  /// first input (the same input the bench's first run uses); nil when it cannot run.
-  private func probeGeometry(_ original: Model, check: OutputCheck) -> SiteGeometries? {
-    let options = ExecutorOptions(threads: check.threads, maxElements: OutputBench.maxElements)
-    guard let executor = try? Executor(model: original, options: options) else { return nil }
+  /// The positions each Conv/Gemm/MatMul runs at, from one run of the original (compiled as
+  /// `executor`) on the check's first input, the same input the bench's first run uses; nil when
+  /// it cannot run.
+  private func probeGeometry(_ original: Model, by executor: Executor, check: OutputCheck) -> SiteGeometries? {
     if let given = check.inputs?.first {
       return GeometryProbe.measure(original, by: executor, input: given, described: "the first calibration sample")
     }

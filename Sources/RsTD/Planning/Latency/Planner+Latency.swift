@@ -57,7 +57,8 @@ extension Planner {
       return f?.cost(site, ranks: ranks).multiplyAdds ?? site.multiplyAdds
     case .latency:
       let micros = f.map { latency(site, $0, ranks: ranks) } ?? denseLatency(site)
-      return Int(min(micros * 1000, 1e15).rounded())
+      // Capped at 2⁴⁰ ns (18 minutes) a site, so sums over millions of sites stay in an Int.
+      return Int(min(micros * 1000, 0x1p40).rounded())
     }
   }
 }

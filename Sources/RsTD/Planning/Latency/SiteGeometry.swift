@@ -25,10 +25,19 @@ public struct SiteGeometries: Sendable {
   func geometry(of site: ConvSite) -> SiteGeometry {
     let spatial = site.kernelSize.count
     let out = outputPositions[site.node.outputs.first ?? ""]
-      ?? (site.kind == .conv ? (0..<spatial).reduce(1) { p, _ in p * SiteGeometries.nominalSide } : 1)
+      ?? (site.kind == .conv ? cappedProduct(Array(repeating: SiteGeometries.nominalSide, count: spatial)) : 1)
     // The input is larger by the strides (padding aside): what a chain's first 1×1 conv reads.
-    let stride = site.kind == .conv ? site.strides.reduce(1) { min($0 * max($1, 1), 1 << 20) } : 1
-    let input = out.multipliedReportingOverflow(by: stride)
-    return SiteGeometry(inputPositions: input.overflow ? Int.max / 2 : input.partialValue, outputPositions: out)
+    let stride = site.kind == .conv ? cappedProduct(site.strides) : 1
+    return SiteGeometry(inputPositions: cappedProduct([out, stride]), outputPositions: out)
+  }
+}
+
+/// The product of `factors` (each taken as at least 1), saturating at 2⁴⁰: positions feed only
+/// the cost model's Double arithmetic, and dims or strides from a file must never trap it.
+func cappedProduct(_ factors: [Int]) -> Int {
+  let cap = 1 << 40
+  return factors.reduce(1) { p, f in
+    let (q, overflow) = p.multipliedReportingOverflow(by: max(f, 1))
+    return overflow ? cap : min(q, cap)
   }
 }
