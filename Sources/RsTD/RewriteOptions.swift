@@ -81,6 +81,10 @@ public struct RewriteOptions: Sendable {
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32
+  /// Weights stored as float32 whatever `weights` says, each with the output error its storage
+  /// alone caused on the check inputs: what the storage allocation (`OutputCheck.storageBound`)
+  /// keeps to hold that bound. Default empty.
+  public var storageKept: [String: Double] = [:]
   /// What the rank policies minimise. Default `.params`.
   public var objective: Objective = .params
   /// The runtime's channel block: ranks chosen from error curves are multiples of it where a

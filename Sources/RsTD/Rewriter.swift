@@ -127,7 +127,7 @@ public struct Rewriter {
           continue
         }
         let format = prepared.planner.formatFor(m)
-        let storage = SiteStorage(asked: options.weights, elementType: site.elementType, opset: prepared.planner.opset).storage
+        let storage = SiteStorage(options, weight: site.weightName, elementType: site.elementType, opset: prepared.planner.opset).storage
         if let reason = try emit(f, format: format, site: site, key: key, storage: storage, into: &model.graph, shared: &shared) {
           rows.append(keptRow(node: site.node, site: site, reason: reason, graph: model.graph, planner: prepared.planner))
           continue

@@ -85,6 +85,13 @@ extension OnnxRstd {
       "How Conv/Gemm/MatMul weights (factors and kept kernels; not biases) are stored: fp16 rebuilt by Cast, int8 (per-channel scale) by Cast and Mul; onnxruntime folds both at load. Under --ratio, the budget then counts bytes."))
     var weights: WeightStorage = .fp32
 
+    @Option(
+      name: .customLong("storage-error"),
+      help: ArgumentHelp(
+        "Under --weights: keep the output error of weight storage alone at most E, keeping float32 the weights whose storage moves the outputs most (measured; default 0.001 for fp16, none for int8; 'none': measure only).",
+        valueName: "E|none"))
+    var storageError: String?
+
     @Option(help: ArgumentHelp(
       "What the rank policy minimises: stored parameters, multiply-adds, or onnxruntime latency predicted by the runtime cost model (docs/latency.md). Any objective: a chain predicted slower than its node is not emitted."))
     var objective: Objective = .params
@@ -135,6 +142,12 @@ extension OnnxRstd {
       if let targetError, !(targetError > 0 && targetError.isFinite) {
         throw ValidationError("--target-error must be a positive number, not \(targetError).")
       }
+      if let storageError, storageError != "none", !(Double(storageError).map { $0 > 0 && $0.isFinite } ?? false) {
+        throw ValidationError("--storage-error takes a positive number or 'none', not '\(storageError)'.")
+      }
+      if noCheck && storageError != nil && storageError != "none" {
+        throw ValidationError("--storage-error needs the output check; drop --no-check.")
+      }
       if noCheck && calibration != nil { throw ValidationError("--calibration feeds the output check; drop --no-check.") }
       if !(1...4096).contains(calibrationSamples) {
         throw ValidationError("--calibration-samples must be in 1...4096, not \(calibrationSamples).")
@@ -177,6 +190,7 @@ extension OnnxRstd {
       o.check.samples = checkSamples
       o.check.inputShapes = (try? parsedInputShapes()) ?? [:]
       o.weights = weights
+      if let storageError { o.check.storageBound = Double(storageError).map { .relative($0) } ?? .none }
       o.objective = objective
       o.channelAlign = channelAlign
       o.latencyGuard = !noLatencyGuard

@@ -315,6 +315,46 @@ def rec_dataset(n: int = 48, seed: int = 1) -> tuple[list[np.ndarray], list[str]
     return [xs[i:i + 8] for i in range(0, n, 8)], texts
 
 
+# scikit-image samples that are not in the evaluation set, for calibration data.
+CALIBRATION_IMAGES = ("rocket", "hubble_deep_field", "immunohistochemistry", "cat")
+
+
+def write_calibration(task: str, folder: Path) -> Path:
+    """Calibration inputs for `--calibration`, disjoint from the evaluation sets above and drawn
+    like them: det, a folder of one-image .npz files (rendered pages with seeds 3-4 and the
+    CALIBRATION_IMAGES); cls, 8 lines (seed 7, upright and rotated) and 8 windows cut from the
+    CALIBRATION_IMAGES; rec, 16 lines (seed 5). Returns the path to pass."""
+    import skimage.data
+    folder.mkdir(parents=True, exist_ok=True)
+    images = {n: to_bgr_u8(getattr(skimage.data, n)()) for n in CALIBRATION_IMAGES}
+    if task == "det":
+        for s in (3, 4):
+            np.savez(folder / f"page{s}.npz", x=det_preprocess(to_bgr_u8(rendered_page(seed=s))).astype(np.float32))
+        for n, img in images.items():
+            np.savez(folder / f"{n}.npz", x=det_preprocess(img).astype(np.float32))
+        return folder
+    if task == "cls":
+        lines, _ = cls_dataset(4, seed=7)
+        rng = np.random.default_rng(11)
+        crops = []
+        for img in images.values():
+            h, w = img.shape[:2]
+            for _ in range(2):
+                ch = int(rng.integers(24, max(25, min(h // 3, w // 8))))
+                cw = min(w, ch * 4)
+                y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+                crops.append(line_preprocess(np.ascontiguousarray(img[y:y + ch, x:x + cw]), CLS_SHAPE))
+        path = folder / "cls.npz"
+        np.savez(path, x=np.concatenate([lines, np.stack(crops)]).astype(np.float32))
+        return path
+    if task == "rec":
+        batches, _ = rec_dataset(16, seed=5)
+        path = folder / "rec.npz"
+        np.savez(path, x=np.concatenate(batches).astype(np.float32))
+        return path
+    raise ValueError(task)
+
+
 # ----------------------------------------------------------------------------- task metrics
 
 def cls_metrics(probs: np.ndarray, labels: np.ndarray, ref_probs: np.ndarray | None = None) -> dict:

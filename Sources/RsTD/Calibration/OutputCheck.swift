@@ -16,6 +16,12 @@ public struct OutputCheck: Sendable {
     case relative(Double)
   }
 
+  /// The output error weight storage alone may cause (`--storage-error`): the original model
+  /// with its Conv/Gemm/MatMul weights stored as `--weights` asks is measured, and the weights
+  /// whose storage moves the outputs most are kept float32 until it is within this
+  /// (`Rewriter.storageKept`). `.automatic`: `defaultFP16Bound` for fp16, measure only for int8
+  /// (whose error the rank policies' bounds include). Default `.automatic`.
+  public var storageBound: Bound = .automatic
   /// Run the models at all. When false (or when the model cannot be run) ranks come from
   /// weight error alone. Default true.
   public var enabled = true
@@ -42,7 +48,22 @@ public struct OutputCheck: Sendable {
   /// The bound of the default policy: relative L2 error 0.05 on every output.
   public static let defaultBound = 0.05
 
+  /// The storage bound of fp16 by default: below it fp16 storage is lossless for practical
+  /// purposes; rounding every weight of a deep network to fp16 moves its outputs by 2e-3 to
+  /// 1e-2 (PP-OCR det, cls, rec; docs/benchmarks.md, "Weight storage").
+  public static let defaultFP16Bound = 1e-3
+
   public init() {}
+
+  /// The storage bound in force for `weights`, or nil when storage is only measured.
+  func effectiveStorageBound(weights: WeightStorage) -> Double? {
+    guard weights != .fp32 else { return nil }
+    switch storageBound {
+    case .automatic: return weights == .fp16 ? OutputCheck.defaultFP16Bound : nil
+    case .none: return nil
+    case .relative(let e): return e
+    }
+  }
 
   /// The bound in force under `policy`, or nil when the check only measures.
   func effectiveBound(under policy: RankPolicy, weights: WeightStorage) -> Double? {

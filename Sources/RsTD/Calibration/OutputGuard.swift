@@ -30,6 +30,9 @@ extension Rewriter {
       let weightFits = try prepare(&model)
       return RewriteOutcome(sites: try apply(weightFits, to: &model), measurement: .off(), latency: weightFits.planner.latencyPrediction)
     }
+    if let storageBound = options.check.effectiveStorageBound(weights: options.weights) {
+      return try rewriteHoldingStorage(&model, bound: storageBound)
+    }
     let original = model
     let bound = options.check.effectiveBound(under: options.ranks, weights: options.weights)
     var check = options.check

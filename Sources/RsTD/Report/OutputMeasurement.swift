@@ -29,6 +29,8 @@ public struct OutputMeasurement: Codable, Equatable, Sendable {
   public var modelRuns: Int
   /// Why the check was unavailable.
   public var note: String?
+  /// What the storage allocation measured, under `--weights` with a storage bound.
+  public var storage: StorageMeasurement?
 
   public static func off() -> OutputMeasurement {
     OutputMeasurement(status: .off, sitesBackedOff: 0, modelRuns: 0)
@@ -42,7 +44,7 @@ public struct OutputMeasurement: Codable, Equatable, Sendable {
 
 extension OutputMeasurement {
   private enum CodingKeys: String, CodingKey {
-    case status, inputs, bound, outputError, outputErrors, plannedError, sitesBackedOff, modelRuns, note
+    case status, inputs, bound, outputError, outputErrors, plannedError, sitesBackedOff, modelRuns, note, storage
   }
 
   /// Encodes every key, absent values as null; a non-finite error (a model that did not run)
@@ -59,6 +61,7 @@ extension OutputMeasurement {
     try c.encode(sitesBackedOff, forKey: .sitesBackedOff)
     try c.encode(modelRuns, forKey: .modelRuns)
     try c.encode(note, forKey: .note)
+    try c.encodeIfPresent(storage, forKey: .storage)
   }
 
   /// An error for people: four significant digits, "∞" for a model that did not run.
@@ -79,6 +82,7 @@ extension OutputMeasurement {
         line += "; \(sitesBackedOff) site(s) kept to meet the bound (planned error \(plannedError.map(OutputMeasurement.format) ?? "?"))"
       }
       if let note { line += "; \(note)" }
+      if let storage { line += "; " + storage.summary }
       return line
     }
   }

@@ -12,7 +12,7 @@ extension Planner {
     case .float16, .bfloat16: width = 2
     case .double: width = 8
     }
-    let storage = SiteStorage(asked: options.weights, elementType: site.elementType, opset: opset).storage
+    let storage = SiteStorage(options, weight: site.weightName, elementType: site.elementType, opset: opset).storage
     return (width, storage == .fp32 ? width : storage.bytesPerParameter)
   }
 }

@@ -9,7 +9,7 @@ extension Planner {
   /// Measured here, before the rank policy's bound is checked, so that the bound includes the
   /// quantization error.
   func stored(_ fit: Factorization, format: any ConvFormat, site: ConvSite, kernel: Tensor) throws -> Factorization {
-    let storage = SiteStorage(asked: options.weights, elementType: site.elementType, opset: opset)
+    let storage = SiteStorage(options, weight: site.weightName, elementType: site.elementType, opset: opset)
     var result = fit
     guard storage.storage != .fp32 else {
       if storage.reason != nil { result.storage = storage.description([]) }

@@ -32,11 +32,11 @@ extension Rewriter {
   }
 
   /// Re-stores one kept weight; returns the report's description and error.
-  private func storeKept(_ w: String, in graph: inout Graph, opset: Int, detached: inout Set<String>) throws -> (weights: String, error: Double?) {
+  func storeKept(_ w: String, in graph: inout Graph, opset: Int, detached: inout Set<String>) throws -> (weights: String, error: Double?) {
     guard let c = try graph.constant(w), let type = c.elementType else {
       return ("fp32 (weight is not a constant float tensor)", nil)
     }
-    let storage = SiteStorage(asked: options.weights, elementType: type, opset: opset)
+    let storage = SiteStorage(options, weight: w, elementType: type, opset: opset)
     guard storage.storage != .fp32 else { return (storage.description([]), nil) }
     switch c.source {
     case .initializer, .constantNode: break

@@ -1,3 +1,4 @@
+import Foundation
 import ONNX
 
 /// The storage a site's weights actually get under `--weights`, and why it differs from the one
@@ -7,6 +8,22 @@ struct SiteStorage: Equatable {
   let storage: WeightStorage
   /// Why `storage` is fp32 although something else was asked for; nil otherwise.
   let reason: String?
+
+  /// The storage of weight `name` under `options` (`weights`, less what the storage allocation
+  /// kept in float32).
+  init(_ options: RewriteOptions, weight name: String, elementType: ElementType, opset: Int) {
+    if options.weights != .fp32, let moved = options.storageKept[name] {
+      self.init(kept: "kept: its \(options.weights.rawValue) storage alone moved the outputs by \(Self.format(moved))")
+    } else {
+      self.init(asked: options.weights, elementType: elementType, opset: opset)
+    }
+  }
+
+  private init(kept why: String) {
+    (storage, reason) = (.fp32, why)
+  }
+
+  private static func format(_ e: Double) -> String { String(format: "%.2g", e) }
 
   init(asked: WeightStorage, elementType: ElementType, opset: Int) {
     if asked == .fp32 {

@@ -1,0 +1,120 @@
+import ONNX
+
+extension Rewriter {
+  /// `rewriteMeasured` under a storage bound: the storage allocation first, on the original
+  /// model, then the rewrite with the weights it keeps float32 (`RewriteOptions.storageKept`).
+  /// When the original cannot be run, the rewrite goes on without it (and says why).
+  func rewriteHoldingStorage(_ model: inout Model, bound: Double) throws -> RewriteOutcome {
+    var inner = options
+    inner.check.storageBound = .none
+    if let load = inner.check.inputsFor {
+      progress?("reading the calibration inputs")
+      inner.check.inputs = try load(model)
+      inner.check.inputsFor = nil
+    }
+    progress?("measuring what weight storage alone does")
+    var measured: StorageMeasurement?
+    if var bench = try? OutputBench(original: model, check: inner.check, seed: options.seed) {
+      let m = try allocateStorage(original: model, bound: bound, bench: &bench)
+      inner.storageKept = m.kept
+      measured = m
+    }
+    var outcome = try Rewriter(options: inner, progress: progress).rewriteMeasured(&model)
+    if let measured, outcome.measurement.status == .measured {
+      outcome.measurement.storage = measured
+      outcome.measurement.modelRuns += measured.modelRuns
+    }
+    return outcome
+  }
+
+  /// The weights to keep float32 so that storing the others as `--weights` asks moves the
+  /// original model's outputs by at most `bound` on the bench's inputs.
+  ///
+  /// Each weight is probed alone: eᵥ, the error of the model with weight v alone stored, on the
+  /// first input (the probes only order the weights). Weights are kept float32 in order of eᵥ² per byte saved (in deep
+  /// networks a few small early layers carry most of it), as few as a bisection on measured
+  /// models finds enough: the errors of many weights do not add up reliably (on PP-OCR det the
+  /// probes' Σ eᵥ² is ten times the square of the error with all stored), so only the order
+  /// comes from the probes. Every returned choice was measured on all inputs; keeping every
+  /// weight is the original model.
+  /// Model runs: inputs × (2 + ⌈log₂ weights⌉) + weights.
+  func allocateStorage(original: Model, bound: Double, bench: inout OutputBench) throws -> StorageMeasurement {
+    let weights = storedWeightCandidates(original.graph)
+    let all = try storing(original, keeping: [:])
+    let allError = bench.error(of: all.model)
+    let stored = all.stored
+    guard allError > bound else {
+      return StorageMeasurement(
+        bound: bound, allStoredError: allError, storedError: allError, weightsStored: stored.count, kept: [:],
+        modelRuns: bench.runs)
+    }
+    var alone: [String: Double] = [:]
+    for (n, w) in stored.enumerated() {
+      progress?("probing the storage of weight \(n + 1) of \(stored.count)")
+      var keepOthers: [String: Double] = [:]
+      for v in weights where v != w { keepOthers[v] = 0 }
+      alone[w] = bench.error(of: try storing(original, keeping: keepOthers).model, inputs: 1)
+    }
+    let saved = Dictionary(uniqueKeysWithValues: stored.map { ($0, savedBytes(of: $0, in: original.graph)) })
+    // Most error per byte saved first; ties by name, so the choice is deterministic.
+    let order = stored.sorted {
+      let a = alone[$0]! * alone[$0]! / Double(max(saved[$0]!, 1)), b = alone[$1]! * alone[$1]! / Double(max(saved[$1]!, 1))
+      return a != b ? a > b : $0 < $1
+    }
+    // The smallest k such that keeping the first k float32 meets the bound, by bisection on
+    // measured models: k = 0 (all stored) fails, k = all is the original.
+    var lo = 0, hi = order.count
+    var best = StorageMeasurement(
+      bound: bound, allStoredError: allError, storedError: 0, weightsStored: 0, kept: alone, modelRuns: 0)
+    while hi - lo > 1 {
+      let mid = (lo + hi) / 2
+      progress?("keeping \(mid) of \(order.count) weights float32")
+      let kept = Dictionary(uniqueKeysWithValues: order.prefix(mid).map { ($0, alone[$0]!) })
+      let candidate = try storing(original, keeping: kept)
+      let e = bench.error(of: candidate.model)
+      if e <= bound {
+        hi = mid
+        best = StorageMeasurement(
+          bound: bound, allStoredError: allError, storedError: e, weightsStored: candidate.stored.count, kept: kept, modelRuns: 0)
+      } else {
+        lo = mid
+      }
+    }
+    best.modelRuns = bench.runs
+    return best
+  }
+
+  /// The constant weights of default-domain Conv/Gemm/MatMul nodes (input 1), in graph order.
+  private func storedWeightCandidates(_ graph: Graph) -> [String] {
+    let linear: Set<String> = ["Conv", "Gemm", "MatMul"]
+    var seen: Set<String> = []
+    return graph.nodeIDs.map(graph.node).compactMap { node -> String? in
+      guard node.isDefaultDomain, linear.contains(node.opType), node.inputs.count > 1 else { return nil }
+      let w = node.inputs[1]
+      return !w.isEmpty && seen.insert(w).inserted ? w : nil
+    }
+  }
+
+  /// `model` with every candidate weight but those in `kept` stored as `--weights` asks (by the
+  /// same `storeKept` the rewrite uses), and the weights that were.
+  private func storing(_ model: Model, keeping kept: [String: Double]) throws -> (model: Model, stored: [String]) {
+    var o = options
+    o.storageKept = kept
+    let r = Rewriter(options: o)
+    var m = model
+    guard let opset = m.opsetVersion("") else { return (m, []) }
+    var detached: Set<String> = []
+    var stored: [String] = []
+    for w in storedWeightCandidates(m.graph) where kept[w] == nil {
+      if try r.storeKept(w, in: &m.graph, opset: opset, detached: &detached).error != nil { stored.append(w) }
+    }
+    m.graph.removeUnused(detached)
+    return (m, stored)
+  }
+
+  /// Bytes storing `weight` as asked saves over float32.
+  private func savedBytes(of weight: String, in graph: Graph) -> Int {
+    let count = (try? graph.constant(weight))?.shape.reduce(1, *) ?? 0
+    return count * (4 - options.weights.bytesPerParameter)
+  }
+}
