@@ -169,8 +169,40 @@ def test_no_check_measures_nothing(tmp_path):
     assert "check=off" in " ".join(f"{k}={v}" for k, v in report["options"].items())
 
 
+# --- weight storage bound ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", ["digits_cnn.onnx", "zoo/conv_chain.onnx"])
+def test_storage_bound_keeps_weights_float32_and_holds_in_onnxruntime(model, tmp_path):
+    """fp16 storage held to half the error of storing every weight: some weights are kept float32
+    (their rows say so) and the written model is within the bound in onnxruntime on the check's
+    inputs."""
+    model = REPO / "Models" / model
+    _, loose, _ = rewrite(tmp_path, model, "--include", "__none__", "--weights", "fp16", "--storage-error", "1")
+    all_stored = loose["measurement"]["storage"]["allStoredError"]
+    assert all_stored > 0 and loose["measurement"]["storage"]["kept"] == {}
+    bound = all_stored / 2
+    (tmp_path / "b").mkdir()
+    out, report, _ = rewrite(tmp_path / "b", model, "--include", "__none__", "--weights", "fp16", "--storage-error", repr(bound))
+    s = report["measurement"]["storage"]
+    assert s["kept"] and s["storedError"] <= bound, s
+    onnx.checker.check_model(onnx.load(str(out)), full_check=True)
+    assert ort_error(model, out, synthetic_feeds(model)) <= bound * 1.01 + 1e-6
+    rows = {r["weight"]: r for r in report["sites"]}
+    assert all(rows[w]["weights"].startswith("fp32 (kept: its fp16 storage alone") for w in s["kept"])
+    assert s["weightsStored"] + len(s["kept"]) == len({r["weight"] for r in report["sites"] if r["weights"]})
+
+
+def test_storage_bound_none_stores_every_weight(tmp_path):
+    model = REPO / "Models/digits_cnn.onnx"
+    out, report, _ = rewrite(tmp_path, model, "--include", "__none__", "--weights", "fp16", "--storage-error", "none")
+    assert "storage" not in report["measurement"]
+    assert all(r["weights"].startswith("fp16") for r in report["sites"] if r["weights"])
+
+
 @pytest.mark.parametrize("args", [("--target-error", "0"), ("--target-error", "nan"), ("--no-check", "--target-error", "0.1"),
-                                  ("--check-samples", "0"), ("--input-shape", "X=1xx3"), ("--input-shape", "=1x2")])
+                                  ("--check-samples", "0"), ("--input-shape", "X=1xx3"), ("--input-shape", "=1x2"),
+                                  ("--weights", "fp16", "--storage-error", "0"), ("--weights", "fp16", "--storage-error", "x"),
+                                  ("--weights", "fp16", "--no-check", "--storage-error", "1e-3")])
 def test_bad_check_options_are_usage_errors(args, tmp_path):
     code, _, err = run_cli(str(REPO / "Models/zoo/conv_chain.onnx"), str(tmp_path / "o.onnx"), *args)
     assert code == 64 and len(err.strip().splitlines()) == 1, err
