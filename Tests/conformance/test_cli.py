@@ -217,7 +217,7 @@ def test_report_schema(tmp_path):
                  "ranks", "shuffle", "paramsBefore", "paramsAfter", "macsBefore", "macsAfter", "relativeError",
                  "outputErrorAlone", "lowRankError", "weights", "predictedMicrosBefore", "predictedMicrosAfter"}
     assert set(report["measurement"]) == {"status", "inputs", "bound", "outputError", "outputErrors", "plannedError",
-                                          "sitesBackedOff", "modelRuns", "note"}
+                                          "sitesBackedOff", "modelRuns", "note", "storage"}
     assert all(set(s) == site_keys for s in report["sites"])
     assert set(report["totals"]) == {"sitesRewritten", "sitesKept", "paramsBefore", "paramsAfter", "macsBefore",
                                      "macsAfter", "fileSizeBefore", "fileSizeAfter", "tensorBytesByType",

@@ -61,7 +61,7 @@ extension OutputMeasurement {
     try c.encode(sitesBackedOff, forKey: .sitesBackedOff)
     try c.encode(modelRuns, forKey: .modelRuns)
     try c.encode(note, forKey: .note)
-    try c.encodeIfPresent(storage, forKey: .storage)
+    try c.encode(storage, forKey: .storage)
   }
 
   /// An error for people: four significant digits, "∞" for a model that did not run.
