@@ -108,4 +108,21 @@ final class CalibratedAllocationTests: XCTestCase {
     // Responses that do not vary: nothing to probe.
     XCTAssertNil(CalibratedSite.referenceRank(points: points, curve: Array(repeating: 0, count: 9)))
   }
+
+  func testTheSensitivityIsInterpolatedBetweenProbesAndHeldBeyondThem() throws {
+    let site = try onlySite(try TestModel.conv(weightShape: [4, 2, 1, 1]))
+    let curve = [1, 0.6, 0.3, 0.1, 0]
+    let points = (1...3).map { CurvePoint(format: .svd, ranks: [$0], params: $0 * 8, error: curve[$0]) }
+    var s = CalibratedSite(
+      index: 0, site: site, moments: SecondMoments(dimension: 4), bias: [0, 0, 0, 0], curve: curve, points: points,
+      keep: CurvePoint(format: nil, ranks: [], params: 16, error: 0))
+    XCTAssertEqual(s.sensitivity(at: 0.3), 0, "no probe yet")
+    s.probes = [(0.3, 0.06), (0.6, 0.24)]  // g = 0.2 at d = 0.3, 0.4 at d = 0.6
+    XCTAssertEqual(s.probeError, 0.06)
+    XCTAssertEqual(s.sensitivity(at: 0.45), 0.3, accuracy: 1e-12)
+    XCTAssertEqual(s.sensitivity(at: 0.1), 0.2, accuracy: 1e-12)
+    XCTAssertEqual(s.sensitivity(at: 0.9), 0.4, accuracy: 1e-12)
+    let c = s.allocationCurve(aligned: false)
+    XCTAssertEqual(c.map(\.error), [0.6 * 0.4, 0.3 * 0.2, 0.1 * 0.2, 0].map { $0 }, "g(d)·d per rank, then kept whole")
+  }
 }

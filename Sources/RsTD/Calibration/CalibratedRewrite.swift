@@ -14,12 +14,13 @@ extension Rewriter {
   /// Each eligible site (`respondsToFit`, opened by the plan: factored, or kept by the budget or a
   /// weight-error bound) gets its response curve d(r) from the bench's output covariance and
   /// one probe (the site alone at its reference rank) for its sensitivity g; the model's error
-  /// is estimated as √(Σ g²·d(r)²). Under `--ratio` the estimate is minimised at the budget
+  /// is estimated as √(Σ g²·d(r)²); a second probe at the rank a first allocation gives each
+  /// site refines g there. Under `--ratio` the estimate is minimised at the budget
   /// (`allocate(curves:budget:)`); under a bound the cheapest choice with estimate ≤ the target
   /// (`allocate(curves:errorBound:)`) is measured and the target tightened by the measured
   /// excess until the measurement meets the bound. Returns nil when no measured attempt does
   /// (the back-off then takes over, with the bench's run count kept). Other sites keep their plan.
-  /// Model runs: probe inputs × sites + inputs × (1 + attempts).
+  /// Model runs: probe inputs × (up to 2 × sites) + inputs × (1 + attempts).
   func rewriteCalibrated(
     _ prepared: PreparedRewrite, original: Model, bench: inout OutputBench, bound: Double?, into model: inout Model
   ) throws -> RewriteOutcome? {
@@ -33,21 +34,22 @@ extension Rewriter {
     var sites = try calibratedSites(base, graph: original.graph, statistics: bench.statistics)
     guard !sites.isEmpty else { return nil }
 
-    // Sensitivities: one probe per site, alone at its reference rank.
-    let probes = try parallelMap(sites) { s in
-      try s.referenceRank.map { try responseFactorization(s.site, graph: original.graph, moments: s.moments, rank: $0, bias: s.bias) }
+    // Sensitivities: the site alone at `rank` of each (site, rank) job, on the probe inputs.
+    func probe(_ jobs: [(site: Int, rank: Int)], _ what: String) throws {
+      let fits = try parallelMap(jobs) { j in
+        try responseFactorization(sites[j.site].site, graph: original.graph, moments: sites[j.site].moments, rank: j.rank, bias: sites[j.site].bias)
+      }
+      for (n, (j, fit)) in zip(jobs, fits).enumerated() {
+        progress?("probing site \(n + 1) of \(jobs.count) (\(what))")
+        let s = sites[j.site].index
+        let withheld = Dictionary(uniqueKeysWithValues: (0..<base.siteCount).filter { $0 != s }.map { ($0, SkipReason.notSelected) })
+        var candidate = original
+        _ = try apply(calibrated(base, sites, fits: [s: fit]), to: &candidate, withholding: withheld)
+        let e = bench.error(of: candidate, inputs: options.check.probeSamples)
+        sites[j.site].probes.append((sites[j.site].curve[j.rank], e.isFinite ? min(e, 1e6) : 1e6))
+      }
     }
-    for n in sites.indices {
-      guard let fit = probes[n] else { continue }
-      progress?("probing site \(n + 1) of \(sites.count)")
-      var ranks = [Int: Factorization?]()
-      ranks[sites[n].index] = fit
-      let withheld = Dictionary(uniqueKeysWithValues: (0..<base.siteCount).filter { $0 != sites[n].index }.map { ($0, SkipReason.notSelected) })
-      var candidate = original
-      _ = try apply(calibrated(base, sites, fits: ranks), to: &candidate, withholding: withheld)
-      let e = bench.error(of: candidate, inputs: options.check.probeSamples)
-      sites[n].probeError = e.isFinite ? min(e, 1e6) : 1e6
-    }
+    try probe(sites.indices.compactMap { n in sites[n].referenceRank.map { (n, $0) } }, "reference ranks")
 
     // What the other sites hold, and the budget left to the calibrated ones.
     let planner = base.planner
@@ -82,7 +84,14 @@ extension Rewriter {
       }
       budget = left
     }
-    let curves = sites.map { $0.allocationCurve(aligned: aligned) }
+    var curves = sites.map { $0.allocationCurve(aligned: aligned) }
+    // Refinement: probe each site again at the rank a first allocation gives it (when that is not
+    // the reference rank or kept whole), so that g is measured near where it is used.
+    let first = budget.map { allocate(curves: curves, budget: $0) } ?? allocate(curves: curves, errorBound: bound!)
+    try probe(zip(sites.indices, first).compactMap { n, p in
+      p.format == nil || p.ranks[0] == sites[n].referenceRank || sites[n].curve[p.ranks[0]] == 0 ? nil : (n, p.ranks[0])
+    }, "refining")
+    curves = sites.map { $0.allocationCurve(aligned: aligned) }
 
     // Choose, emit, measure.
     var tried: [[Int]: (Model, [SiteReport], OutputDifference?)] = [:]
@@ -151,7 +160,8 @@ extension Rewriter {
       modelRuns: bench.runs, note: a.difference == nil ? "the rewritten model does not run in the executor" : nil,
       estimatedError: estimate,
       allocation: "calibrated (\(describe)): \(sites.count) sites on response curves, \(probed) probed alone "
-        + "(d ≤ \(CalibratedSite.probeResponseError), \(min(options.check.probeSamples, bench.inputs.count)) input(s)), \(kept) kept whole")
+        + "(d ≤ \(CalibratedSite.probeResponseError), \(min(options.check.probeSamples, bench.inputs.count)) input(s)), "
+        + "\(sites.map(\.probes.count).reduce(0, +)) probes, \(kept) kept whole")
     return RewriteOutcome(sites: rows, measurement: measurement, latency: planner.latencyPrediction)
   }
 

@@ -5,7 +5,8 @@ import TensorAlgebra
 ///
 /// The model's error with this site alone at rank r is modelled as `g · d(r)`, with d the
 /// response curve (`responseCurve`: the layer's relative output error at rank r on the
-/// calibration data) and g the sensitivity, measured by one probe at `referenceRank`.
+/// calibration data) and g the sensitivity, measured by a probe at `referenceRank` and refined by
+/// a second one at the rank a first allocation chose.
 struct CalibratedSite {
   /// Index among the prepared sites.
   let index: Int
@@ -22,8 +23,12 @@ struct CalibratedSite {
   let keep: CurvePoint
   /// The rank the probe runs at, nil when the responses do not vary (every rank is exact).
   let referenceRank: Int?
-  /// The model's error measured with only this site rewritten at `referenceRank`.
-  var probeError = 0.0
+  /// The probes run so far: the response error d(r) of the probed rank and the model's error
+  /// measured with only this site rewritten at r. The first is at `referenceRank`.
+  var probes: [(d: Double, error: Double)] = []
+
+  /// The model's error measured at `referenceRank` (0 before the probe).
+  var probeError: Double { probes.first?.error ?? 0 }
 
   /// The response error the probes aim at: the smallest rank with d(r) ≤ this is probed. Large
   /// enough that the model's error is well above float round-off and in the range where the
@@ -44,19 +49,24 @@ struct CalibratedSite {
     return ranks.first { curve[$0] <= probeResponseError } ?? ranks.last
   }
 
-  /// g = e / d(r_ref): the model's error per unit of response error (0 without a probe).
-  var sensitivity: Double {
-    guard let r = referenceRank, curve[r] > 0 else { return 0 }
-    return probeError / curve[r]
+  /// The sensitivity g(d) = e / d at response error d: each probe's measured e / d, linear in d
+  /// between probes and constant beyond the outermost ones (0 without a probe).
+  func sensitivity(at d: Double) -> Double {
+    let g = probes.filter { $0.d > 0 }.map { (d: $0.d, g: $0.error / $0.d) }.sorted { $0.d < $1.d }
+    guard let first = g.first, let last = g.last else { return 0 }
+    if d <= first.d { return first.g }
+    if d >= last.d { return last.g }
+    let k = g.firstIndex { $0.d >= d }!
+    let (a, b) = (g[k - 1], g[k])
+    return b.d > a.d ? a.g + (b.g - a.g) * (d - a.d) / (b.d - a.d) : b.g
   }
 
   /// The options the allocation chooses from: the ranks (aligned ones only when `aligned`) with
-  /// error g·d(r), then the site kept whole.
+  /// error g(d(r))·d(r), then the site kept whole.
   func allocationCurve(aligned: Bool) -> [CurvePoint] {
-    let g = sensitivity
-    return (aligned ? preferAligned(points) : points).map { p in
+    (aligned ? preferAligned(points) : points).map { p in
       var q = p
-      q.error = g * p.error
+      q.error = sensitivity(at: p.error) * p.error
       return q
     } + [keep]
   }
