@@ -8,8 +8,8 @@ extension Rewriter {
 
   /// Ranks by measured end-to-end error on response curves (docs/calibration.md, "Calibrated
   /// allocation"), or nil when it does not apply: it needs `--fit responses` (and `--allocation`
-  /// left at responses), the factorized
-  /// layout, fp32 weights, svd or auto, and `--ratio` or an output bound.
+  /// left at responses), the factorized layout, fp32 weights, svd or auto, and `--ratio` or an
+  /// output bound.
   ///
   /// Each eligible site (`respondsToFit`, opened by the plan: factored, or kept by the budget or a
   /// weight-error bound) gets its response curve d(r) from the bench's output covariance and
