@@ -27,6 +27,14 @@ public enum ShuffleMode: String, CaseIterable, Sendable, Codable {
   case search
 }
 
+/// What the ranks of response-fitted sites are allocated by.
+public enum AllocationBasis: String, CaseIterable, Sendable, Codable {
+  /// The rank policy's weight-error curves (then the output check's back-off under a bound).
+  case weights
+  /// Response curves and a measured end-to-end sensitivity per site (docs/calibration.md).
+  case responses
+}
+
 /// How ranks are chosen.
 public enum RankPolicy: Equatable, Sendable {
   /// The lossless rank of each format (for verification; usually not smaller).
@@ -78,6 +86,9 @@ public struct RewriteOptions: Sendable {
   /// What factors are fitted to. Default `.weights`; `.responses` needs the output check (its
   /// runs of the original model collect the statistics).
   public var fit: FitTarget = .weights
+  /// What ranks are allocated by under `--fit responses` with `--ratio` or an output bound.
+  /// Default `.responses` (`Rewriter.rewriteCalibrated`).
+  public var allocation: AllocationBasis = .responses
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32

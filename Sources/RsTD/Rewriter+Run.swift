@@ -76,6 +76,7 @@ extension Rewriter {
       "objective": options.objective.rawValue, "channel-align": String(options.channelAlign),
       "latency-guard": options.latencyGuard ? "on" : "off",
     ].merging(options.weights == .fp32 ? [:] : ["weights": options.weights.rawValue]) { a, _ in a }
+      .merging(options.fit == .responses ? ["allocation": options.allocation.rawValue] : [:]) { a, _ in a }
   }
 
   /// The output check's settings, for metadata_props and the report.
@@ -85,7 +86,7 @@ extension Rewriter {
     let bound = c.effectiveBound(under: options.ranks, weights: options.weights).map { "bound=\($0)" } ?? "measure-only"
     let inputs = c.inputsSource.map { "calibration \($0)" } ?? c.inputs.map { "\($0.count) given input sets" } ?? "synthetic samples=\(c.samples)"
       + c.inputShapes.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value.map(String.init).joined(separator: "x"))" }.joined()
-    return "\(bound), \(inputs)"
+    return "\(bound), \(inputs)" + (c.probeSamples == OutputCheck().probeSamples ? "" : ", probe-samples=\(c.probeSamples)")
   }
 
   /// Size of a file in bytes, 0 when it does not exist.

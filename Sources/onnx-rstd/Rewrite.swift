@@ -9,6 +9,7 @@ extension ShuffleMode: ExpressibleByArgument {}
 extension FitTarget: ExpressibleByArgument {}
 extension WeightStorage: ExpressibleByArgument {}
 extension Objective: ExpressibleByArgument {}
+extension AllocationBasis: ExpressibleByArgument {}
 
 extension OnnxRstd {
   struct Rewrite: ParsableCommand {
@@ -71,11 +72,22 @@ extension OnnxRstd {
         valueName: "weights|responses"))
     var fit: FitTarget?
 
+    @Option(
+      help: ArgumentHelp(
+        "What the ranks of response-fitted sites are allocated by under --ratio or --target-error: weight-error curves, or response curves with one measured probe per site (docs/calibration.md).",
+        valueName: "weights|responses"))
+    var allocation: AllocationBasis = .responses
+
     @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
     var noCheck = false
 
     @Option(name: .customLong("check-samples"), help: ArgumentHelp("Synthetic inputs the output check runs.", valueName: "N"))
     var checkSamples = 4
+
+    @Option(
+      name: .customLong("probe-samples"),
+      help: ArgumentHelp("Inputs each single-site probe runs: the first N of the check's (calibration samples or synthetic inputs).", valueName: "N"))
+    var probeSamples = 2
 
     @Option(
       name: .customLong("input-shape"),
@@ -155,6 +167,7 @@ extension OnnxRstd {
       if noCheck && fit == .responses { throw ValidationError("--fit responses needs the output check's runs; drop --no-check.") }
       if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
       if !(1...1024).contains(channelAlign) { throw ValidationError("--channel-align must be in 1...1024, not \(channelAlign).") }
+      if !(1...4096).contains(probeSamples) { throw ValidationError("--probe-samples must be in 1...4096, not \(probeSamples).") }
       if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }
       _ = try parsedInputShapes()
       if output == nil && !dryRun { throw ValidationError("Give an output path, or --dry-run to only plan.") }
@@ -181,6 +194,7 @@ extension OnnxRstd {
       o.force = force
       o.check.enabled = !noCheck
       o.fit = fit ?? (calibration != nil ? .responses : .weights)
+      o.allocation = allocation
       if let calibration {
         let samples = calibrationSamples
         o.check.inputsFor = { model in try CalibrationInputs.load(path: calibration, model: model, samples: samples) }
@@ -188,6 +202,7 @@ extension OnnxRstd {
       }
       if let targetError { o.check.bound = .relative(targetError) }
       o.check.samples = checkSamples
+      o.check.probeSamples = probeSamples
       o.check.inputShapes = (try? parsedInputShapes()) ?? [:]
       o.weights = weights
       if let storageError { o.check.storageBound = Double(storageError).map { .relative($0) } ?? .none }

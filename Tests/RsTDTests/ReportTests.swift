@@ -19,8 +19,8 @@ final class ReportTests: XCTestCase {
   func testRowsEncodeEveryKeyWithNulls() throws {
     let rows = try rows()
     let keys = [
-      "format", "group", "lowRankError", "macsAfter", "macsBefore", "node", "opType", "outputErrorAlone", "paramsAfter",
-      "paramsBefore", "predictedMicrosAfter", "predictedMicrosBefore", "ranks", "reason", "relativeError", "shape", "shuffle", "status", "weight", "weightSource", "weights",
+      "errorShare", "format", "group", "lowRankError", "macsAfter", "macsBefore", "node", "opType", "outputErrorAlone", "paramsAfter",
+      "paramsBefore", "predictedMicrosAfter", "predictedMicrosBefore", "probeRank", "ranks", "reason", "relativeError", "shape", "shuffle", "status", "weight", "weightSource", "weights",
     ]
     for row in rows {
       let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONEncoder().encode(row)) as? [String: Any])

@@ -215,9 +215,11 @@ def test_report_schema(tmp_path):
     assert set(report["latency"]) == {"runtime", "positions"}
     site_keys = {"node", "opType", "weight", "weightSource", "shape", "group", "status", "reason", "format",
                  "ranks", "shuffle", "paramsBefore", "paramsAfter", "macsBefore", "macsAfter", "relativeError",
-                 "outputErrorAlone", "lowRankError", "weights", "predictedMicrosBefore", "predictedMicrosAfter"}
+                 "outputErrorAlone", "probeRank", "errorShare", "lowRankError", "weights", "predictedMicrosBefore",
+                 "predictedMicrosAfter"}
     assert set(report["measurement"]) == {"status", "inputs", "bound", "outputError", "outputErrors", "plannedError",
-                                          "sitesBackedOff", "modelRuns", "note", "storage"}
+                                          "sitesBackedOff", "modelRuns", "note", "storage", "estimatedError",
+                                          "allocation"}
     assert all(set(s) == site_keys for s in report["sites"])
     assert set(report["totals"]) == {"sitesRewritten", "sitesKept", "paramsBefore", "paramsAfter", "macsBefore",
                                      "macsAfter", "fileSizeBefore", "fileSizeAfter", "tensorBytesByType",

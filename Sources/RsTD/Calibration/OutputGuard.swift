@@ -55,6 +55,9 @@ extension Rewriter {
       let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""
       return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)\(fallback)"), latency: weightFits.planner.latencyPrediction)
     }
+    if let calibrated = try rewriteCalibrated(weightFits, original: original, bench: &bench, bound: bound, into: &model) {
+      return calibrated
+    }
     let prepared = try fitted(weightFits, graph: original.graph, bench: bench)
     var rows = try apply(prepared, to: &model)
     progress?("measuring the rewritten model")
@@ -195,7 +198,7 @@ extension Rewriter {
   }
 
   /// The report row of each prepared site: rows follow the decisions one for one.
-  private func rowIndexOfSite(_ prepared: PreparedRewrite) -> [Int] {
+  func rowIndexOfSite(_ prepared: PreparedRewrite) -> [Int] {
     prepared.decisions.enumerated().compactMap { i, d in
       if case .rewrite = d { i } else { nil }
     }

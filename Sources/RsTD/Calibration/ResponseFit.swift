@@ -24,7 +24,9 @@ extension Rewriter {
     return watched
   }
 
-  private func respondsToFit(_ site: ConvSite) -> Bool {
+  /// Whether `site`'s factors can be fitted to its responses (svd of an ungrouped conv in the
+  /// factorized layout, under `--fit responses`).
+  func respondsToFit(_ site: ConvSite) -> Bool {
     options.fit == .responses && options.layout == .factorized && site.kind == .conv && site.group == 1
   }
 
@@ -40,29 +42,37 @@ extension Rewriter {
       guard respondsToFit(site), case .factor(.svd, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
         let out = site.node.outputs.first, let moments = statistics.moments[out], moments.count > 0
       else { continue }
-      let bias: [Float]
-      if let name = site.biasName {
-        guard let b = try graph.constant(name)?.floats(), b.count == site.outputChannels else { continue }
-        bias = b
-      } else {
-        bias = Array(repeating: 0, count: site.outputChannels)
-      }
-      let kernel = try site.kernel(in: graph)
-      let w = kernel.reshaped([site.outputChannels, kernel.count / site.outputChannels])
+      guard let bias = try responseFitBias(site, graph: graph) else { continue }
       let key = oldKey + "|responses:" + out
       keyOf[i] = key
-      factorizations[key] = Result {
-        let (factors, responseError) = try responsePCA(w, covariance: moments.covariance, rank: ranks[0])
-        let residual = zip(w.scalars, factors.reconstruct().scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-        let norm = w.frobeniusNorm
-        return Factorization(
-          format: .svd, ranks: ranks, relativeError: norm > 0 ? residual.squareRoot() / norm : 0,
-          factors: [factors], bias: responseBias(left: factors.left, bias: bias, mean: moments.mean),
-          responseError: responseError, fittedTo: FitTarget.responses.rawValue)
-      }
+      factorizations[key] = Result { try responseFactorization(site, graph: graph, moments: moments, rank: ranks[0], bias: bias) }
     }
     return PreparedRewrite(
       planner: prepared.planner, decisions: prepared.decisions, plans: prepared.plans, keyOf: keyOf,
       factorizations: factorizations)
+  }
+
+  /// The bias a response fit corrects: the site's constant bias, zeros without one, nil when
+  /// the bias is not a constant of one float per output channel (the site keeps weight fits).
+  func responseFitBias(_ site: ConvSite, graph: Graph) throws -> [Float]? {
+    guard let name = site.biasName else { return Array(repeating: 0, count: site.outputChannels) }
+    guard let b = try graph.constant(name)?.floats(), b.count == site.outputChannels else { return nil }
+    return b
+  }
+
+  /// The svd factors of `site` at `rank` fitted to its responses (`responsePCA`), with `bias`
+  /// (`responseFitBias`) corrected for the mean of the discarded part. `relativeError` stays
+  /// the weight error.
+  /// - Throws: `ONNXError` for a malformed kernel, `DecompositionError` when the eigensolver fails.
+  func responseFactorization(_ site: ConvSite, graph: Graph, moments: SecondMoments, rank: Int, bias: [Float]) throws -> Factorization {
+    let kernel = try site.kernel(in: graph)
+    let w = kernel.reshaped([site.outputChannels, kernel.count / site.outputChannels])
+    let (factors, responseError) = try responsePCA(w, covariance: moments.covariance, rank: rank)
+    let residual = zip(w.scalars, factors.reconstruct().scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+    let norm = w.frobeniusNorm
+    return Factorization(
+      format: .svd, ranks: [rank], relativeError: norm > 0 ? residual.squareRoot() / norm : 0,
+      factors: [factors], bias: responseBias(left: factors.left, bias: bias, mean: moments.mean),
+      responseError: responseError, fittedTo: FitTarget.responses.rawValue)
   }
 }

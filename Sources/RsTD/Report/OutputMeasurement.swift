@@ -31,6 +31,11 @@ public struct OutputMeasurement: Codable, Equatable, Sendable {
   public var note: String?
   /// What the storage allocation measured, under `--weights` with a storage bound.
   public var storage: StorageMeasurement?
+  /// Under the calibrated allocation, its estimate √(Σ gᵢ²·dᵢ(rᵢ)²) of the written model's
+  /// error (docs/calibration.md); nil otherwise.
+  public var estimatedError: Double? = nil
+  /// How the ranks were allocated when not by the rank policy alone ("calibrated: …"); nil otherwise.
+  public var allocation: String? = nil
 
   public static func off() -> OutputMeasurement {
     OutputMeasurement(status: .off, sitesBackedOff: 0, modelRuns: 0)
@@ -45,6 +50,7 @@ public struct OutputMeasurement: Codable, Equatable, Sendable {
 extension OutputMeasurement {
   private enum CodingKeys: String, CodingKey {
     case status, inputs, bound, outputError, outputErrors, plannedError, sitesBackedOff, modelRuns, note, storage
+    case estimatedError, allocation
   }
 
   /// Encodes every key, absent values as null; a non-finite error (a model that did not run)
@@ -62,6 +68,8 @@ extension OutputMeasurement {
     try c.encode(modelRuns, forKey: .modelRuns)
     try c.encode(note, forKey: .note)
     try c.encode(storage, forKey: .storage)
+    try c.encode(finite(estimatedError), forKey: .estimatedError)
+    try c.encode(allocation, forKey: .allocation)
   }
 
   /// An error for people: four significant digits, "∞" for a model that did not run.
@@ -81,6 +89,7 @@ extension OutputMeasurement {
       if sitesBackedOff > 0 {
         line += "; \(sitesBackedOff) site(s) kept to meet the bound (planned error \(plannedError.map(OutputMeasurement.format) ?? "?"))"
       }
+      if let allocation { line += "; \(allocation)" }
       if let note { line += "; \(note)" }
       if let storage { line += "; " + storage.summary }
       return line

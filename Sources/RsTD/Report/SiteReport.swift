@@ -29,6 +29,11 @@ public struct SiteReport: Codable, Equatable, Sendable {
   /// Relative output error of the model with only this site rewritten, when the output check
   /// probed sites (it does so only to back sites off).
   public var outputErrorAlone: Double?
+  /// Under the calibrated allocation, the rank `outputErrorAlone` was probed at; nil otherwise.
+  public var probeRank: Int? = nil
+  /// Under the calibrated allocation, the site's share of the estimated squared model error
+  /// (g²·d(r)² / Σ over sites) at its chosen rank; nil otherwise.
+  public var errorShare: Double? = nil
   /// Predicted onnxruntime latency (µs) of the original node and of what replaced it (equal
   /// when kept; nil for nodes that are not sites), from the runtime cost model.
   public var predictedMicrosBefore: Double? = nil
@@ -38,7 +43,7 @@ public struct SiteReport: Codable, Equatable, Sendable {
 extension SiteReport {
   private enum CodingKeys: String, CodingKey {
     case node, opType, weight, weightSource, shape, group, status, reason, format, ranks, shuffle
-    case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError, lowRankError, weights, outputErrorAlone
+    case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError, lowRankError, weights, outputErrorAlone, probeRank, errorShare
     case predictedMicrosBefore, predictedMicrosAfter
   }
 
@@ -64,6 +69,8 @@ extension SiteReport {
     try c.encode(lowRankError, forKey: .lowRankError)
     try c.encode(weights, forKey: .weights)
     try c.encode(outputErrorAlone.flatMap { $0.isFinite ? $0 : nil }, forKey: .outputErrorAlone)
+    try c.encode(probeRank, forKey: .probeRank)
+    try c.encode(errorShare, forKey: .errorShare)
     try c.encode(predictedMicrosBefore.flatMap { $0.isFinite ? $0 : nil }, forKey: .predictedMicrosBefore)
     try c.encode(predictedMicrosAfter.flatMap { $0.isFinite ? $0 : nil }, forKey: .predictedMicrosAfter)
   }

@@ -1,0 +1,226 @@
+import ONNX
+import TensorAlgebra
+
+extension Rewriter {
+  /// Measured attempts of the calibrated allocation under a bound before it leaves the model to
+  /// the back-off (`rewriteMeasured`).
+  static let calibratedAttempts = 6
+
+  /// Ranks by measured end-to-end error on response curves (docs/calibration.md, "Calibrated
+  /// allocation"), or nil when it does not apply: it needs `--fit responses` (and `--allocation`
+  /// left at responses), the factorized layout, fp32 weights, svd or auto, and `--ratio` or an
+  /// output bound.
+  ///
+  /// Each eligible site (`respondsToFit`, opened by the plan: factored, or kept by the budget or a
+  /// weight-error bound) gets its response curve d(r) from the bench's output covariance and
+  /// one probe (the site alone at its reference rank) for its sensitivity g; the model's error
+  /// is estimated as √(Σ g²·d(r)²); a second probe at the rank a first allocation gives each
+  /// site refines g there. Under `--ratio` the estimate is minimised at the budget
+  /// (`allocate(curves:budget:)`); under a bound the cheapest choice with estimate ≤ the target
+  /// (`allocate(curves:errorBound:)`) is measured and the target tightened by the measured
+  /// excess until the measurement meets the bound. Returns nil when no measured attempt does
+  /// (the back-off then takes over, with the bench's run count kept). Other sites keep their plan.
+  /// Model runs: probe inputs × (up to 2 × sites) + inputs × (1 + attempts).
+  func rewriteCalibrated(
+    _ prepared: PreparedRewrite, original: Model, bench: inout OutputBench, bound: Double?, into model: inout Model
+  ) throws -> RewriteOutcome? {
+    guard options.allocation == .responses, options.fit == .responses, options.layout == .factorized, options.weights == .fp32,
+      options.method == .svd || options.method == .auto
+    else { return nil }
+    var ratio: Double?
+    if case .ratio(let r) = options.ranks { ratio = r }
+    guard ratio != nil || bound != nil else { return nil }
+    let base = try refitToResponses(prepared, graph: original.graph, statistics: bench.statistics)
+    var sites = try calibratedSites(base, graph: original.graph, statistics: bench.statistics)
+    guard !sites.isEmpty else { return nil }
+
+    // Sensitivities: the site alone at `rank` of each (site, rank) job, on the probe inputs.
+    func probe(_ jobs: [(site: Int, rank: Int)], _ what: String) throws {
+      let fits = try parallelMap(jobs) { j in
+        try responseFactorization(sites[j.site].site, graph: original.graph, moments: sites[j.site].moments, rank: j.rank, bias: sites[j.site].bias)
+      }
+      for (n, (j, fit)) in zip(jobs, fits).enumerated() {
+        progress?("probing site \(n + 1) of \(jobs.count) (\(what))")
+        let s = sites[j.site].index
+        let withheld = Dictionary(uniqueKeysWithValues: (0..<base.siteCount).filter { $0 != s }.map { ($0, SkipReason.notSelected) })
+        var candidate = original
+        _ = try apply(calibrated(base, sites, fits: [s: fit]), to: &candidate, withholding: withheld)
+        let e = bench.error(of: candidate, inputs: options.check.probeSamples)
+        sites[j.site].probes.append((sites[j.site].curve[j.rank], e.isFinite ? min(e, 1e6) : 1e6))
+      }
+    }
+    try probe(sites.indices.compactMap { n in sites[n].referenceRank.map { (n, $0) } }, "reference ranks")
+
+    // What the other sites hold, and the budget left to the calibrated ones.
+    let planner = base.planner
+    var budget: Int?
+    var aligned = true
+    if let ratio {
+      var total = sites.reduce(0) { $0 + $1.keep.cost }
+      var fixed = 0
+      let open = Set(sites.map(\.index))
+      var i = 0
+      for d in base.decisions {
+        guard case .rewrite(let site) = d else { continue }
+        defer { i += 1 }
+        guard !open.contains(i) else { continue }
+        switch base.plans[i] {
+        case .factor(let m, let r):
+          total += planner.objectiveCost(site, nil, ranks: [])
+          fixed += planner.objectiveCost(site, planner.formatFor(m), ranks: r)
+        case .keep(.excludedByBudget):
+          let dense = planner.objectiveCost(site, nil, ranks: [])
+          total += dense
+          fixed += dense
+        case .keep: continue
+        }
+      }
+      let left = Int((Double(total) * ratio).rounded(.down)) - fixed
+      func cheapest(_ a: Bool) -> Int { sites.reduce(0) { $0 + ($1.allocationCurve(aligned: a).map(\.cost).min() ?? 0) } }
+      if cheapest(true) > left { aligned = false }
+      if cheapest(false) > left {
+        throw RewriteError.budgetTooSmall(
+          ratio: ratio, minimum: Double(cheapest(false) + fixed) / Double(max(total, 1)), of: options.objective)
+      }
+      budget = left
+    }
+    var curves = sites.map { $0.allocationCurve(aligned: aligned) }
+    // Refinement: probe each site again at the rank a first allocation gives it (when that is not
+    // the reference rank or kept whole), so that g is measured near where it is used.
+    let first = budget.map { allocate(curves: curves, budget: $0) } ?? allocate(curves: curves, errorBound: bound!)
+    try probe(zip(sites.indices, first).compactMap { n, p in
+      p.format == nil || p.ranks[0] == sites[n].referenceRank || sites[n].curve[p.ranks[0]] == 0 ? nil : (n, p.ranks[0])
+    }, "refining")
+    curves = sites.map { $0.allocationCurve(aligned: aligned) }
+
+    // Choose, emit, measure.
+    var tried: [[Int]: (Model, [SiteReport], OutputDifference?)] = [:]
+    func attempt(_ chosen: [CurvePoint]) throws -> (Model, [SiteReport], OutputDifference?) {
+      let signature = chosen.map { $0.format == nil ? 0 : $0.ranks[0] }
+      if let seen = tried[signature] { return seen }
+      var fits = [Int: Factorization?]()
+      let jobs = zip(sites, chosen).map { ($0, $1.format == nil ? nil : $1.ranks[0]) }
+      let made = try parallelMap(jobs) { s, r in
+        try r.map { try responseFactorization(s.site, graph: original.graph, moments: s.moments, rank: $0, bias: s.bias) }
+      }
+      for (s, f) in zip(sites, made) { fits[s.index] = .some(f) }
+      var candidate = original
+      let rows = try apply(calibrated(base, sites, fits: fits), to: &candidate)
+      let result = (candidate, rows, bench.difference(of: candidate))
+      tried[signature] = result
+      return result
+    }
+    var accepted: (chosen: [CurvePoint], model: Model, rows: [SiteReport], difference: OutputDifference?)?
+    var firstError: Double?
+    var describe = "ratio \(ratio.map { "\($0)" } ?? "-")"
+    if let budget {
+      progress?("allocating the budget on response curves")
+      let chosen = allocate(curves: curves, budget: budget)
+      let (m, rows, d) = try attempt(chosen)
+      firstError = d?.error ?? .infinity
+      if bound == nil || (d?.error ?? .infinity) <= bound! { accepted = (chosen, m, rows, d) }
+    }
+    if accepted == nil, let bound {
+      describe = "bound \(bound)"
+      var target = bound
+      for _ in 0..<Rewriter.calibratedAttempts where accepted == nil {
+        progress?("allocating for an estimated error of \(OutputMeasurement.format(target))")
+        let chosen = allocate(curves: curves, errorBound: target)
+        let (m, rows, d) = try attempt(chosen)
+        let measured = d?.error ?? .infinity
+        if firstError == nil { firstError = measured }
+        if measured <= bound {
+          accepted = (chosen, m, rows, d)
+        } else {
+          // The estimate was optimistic by measured / estimate: aim that much lower (and at
+          // least 10% lower, so that the choice changes).
+          let estimate = estimatedError(chosen)
+          target = measured.isFinite && estimate > 0 ? min(0.9 * target, 0.95 * bound * estimate / measured) : 0.5 * target
+        }
+      }
+    }
+    guard let a = accepted else { return nil }
+
+    // Rows: each calibrated site's probe and its share of the estimate.
+    model = a.model
+    var rows = a.rows
+    let estimate = estimatedError(a.chosen)
+    let rowOf = rowIndexOfSite(base)
+    for (s, p) in zip(sites, a.chosen) {
+      let row = rowOf[s.index]
+      rows[row].outputErrorAlone = s.referenceRank == nil ? nil : s.probeError
+      rows[row].probeRank = s.referenceRank
+      rows[row].errorShare = estimate > 0 ? p.error * p.error / (estimate * estimate) : 0
+    }
+    let kept = zip(sites, a.chosen).filter { $0.1.format == nil }.count
+    let probed = sites.filter { $0.referenceRank != nil }.count
+    let measurement = OutputMeasurement(
+      status: .measured, inputs: bench.inputsDescription, bound: bound, outputError: a.difference?.error,
+      outputErrors: a.difference?.perOutput, plannedError: firstError, sitesBackedOff: bound == nil ? 0 : kept,
+      modelRuns: bench.runs, note: a.difference == nil ? "the rewritten model does not run in the executor" : nil,
+      estimatedError: estimate,
+      allocation: "calibrated (\(describe)): \(sites.count) sites on response curves, \(probed) probed alone "
+        + "(d ≤ \(CalibratedSite.probeResponseError), \(min(options.check.probeSamples, bench.inputs.count)) input(s)), "
+        + "\(sites.map(\.probes.count).reduce(0, +)) probes, \(kept) kept whole")
+    return RewriteOutcome(sites: rows, measurement: measurement, latency: planner.latencyPrediction)
+  }
+
+  /// The sites the calibrated allocation chooses ranks for, with their curves (in site order).
+  private func calibratedSites(_ base: PreparedRewrite, graph: Graph, statistics: ResponseStatistics) throws -> [CalibratedSite] {
+    let planner = base.planner
+    let svd = planner.formatFor(.svd)
+    var found: [(Int, ConvSite, SecondMoments, [Float])] = []
+    var i = 0
+    for d in base.decisions {
+      guard case .rewrite(let site) = d else { continue }
+      defer { i += 1 }
+      let opened: Bool
+      switch base.plans[i] {
+      case .factor: opened = true
+      case .keep(.excludedByBudget), .keep(.noCompressionUnderBound): opened = true
+      case .keep: opened = false
+      }
+      guard opened, respondsToFit(site), let out = site.node.outputs.first, let m = statistics.moments[out], m.count > 0,
+        let bias = try responseFitBias(site, graph: graph)
+      else { continue }
+      found.append((i, site, m, bias))
+    }
+    let made = try parallelMap(found) { index, site, moments, bias -> CalibratedSite? in
+      let curve = try responseCurve(covariance: moments.covariance, dim: site.outputChannels)
+      let points = (1..<curve.count).compactMap { r -> CurvePoint? in
+        guard planner.unprofitableReason(site, svd, ranks: [r]) == nil else { return nil }
+        var p = CurvePoint(
+          format: .svd, ranks: [r], params: svd.cost(site, ranks: [r]).params, error: curve[r],
+          cost: planner.objectiveCost(site, svd, ranks: [r]))
+        p.aligned = planner.isAligned(site, svd, ranks: [r])
+        return p
+      }
+      guard !points.isEmpty else { return nil }
+      var keep = CurvePoint.keep(site)
+      keep.cost = planner.objectiveCost(site, nil, ranks: [])
+      return CalibratedSite(index: index, site: site, moments: moments, bias: bias, curve: curve, points: points, keep: keep)
+    }
+    return made.compactMap { $0 }
+  }
+
+  /// `base` with each calibrated site at its fit in `fits` (nil: kept whole, for the allocation's
+  /// reason); calibrated sites missing from `fits` and the other sites keep `base`'s plan.
+  private func calibrated(_ base: PreparedRewrite, _ sites: [CalibratedSite], fits: [Int: Factorization?]) -> PreparedRewrite {
+    var plans = base.plans
+    var keyOf = base.keyOf
+    var factorizations = base.factorizations
+    for s in sites {
+      guard let entry = fits[s.index] else { continue }
+      if let f = entry {
+        let key = "\(s.site.key)|svd|\(options.layout.rawValue)|\(f.ranks)|responses:\(s.site.node.outputs[0])"
+        plans[s.index] = .factor(method: .svd, ranks: f.ranks)
+        keyOf[s.index] = key
+        factorizations[key] = .success(f)
+      } else {
+        plans[s.index] = .keep(.calibratedAllocation(alone: s.probeError, rank: s.referenceRank ?? 0))
+        keyOf[s.index] = nil
+      }
+    }
+    return PreparedRewrite(planner: base.planner, decisions: base.decisions, plans: plans, keyOf: keyOf, factorizations: factorizations)
+  }
+}

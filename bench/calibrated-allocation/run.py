@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Calibrated allocation (docs/calibration.md) against the weight-curve allocation on the real
+models, with calibration and evaluation inputs disjoint.
+
+  python3 bench/calibrated-allocation/run.py [--models det,cls,digits] [--ratios 0.5] [--out DIR]
+
+Calibration data (made here, deterministic):
+  det     scikit-image images that are NOT in the evaluation set (rocket, coins, clock, moon,
+          hubble_deep_field, immunohistochemistry, logo, brick) + rendered pages seeds 1-4,
+          DB preprocessing at short side --det-side (736 = the evaluation's), one .npz each.
+  cls     rendered lines, seed 11 (the evaluation uses seed 0), upright + rotated, and 48x192
+          windows of the calibration photos above.
+  digits  the first 150 test digits; evaluation on the other 300.
+Evaluation: Tests/realmodels/rm_helpers.Evaluator (det: the 6 photos + page at 736, mask IoU;
+cls: 200 task lines + 48 crops, top-1 agreement and accuracy), digits: held-out accuracy.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "Tests" / "realmodels"))
+import rm_helpers as H  # noqa: E402
+
+CAL_PHOTOS = ("rocket", "coins", "clock", "moon", "hubble_deep_field", "immunohistochemistry", "logo", "brick")
+
+
+def cal_photos():
+    import skimage.data
+    return {n: H.to_bgr_u8(getattr(skimage.data, n)()) for n in CAL_PHOTOS}
+
+
+def det_calibration(folder: Path, side: int, pages: int = 4) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, img in cal_photos().items():
+        np.savez(folder / f"photo_{n}.npz", x=H.det_preprocess(img, side))
+    for s in range(1, pages + 1):
+        np.savez(folder / f"page_{s}.npz", x=H.det_preprocess(H.to_bgr_u8(H.rendered_page(seed=s)), side))
+    return folder
+
+
+def cls_calibration(path: Path, lines: int = 16) -> Path:
+    x, _ = H.cls_dataset(lines, seed=11)
+    rng = np.random.default_rng(11)
+    crops = []
+    for _, img in cal_photos().items():
+        h, w = img.shape[:2]
+        ch = int(rng.integers(24, max(25, min(h // 3, w // 8))))
+        cw = min(w, ch * 4)
+        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        c = np.ascontiguousarray(img[y0:y0 + ch, x0:x0 + cw])
+        crops += [H.line_preprocess(c, H.CLS_SHAPE), H.line_preprocess(np.ascontiguousarray(c[::-1, ::-1]), H.CLS_SHAPE)]
+    # interleave so that the first --calibration-samples N take both kinds
+    xs = np.concatenate([np.stack(crops), x])
+    order = np.argsort(np.arange(len(xs)) % 4, kind="stable")
+    np.savez(path, x=xs[order].astype(np.float32))
+    return path
+
+
+def digits_split(path: Path):
+    d = np.load(REPO / "Models" / "digits_test.npz")
+    np.savez(path, input=d["x"][:150])
+    return d["x"][150:], d["y"][150:]
+
+
+def conv_ratio(src, dst) -> float:
+    return H.conv_weight_params(dst) / H.conv_weight_params(src)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="det,cls,digits")
+    ap.add_argument("--ratios", default="0.5")
+    ap.add_argument("--fits", default="weights,calibrated", help="weights: weight-curve ranks, response factors; calibrated: this allocation")
+    ap.add_argument("--samples", type=int, default=12)
+    ap.add_argument("--det-side", type=int, default=736)
+    ap.add_argument("--extra", default="", help="extra CLI options, space separated")
+    ap.add_argument("--out", default="/tmp/calibrated-allocation")
+    a = ap.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cli = H.find_cli()
+    manifest = H.fetch_models()
+    rows = []
+    for model in a.models.split(","):
+        if model == "digits":
+            src = REPO / "Models" / "digits_cnn.onnx"
+            cal = out / "digits_cal.npz"
+            ex, ey = digits_split(cal)
+            samples = ["--calibration-samples", "150"]
+            base = H.session(src).run(None, {"input": ex})[0]
+        else:
+            src = Path(manifest[f"ppocr-{model}"]["path"])
+            cal = det_calibration(out / f"det_cal_{a.det_side}", a.det_side) if model == "det" else cls_calibration(out / "cls_cal.npz")
+            samples = ["--calibration-samples", str(a.samples)]
+            ev = H.Evaluator(f"ppocr-{model}", model, src)
+        for ratio in a.ratios.split(","):
+            for fit in a.fits.split(","):
+                dst = out / f"{model}.{ratio}.{fit}.onnx"
+                opts = ["--calibration", str(cal), *samples, "--method", "svd", "--ratio", ratio]
+                if fit == "weights":
+                    opts += ["--allocation", "weights"]
+                opts += a.extra.split()
+                res = H.run_cli(cli, src, dst, *opts)
+                if res.returncode != 0:
+                    print(res.describe())
+                    continue
+                m = res.report["measurement"]
+                row = {"model": model, "ratio": float(ratio), "fit": fit, "seconds": round(res.seconds, 1),
+                       "conv": round(conv_ratio(src, dst), 4), "calError": m["outputError"],
+                       "estimate": m.get("estimatedError"), "runs": m["modelRuns"]}
+                if model == "digits":
+                    got = H.session(dst).run(None, {"input": ex})[0]
+                    row["accuracy"] = float((got.argmax(1) == ey).mean())
+                    row["accuracyOriginal"] = float((base.argmax(1) == ey).mean())
+                    row["top1Agreement"] = float((got.argmax(1) == base.argmax(1)).mean())
+                else:
+                    row.update({k: v for k, v in ev.score(dst).items() if k in (
+                        "iou", "iou_min", "rel_l2", "top1_agreement", "accuracy", "accuracy_original", "crops_top1_agreement")})
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    (out / "results.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
