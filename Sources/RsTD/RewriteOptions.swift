@@ -78,6 +78,9 @@ public struct RewriteOptions: Sendable {
   /// What factors are fitted to. Default `.weights`; `.responses` needs the output check (its
   /// runs of the original model collect the statistics).
   public var fit: FitTarget = .weights
+  /// Stages of sequential correction of response-fitted svd sites (`correctSequentially`); 0
+  /// turns it off. Default 4 (docs/calibration.md, "Sequential correction").
+  public var correctionStages = 4
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32

@@ -215,7 +215,8 @@ def test_report_schema(tmp_path):
     assert set(report["latency"]) == {"runtime", "positions"}
     site_keys = {"node", "opType", "weight", "weightSource", "shape", "group", "status", "reason", "format",
                  "ranks", "shuffle", "paramsBefore", "paramsAfter", "macsBefore", "macsAfter", "relativeError",
-                 "outputErrorAlone", "lowRankError", "weights", "predictedMicrosBefore", "predictedMicrosAfter"}
+                 "outputErrorAlone", "siteOutputError", "siteOutputErrorUncorrected", "lowRankError", "weights",
+                 "predictedMicrosBefore", "predictedMicrosAfter"}
     assert set(report["measurement"]) == {"status", "inputs", "bound", "outputError", "outputErrors", "plannedError",
                                           "sitesBackedOff", "modelRuns", "note"}
     assert all(set(s) == site_keys for s in report["sites"])

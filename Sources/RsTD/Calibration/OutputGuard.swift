@@ -52,7 +52,10 @@ extension Rewriter {
       let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""
       return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)\(fallback)"), latency: weightFits.planner.latencyPrediction)
     }
-    let prepared = try fitted(weightFits, graph: original.graph, bench: bench)
+    var prepared = try fitted(weightFits, graph: original.graph, bench: bench)
+    if options.fit == .responses {
+      prepared = try correctSequentially(prepared, original: original, compiled: compiled, bench: &bench)
+    }
     var rows = try apply(prepared, to: &model)
     progress?("measuring the rewritten model")
     let planned = bench.difference(of: model)
