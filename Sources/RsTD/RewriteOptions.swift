@@ -79,8 +79,8 @@ public struct RewriteOptions: Sendable {
   /// runs of the original model collect the statistics).
   public var fit: FitTarget = .weights
   /// Stages of sequential correction of response-fitted svd sites (`correctSequentially`); 0
-  /// turns it off. Default 4 (docs/calibration.md, "Sequential correction").
-  public var correctionStages = 4
+  /// turns it off. Default 8 (docs/calibration.md, "Sequential correction").
+  public var correctionStages = 8
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32

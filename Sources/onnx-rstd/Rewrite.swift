@@ -76,7 +76,7 @@ extension OnnxRstd {
       help: ArgumentHelp(
         "Under --fit responses: refit each svd site's last factor and bias to the original layer's output, fed by the compressed upstream, in K stages in graph order; each stage kept only if the measured error does not grow (0: off).",
         valueName: "K"))
-    var correctionStages = 4
+    var correctionStages = 8
 
     @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
     var noCheck = false
