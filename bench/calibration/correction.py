@@ -3,13 +3,14 @@
 Rewrites a model with calibration data at --correction-stages K for each K given (0 = response
 PCA alone), and scores each result on evaluation inputs disjoint from the calibration data:
 
-  python3 bench/calibration/correction.py det --stages 0 1 2 4 8      # PP-OCR det, svd --ratio 0.5
+  python3 bench/calibration/correction.py det --stages 0 8                 # PP-OCR det, svd --ratio 0.5
+  python3 bench/calibration/correction.py det --stages 0 1 2 8 --no-latency-guard
   python3 bench/calibration/correction.py digits --stages 0 1 2 --ratio 0.4 --no-latency-guard
 
 det: calibration = rendered pages (seeds 1..N) and scikit-image images not in the evaluation
 set; evaluation = Tests/realmodels' seven det inputs (mask IoU, pooled and per-image minimum).
 digits: calibration = the first 150 test digits, evaluation = the other 300 (accuracy).
-Writes bench/calibration/results-<model>.json.
+Writes bench/calibration/results-<model>[-no-latency-guard].json.
 """
 from __future__ import annotations
 
@@ -112,7 +113,8 @@ def main() -> None:
                         "top1_agreement": float((got.argmax(1) == ref.argmax(1)).mean()), "heldout_rel_l2": H.rel_l2(ref, got)})
         print(json.dumps(row), flush=True)
         results["runs"].append(row)
-    (Path(__file__).parent / f"results-{a.model}.json").write_text(json.dumps(results, indent=1) + "\n")
+    suffix = "-no-latency-guard" if a.no_latency_guard else ""
+    (Path(__file__).parent / f"results-{a.model}{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
