@@ -77,7 +77,8 @@ extension Rewriter {
 
   /// Emits `p`, runs it and the original on every check input, and accumulates for each site
   /// of `stage` the pairs (z in `p`, y in the original); `error` is `p`'s measured output error
-  /// (infinite when it does not compile or run).
+  /// (infinite when either model fails to compile or run: the correction then stops or rejects,
+  /// it never fails the rewrite).
   private func collect(
     _ p: PreparedRewrite, stage: [Int], sites: [ConvSite], original: Model, reference: Executor, bench: inout OutputBench
   ) throws -> (error: Double, moments: [Int: LeastSquaresMoments]) {
@@ -100,9 +101,9 @@ extension Rewriter {
     var difference = OutputDifference()
     for s in bench.inputs.indices {
       var held: [String: TensorValue] = [:]
-      if !ys.isEmpty { _ = try bench.run(reference, sample: s, observing: ys) { held[$0] = $1 } }
       let outputs: [String: TensorValue]
       do {
+        if !ys.isEmpty { _ = try bench.run(reference, sample: s, observing: ys) { held[$0] = $1 } }
         outputs = try bench.run(executor, sample: s, observing: Set(pairs.keys)) { name, z in
           guard let pair = pairs[name], let y = held[pair.y] else { return }
           Self.accumulate(&moments[pair.site], z: z, y: y)
