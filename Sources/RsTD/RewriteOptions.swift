@@ -89,6 +89,9 @@ public struct RewriteOptions: Sendable {
   /// What ranks are allocated by under `--fit responses` with `--ratio` or an output bound.
   /// Default `.responses` (`Rewriter.rewriteCalibrated`).
   public var allocation: AllocationBasis = .responses
+  /// Stages of sequential correction of response-fitted svd sites (`correctSequentially`); 0
+  /// turns it off. Default 8 (docs/calibration.md, "Sequential correction").
+  public var correctionStages = 8
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32

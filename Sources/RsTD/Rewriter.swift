@@ -141,10 +141,11 @@ public struct Rewriter {
             weightSource: site.weightSource.description, shape: site.weightShape, group: site.group,
             status: .rewritten, reason: nil,
             format: f.format.rawValue + (options.layout == .reconstructed ? " (reconstructed)" : "")
-              + (f.fittedTo == FitTarget.responses.rawValue ? " (responses)" : ""),
+              + (f.fittedTo == FitTarget.responses.rawValue ? (f.corrected ? " (responses, corrected)" : " (responses)") : ""),
             ranks: f.ranks, shuffle: f.shuffleDescription, paramsBefore: site.parameterCount,
             paramsAfter: cost.params, macsBefore: site.multiplyAdds, macsAfter: cost.multiplyAdds,
             relativeError: f.relativeError, lowRankError: f.lowRankError, weights: f.storage,
+            siteOutputError: f.siteOutputError, siteOutputErrorUncorrected: f.siteOutputErrorUncorrected,
             predictedMicrosBefore: prepared.planner.denseLatency(site), predictedMicrosAfter: prepared.planner.latency(site, format, ranks: f.ranks)))
       }
     }

@@ -78,6 +78,13 @@ extension OnnxRstd {
         valueName: "weights|responses"))
     var allocation: AllocationBasis = .responses
 
+    @Option(
+      name: .customLong("correction-stages"),
+      help: ArgumentHelp(
+        "Under --fit responses: refit each svd site's last factor and bias to the original layer's output, fed by the compressed upstream, in K stages in graph order; each stage kept only if the measured error does not grow (0: off).",
+        valueName: "K"))
+    var correctionStages = 8
+
     @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
     var noCheck = false
 
@@ -168,6 +175,7 @@ extension OnnxRstd {
       if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
       if !(1...1024).contains(channelAlign) { throw ValidationError("--channel-align must be in 1...1024, not \(channelAlign).") }
       if !(1...4096).contains(probeSamples) { throw ValidationError("--probe-samples must be in 1...4096, not \(probeSamples).") }
+      if !(0...64).contains(correctionStages) { throw ValidationError("--correction-stages must be in 0...64, not \(correctionStages).") }
       if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }
       _ = try parsedInputShapes()
       if output == nil && !dryRun { throw ValidationError("Give an output path, or --dry-run to only plan.") }
@@ -195,6 +203,7 @@ extension OnnxRstd {
       o.check.enabled = !noCheck
       o.fit = fit ?? (calibration != nil ? .responses : .weights)
       o.allocation = allocation
+      o.correctionStages = correctionStages
       if let calibration {
         let samples = calibrationSamples
         o.check.inputsFor = { model in try CalibrationInputs.load(path: calibration, model: model, samples: samples) }

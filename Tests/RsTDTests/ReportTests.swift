@@ -20,7 +20,8 @@ final class ReportTests: XCTestCase {
     let rows = try rows()
     let keys = [
       "errorShare", "format", "group", "lowRankError", "macsAfter", "macsBefore", "node", "opType", "outputErrorAlone", "paramsAfter",
-      "paramsBefore", "predictedMicrosAfter", "predictedMicrosBefore", "probeRank", "ranks", "reason", "relativeError", "shape", "shuffle", "status", "weight", "weightSource", "weights",
+      "paramsBefore", "predictedMicrosAfter", "predictedMicrosBefore", "probeRank", "ranks", "reason", "relativeError", "shape", "shuffle",
+      "siteOutputError", "siteOutputErrorUncorrected", "status", "weight", "weightSource", "weights",
     ]
     for row in rows {
       let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONEncoder().encode(row)) as? [String: Any])

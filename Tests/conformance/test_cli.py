@@ -215,8 +215,8 @@ def test_report_schema(tmp_path):
     assert set(report["latency"]) == {"runtime", "positions"}
     site_keys = {"node", "opType", "weight", "weightSource", "shape", "group", "status", "reason", "format",
                  "ranks", "shuffle", "paramsBefore", "paramsAfter", "macsBefore", "macsAfter", "relativeError",
-                 "outputErrorAlone", "probeRank", "errorShare", "lowRankError", "weights", "predictedMicrosBefore",
-                 "predictedMicrosAfter"}
+                 "outputErrorAlone", "probeRank", "errorShare", "siteOutputError", "siteOutputErrorUncorrected",
+                 "lowRankError", "weights", "predictedMicrosBefore", "predictedMicrosAfter"}
     assert set(report["measurement"]) == {"status", "inputs", "bound", "outputError", "outputErrors", "plannedError",
                                           "sitesBackedOff", "modelRuns", "note", "storage", "estimatedError",
                                           "allocation"}

@@ -95,6 +95,7 @@ extension Rewriter {
 
     // Choose, emit, measure.
     var tried: [[Int]: (Model, [SiteReport], OutputDifference?)] = [:]
+    var preparedOf: [[Int]: PreparedRewrite] = [:]
     func attempt(_ chosen: [CurvePoint]) throws -> (Model, [SiteReport], OutputDifference?) {
       let signature = chosen.map { $0.format == nil ? 0 : $0.ranks[0] }
       if let seen = tried[signature] { return seen }
@@ -105,9 +106,11 @@ extension Rewriter {
       }
       for (s, f) in zip(sites, made) { fits[s.index] = .some(f) }
       var candidate = original
-      let rows = try apply(calibrated(base, sites, fits: fits), to: &candidate)
+      let prepared = calibrated(base, sites, fits: fits)
+      let rows = try apply(prepared, to: &candidate)
       let result = (candidate, rows, bench.difference(of: candidate))
       tried[signature] = result
+      preparedOf[signature] = prepared
       return result
     }
     var accepted: (chosen: [CurvePoint], model: Model, rows: [SiteReport], difference: OutputDifference?)?
@@ -139,7 +142,17 @@ extension Rewriter {
         }
       }
     }
-    guard let a = accepted else { return nil }
+    guard var a = accepted else { return nil }
+    // Sequential correction of the accepted choice, kept only if the measured error does not grow
+    // (each of its stages is also kept only then), so the bound still holds.
+    if options.correctionStages > 0, let prepared = preparedOf[a.chosen.map { $0.format == nil ? 0 : $0.ranks[0] }] {
+      let corrected = try correctSequentially(prepared, original: original, compiled: nil, bench: &bench)
+      var candidate = original
+      let rows = try apply(corrected, to: &candidate)
+      if let d = bench.difference(of: candidate), d.error <= (a.difference?.error ?? .infinity) {
+        a = (a.chosen, candidate, rows, d)
+      }
+    }
 
     // Rows: each calibrated site's probe and its share of the estimate.
     model = a.model

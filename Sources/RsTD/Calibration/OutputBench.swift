@@ -73,6 +73,21 @@ struct OutputBench {
     return d
   }
 
+  /// Runs `executor` (any model compiled with `options`) on check input `s`, handing the values
+  /// named in `observing` to `observer` as they are produced; counts the run.
+  mutating func run(
+    _ executor: Executor, sample s: Int, observing: Set<String>, observer: (String, TensorValue) throws -> Void
+  ) throws -> [String: TensorValue] {
+    runs += 1
+    return try executor.run(inputs[s], observing: observing, observer: observer)
+  }
+
+  /// The original's outputs on check input `s`.
+  func reference(_ s: Int) -> [String: TensorValue] { references[s] }
+
+  /// The executor settings of the bench's runs.
+  var options: ExecutorOptions { executorOptions }
+
   /// The largest relative output error of `candidate` (infinite when it does not run).
   mutating func error(of candidate: Model, inputs limit: Int = .max) -> Double {
     difference(of: candidate, inputs: limit)?.error ?? .infinity

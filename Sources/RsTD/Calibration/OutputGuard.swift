@@ -58,7 +58,10 @@ extension Rewriter {
     if let calibrated = try rewriteCalibrated(weightFits, original: original, bench: &bench, bound: bound, into: &model) {
       return calibrated
     }
-    let prepared = try fitted(weightFits, graph: original.graph, bench: bench)
+    var prepared = try fitted(weightFits, graph: original.graph, bench: bench)
+    if options.fit == .responses {
+      prepared = try correctSequentially(prepared, original: original, compiled: compiled, bench: &bench)
+    }
     var rows = try apply(prepared, to: &model)
     progress?("measuring the rewritten model")
     let planned = bench.difference(of: model)

@@ -17,6 +17,12 @@ struct Factorization {
   var responseError: Double? = nil
   /// "weights" or "responses": what the factors were fitted to, for the report.
   var fittedTo = "weights"
+  /// Whether sequential correction refitted the last factor and bias (`correctSequentially`).
+  var corrected = false
+  /// The site's output error in the rewritten network against the original layer's, measured
+  /// by sequential correction after (and before) its refit; nil when not measured.
+  var siteOutputError: Double? = nil
+  var siteOutputErrorUncorrected: Double? = nil
   /// How the weights are stored (`--weights`) when not plain fp32, for the report; nil = fp32.
   var storage: String? = nil
   /// The error of the float factors alone when `relativeError` includes storage; nil otherwise.

@@ -34,6 +34,12 @@ public struct SiteReport: Codable, Equatable, Sendable {
   /// Under the calibrated allocation, the site's share of the estimated squared model error
   /// (g²·d(r)² / Σ over sites) at its chosen rank; nil otherwise.
   public var errorShare: Double? = nil
+  /// ‖y − ŷ‖ / ‖y‖ of the site's output in the rewritten network (fed by its rewritten
+  /// upstream) against the original layer's output, over the calibration inputs: measured by
+  /// sequential correction for the sites it refits, after the refit (`Uncorrected`: before it,
+  /// or the only figure when the refit was not kept); nil for sites it does not see.
+  public var siteOutputError: Double? = nil
+  public var siteOutputErrorUncorrected: Double? = nil
   /// Predicted onnxruntime latency (µs) of the original node and of what replaced it (equal
   /// when kept; nil for nodes that are not sites), from the runtime cost model.
   public var predictedMicrosBefore: Double? = nil
@@ -44,6 +50,7 @@ extension SiteReport {
   private enum CodingKeys: String, CodingKey {
     case node, opType, weight, weightSource, shape, group, status, reason, format, ranks, shuffle
     case paramsBefore, paramsAfter, macsBefore, macsAfter, relativeError, lowRankError, weights, outputErrorAlone, probeRank, errorShare
+    case siteOutputError, siteOutputErrorUncorrected
     case predictedMicrosBefore, predictedMicrosAfter
   }
 
@@ -71,6 +78,8 @@ extension SiteReport {
     try c.encode(outputErrorAlone.flatMap { $0.isFinite ? $0 : nil }, forKey: .outputErrorAlone)
     try c.encode(probeRank, forKey: .probeRank)
     try c.encode(errorShare, forKey: .errorShare)
+    try c.encode(siteOutputError.flatMap { $0.isFinite ? $0 : nil }, forKey: .siteOutputError)
+    try c.encode(siteOutputErrorUncorrected.flatMap { $0.isFinite ? $0 : nil }, forKey: .siteOutputErrorUncorrected)
     try c.encode(predictedMicrosBefore.flatMap { $0.isFinite ? $0 : nil }, forKey: .predictedMicrosBefore)
     try c.encode(predictedMicrosAfter.flatMap { $0.isFinite ? $0 : nil }, forKey: .predictedMicrosAfter)
   }
