@@ -97,7 +97,8 @@ struct Resize: Operator {
       var next = [Float](repeating: 0, count: outer * m * inner)
       data.withUnsafeBufferPointer { src in
         next.withUnsafeMutableBufferPointer { dst in
-          for o in 0..<outer {
+          // Each outer index writes its own rows: independent pieces (same bits for any thread count).
+          parallelFor(outer, threads: outer * m * inner >= elementwiseParallelMinimum ? context.threads : 1) { o in
             for (j, t) in taps.enumerated() {
               let row = dst.baseAddress! + (o * m + j) * inner
               guard let t else {
