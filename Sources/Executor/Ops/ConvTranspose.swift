@@ -63,9 +63,11 @@ struct ConvTranspose: Operator {
     }
     _ = try Axes.checkedCount([n, m] + output)  // sizes computed from attributes, not from data
     let pin = input.reduce(1, *), pout = output.reduce(1, *), kCount = kernel.reduce(1, *), rows = mg * kCount
-    var out = [Float](repeating: 0, count: n * m * pout)
+    let total = n * m * pout, computed = pin > 0 && rows > 0 && cg > 0
+    // When computed, each piece zeroes its own channels first: no serial zero-fill.
+    var out = computed ? [Float](unsafeUninitializedCapacity: total) { $1 = total } : [Float](repeating: 0, count: total)
     let outStrides = Axes.strides(output)
-    if pin > 0 && rows > 0 && cg > 0 {
+    if computed {
       x.withUnsafeBufferPointer { xp in
         w.withUnsafeBufferPointer { wp in
           out.withUnsafeMutableBufferPointer { op in
@@ -88,6 +90,7 @@ struct ConvTranspose: Operator {
                 wBase + gi * cg * rows + c0 * kCount, Int32(rows), xBase + (img * c + gi * cg) * pin, Int32(pin), 0, cBase,
                 Int32(pin))
               let yg = oBase + (img * m + gi * mg + c0) * pout
+              yg.update(repeating: 0, count: channels * pout)
               defer {
                 if let bias {
                   for o in 0..<channels {
@@ -122,7 +125,7 @@ struct ConvTranspose: Operator {
         }
       }
     }
-    if let bias, !(pin > 0 && rows > 0 && cg > 0) {
+    if let bias, !computed {
       for img in 0..<n {
         for o in 0..<m {
           let base = (img * m + o) * pout
