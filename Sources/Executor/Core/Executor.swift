@@ -85,7 +85,13 @@ public struct Executor: Sendable {
     for step in steps {
       let args = step.inputs.map { $0.flatMap { slots[$0] } }
       let results: [TensorValue]
-      do { results = try step.op.run(args, context) } catch let failure as OpFailure {
+      do {
+        if let recorder = ScheduleRecorder.current {
+          results = try recorder.step(step.opType) { try step.op.run(args, context) }
+        } else {
+          results = try step.op.run(args, context)
+        }
+      } catch let failure as OpFailure {
         throw ExecutorError.runtime(node: step.nodeName, op: step.opType, detail: failure.detail)
       }
       for (i, s) in step.outputs.enumerated() {

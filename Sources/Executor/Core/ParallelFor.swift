@@ -8,6 +8,10 @@ import Synchronization
 func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
   if count <= 0 { return }
   let workers = min(threads, count)
+  if let recorder = ScheduleRecorder.current {
+    recorder.record(count, workers: workers, body)
+    return
+  }
   if workers <= 1 {
     for i in 0..<count { body(i) }
     return
