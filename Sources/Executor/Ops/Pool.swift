@@ -9,8 +9,8 @@ struct Pool: Operator {
   let countIncludePad: Bool
   let columnMajorIndices: Bool
 
-  /// Outputs below which a pool runs on one thread (waking a second costs more).
-  static let parallelOutputs = 1 << 14
+  /// Values read and written below which a pool runs on one thread (waking a second costs more).
+  static let parallelValues = 1 << 15
 
   static func build(_ b: OpBuilder) throws -> Operator {
     let isMax = b.node.opType == "MaxPool"
@@ -73,7 +73,7 @@ struct Pool: Operator {
     x.withUnsafeBufferPointer { x in
       out.withUnsafeMutableBufferPointer { out in
         indices.withUnsafeMutableBufferPointer { indices in
-          parallelFor(planes, threads: planes * outSize >= Self.parallelOutputs ? context.threads : 1) { plane in
+          parallelFor(planes, threads: planes * (inSize + outSize) >= Self.parallelValues ? context.threads : 1) { plane in
             let base = plane * inSize
             for position in 0..<outSize {
               let taps = first[position]..<first[position + 1]
