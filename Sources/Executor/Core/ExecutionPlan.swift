@@ -68,7 +68,8 @@ public struct ExecutionPlan: Sendable {
   /// - Parameter model: the model; only its main graph is used.
   /// - Throws: `ExecutorError` naming the first node, op and what it lacks; `ONNXError` when
   ///   a constant's stored data is malformed.
-  /// - Complexity: O(nodes + edges + constant bytes).
+  /// - Complexity: O(nodes + edges + constant bytes), plus, per node reading an initializer,
+  ///   O(graph inputs + value_info) when an initializer leaves (`Graph.removeUnused`).
   public init(model: consuming Model) throws {
     let opset = model.opsetVersion("") ?? 1
     var graph = (consume model).graph
