@@ -36,11 +36,13 @@ extension OnnxRstd {
     func run() throws {
       do {
         let options = ExecutorOptions(threads: threads ?? ExecutorOptions.coreCount)
-        // The model (its mapped file and decoded tensors) is released once compiled: the run
-        // then holds the plan's weights and the live activations only.
+        // The model moves into the compiler, which frees each weight's protobuf bytes once
+        // decoded: the two copies never coexist, and the run holds the plan's weights and the
+        // live activations only.
         let (executor, declared) = try { () throws -> (Executor, ModelInputs) in
           let loaded = try Model.load(path: model)
-          return (try Executor(model: loaded, options: options), ModelInputs(model: loaded))
+          let declared = ModelInputs(model: loaded)
+          return (try Executor(model: consume loaded, options: options), declared)
         }()
         let values = try declared.load(npz: inputs)
         // Paths are checked before the run, so a bad --outputs costs nothing.

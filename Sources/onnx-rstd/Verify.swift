@@ -63,7 +63,8 @@ extension OnnxRstd {
         // Each model is released once compiled (see Run): only the two plans stay in memory.
         let compile = { (path: String) throws -> (Executor, ModelInputs) in
           let loaded = try Model.load(path: path)
-          return (try Executor(model: loaded, options: options), ModelInputs(model: loaded))
+          let declared = ModelInputs(model: loaded)
+          return (try Executor(model: consume loaded, options: options), declared)
         }
         let (reference, declared) = try compile(original)
         let (candidate, rewrittenDeclared) = try compile(rewritten)

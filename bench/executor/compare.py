@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Two executor builds and onnxruntime (graph optimizations ALL, sequential) interleaved in every
 round on one input: latency at 1 thread (ratios to onnxruntime, wall and process CPU time) and the
-2-thread throughput of the second build and of onnxruntime. Medians over rounds of per-round
+2-thread throughput of both builds and of onnxruntime. Medians over rounds of per-round
 medians. On a shared machine the CPU-time ratio is the steadier figure.
 
     python3 bench/executor/compare.py MODEL INPUT_DIR ROUNDS RUNS BEFORE_BIN AFTER_BIN
@@ -22,7 +22,7 @@ feeds = {S[1].get_inputs()[0].name: x}
 res = {}
 def add(k, w, c): res.setdefault(k, ([], []))[0].append(w); res[k][1].append(c)
 for _ in range(rounds):
-    for name, b, t in [("before", before_bin, 1), ("after", after_bin, 1), ("after-2t", after_bin, 2)]:
+    for name, b, t in [("before", before_bin, 1), ("before-2t", before_bin, 2), ("after", after_bin, 1), ("after-2t", after_bin, 2)]:
         out = subprocess.run([b, model, "--inputs", indir, "--threads", str(t), "--repeat", str(runs)], capture_output=True, text=True, check=True).stdout
         add(name, float(out.split("median_ms=")[1].split()[0]), float(out.split("cpu_ms=")[1]))
     for t in (1, 2):
@@ -34,4 +34,5 @@ med = {k: (statistics.median(v[0]), statistics.median(v[1])) for k, v in res.ite
 for k, (w, c) in med.items(): print(f"{k:9s} wall {w:8.1f} ms  cpu {c:8.1f} ms   walls {['%.0f' % q for q in res[k][0]]}")
 o = med["ort-1t"]
 for k in ("before", "after"): print(f"{k} / ort-1t: wall {med[k][0] / o[0]:.2f}  cpu {med[k][1] / o[1]:.2f}")
-print(f"executor 2-thread throughput {med['after'][0] / med['after-2t'][0]:.2f}x; ort {med['ort-1t'][0] / med['ort-2t'][0]:.2f}x")
+print(f"2-thread throughput (wall 1 thread / wall 2 threads): before {med['before'][0] / med['before-2t'][0]:.2f}x, "
+      f"after {med['after'][0] / med['after-2t'][0]:.2f}x, ort {med['ort-1t'][0] / med['ort-2t'][0]:.2f}x")

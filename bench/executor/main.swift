@@ -1,12 +1,15 @@
 // bench-executor: runs an ONNX model through the in-process Executor, for the conformance
 // check against onnxruntime (Tests/conformance/test_executor.py) and for latency figures.
 //
-//   bench-executor MODEL --inputs DIR [--outputs DIR] [--threads N] [--repeat N] [--profile 1]
+//   bench-executor MODEL --inputs DIR [--outputs DIR] [--threads N] [--repeat N] [--profile 1] [--schedule R]
 //
 // Inputs are DIR/input_<i>.pb (one serialized TensorProto per graph input, in graph order, as
 // ONNX's backend test data); outputs are written as DIR/output_<i>.pb in graph-output order.
 // With --repeat N the model runs once to warm up, then N times; the median wall time is printed
-// as `median_ms=<x>`, with the mean process CPU time per run as `cpu_ms=<y>`. --profile 1 prints the time per op type of one more run. Errors: one
+// as `median_ms=<x>`, with the mean process CPU time per run as `cpu_ms=<y>`. --profile 1 prints the time per op type of one more run. --schedule R runs R more
+// times on one thread, timing every parallel piece, and prints the median estimate of the
+// --threads speed-up on idle cores (`ScheduleEstimate`: serial parts and piece imbalance; not
+// wake-ups or memory bandwidth). Errors: one
 // line on stderr, exit 1.
 import Dispatch
 import Executor
@@ -53,6 +56,14 @@ func main() throws {
     let cpu = Double(clock() - cpuStart) / Double(CLOCKS_PER_SEC) * 1e3 / Double(repeats)
     // CPU time per run (all threads) is steadier than wall time on a busy machine.
     print(String(format: "median_ms=%.3f cpu_ms=%.3f", times[times.count / 2], cpu))
+  }
+  if let rounds = Int(options["schedule"] ?? "") {
+    // Load-independent estimate of the --threads speed-up (ScheduleEstimate): median of rounds.
+    let estimates = try (0..<max(1, rounds)).map { _ in try executor.estimateSchedule(inputs) }.sorted { $0.speedup < $1.speedup }
+    let e = estimates[estimates.count / 2]
+    print(String(format: "schedule threads=%d cpu_ms=%.3f split_ms=%.3f makespan_ms=%.3f estimated_ms=%.3f speedup=%.3f",
+                 e.threads, e.cpuMs, e.splitMs, e.makespanMs, e.estimatedMs, e.speedup))
+    print("serial_ms_by_op " + e.serialMsByOp.prefix(8).map { String(format: "%@=%.2f", $0.op as NSString, $0.ms) }.joined(separator: " "))
   }
   if options["profile"] != nil {
     // Time per op type: the gap between consecutive observer calls is one node's run.

@@ -7,7 +7,11 @@ Throughput: each round runs, interleaved, the release `bench-executor --repeat R
 with 2 threads, then onnxruntime (graph optimizations ALL, sequential) with intra-op threads 1
 and 2 (one warm-up, median of RUNS). The figure is each side's 2-thread speed-up, median(1
 thread) / median(2 threads) over rounds — a ratio, so the machine's load cancels as far as it
-is the same within a round. Process CPU time per run is printed too.
+is the same within a round. Process CPU time per run is printed too. On a machine whose cores
+are busy with other work that ratio cannot show what 2 idle cores would give, so the executor's
+load-independent estimate is printed next to it (`bench-executor --threads 2 --schedule R`:
+every parallel piece timed in thread CPU time on one thread, then scheduled on 2 workers as the
+real split would be; it leaves out wake-ups and shared memory bandwidth, so it is an upper bound).
 
 Peak memory: the maximum resident set (`/usr/bin/time -f %M`) of `onnx-rstd run MODEL` and of a
 Python process that creates an onnxruntime session and runs it once, each minus the same process
@@ -73,6 +77,12 @@ def executor_median(model, work, threads, runs):
     out = subprocess.run([str(BENCH), model, "--inputs", work, "--threads", str(threads), "--repeat", str(runs)],
                          capture_output=True, text=True, check=True).stdout
     return float(out.split("median_ms=")[1].split()[0]), float(out.split("cpu_ms=")[1])
+
+
+def executor_schedule(model, work, rounds) -> str:
+    out = subprocess.run([str(BENCH), model, "--inputs", work, "--threads", "2", "--schedule", str(rounds)],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split("schedule ")[1].strip()
 
 
 def max_rss_kb(command) -> int:
@@ -151,6 +161,7 @@ def main():
                 w, c = ort_median(sessions[t], feeds, a.runs)
                 wall[("onnxruntime", t)].append(w)
                 cpu[("onnxruntime", t)].append(c)
+        schedule = executor_schedule(a.model, work, a.rounds)
         npz = str(Path(work, "x.npz"))
         np.savez(npz, **feeds)
         tiny = str(Path(work, "tiny.npz"))
@@ -166,6 +177,7 @@ def main():
         c1, c2 = statistics.median(cpu[(side, 1)]), statistics.median(cpu[(side, 2)])
         print(f"{name}: {side}: wall 1 thread {w1:.1f} ms, 2 threads {w2:.1f} ms, 2-thread throughput "
               f"{w1 / w2:.2f}x; CPU per run {c1:.1f} / {c2:.1f} ms")
+    print(f"{name}: executor 2-thread estimate on idle cores (load-independent): {schedule}")
     mib = 1 / (1 << 20)
     print(f"{name}: peak RSS over a tiny model: executor (onnx-rstd run) {(ours - ours0) / 1024:.1f} MiB, "
           f"onnxruntime {(theirs - theirs0) / 1024:.1f} MiB, ratio {(ours - ours0) / max(1, theirs - theirs0):.2f}; "

@@ -59,13 +59,20 @@ public struct ExecutionPlan: Sendable {
   }
 
   /// Compiles `model`.
+  ///
+  /// The model is consumed: as each node's op is built the node leaves the graph, and the
+  /// initializers no remaining node reads leave with it (`Graph.removeUnused`), so each weight's
+  /// protobuf bytes are freed right after they are decoded and the two copies never coexist —
+  /// when the caller hands over its last copy (`Executor(model: consume m)`). A caller that keeps
+  /// its own copy is unaffected (copy-on-write).
   /// - Parameter model: the model; only its main graph is used.
   /// - Throws: `ExecutorError` naming the first node, op and what it lacks; `ONNXError` when
   ///   a constant's stored data is malformed.
-  /// - Complexity: O(nodes + edges + constant bytes).
-  public init(model: Model) throws {
-    let graph = model.graph
+  /// - Complexity: O(nodes + edges + constant bytes), plus, per node reading an initializer,
+  ///   O(graph inputs + value_info) when an initializer leaves (`Graph.removeUnused`).
+  public init(model: consuming Model) throws {
     let opset = model.opsetVersion("") ?? 1
+    var graph = (consume model).graph
     guard Self.supportedOpsets.contains(opset) else {
       throw ExecutorError.unsupportedOpset(version: opset, supported: Self.supportedOpsets)
     }
@@ -93,33 +100,43 @@ public struct ExecutionPlan: Sendable {
     var steps: [ExecutionStep] = []
     for position in order {
       let node = nodes[position]
-      let builder = OpBuilder(node: node, id: ids[position], graph: graph, opset: opset)
-      guard node.isDefaultDomain else {
-        throw ExecutorError.unsupportedOp(node: builder.name, op: node.opType, domain: node.domain)
-      }
-      guard let make = OpRegistry.builders[node.opType] else {
-        throw ExecutorError.unsupportedOp(node: builder.name, op: node.opType, domain: node.domain)
-      }
-      var inputSlots: [Int?] = []
-      for name in node.inputs {
-        if name.isEmpty { inputSlots.append(nil); continue }
-        if !defined.contains(name) {
-          guard let c = try graph.constant(name), graph.producer(of: name) == nil else {
-            throw ExecutorError.undefinedValue(node: builder.name, value: name)
-          }
-          constants.append((slot(name), TensorValue(try c.data())))
-          defined.insert(name)
+      var readsInitializer = false
+      // The builder holds a copy of the graph: it is gone before the graph is edited below.
+      try {
+        let builder = OpBuilder(node: node, id: ids[position], graph: graph, opset: opset)
+        guard node.isDefaultDomain else {
+          throw ExecutorError.unsupportedOp(node: builder.name, op: node.opType, domain: node.domain)
         }
-        inputSlots.append(slot(name))
+        guard let make = OpRegistry.builders[node.opType] else {
+          throw ExecutorError.unsupportedOp(node: builder.name, op: node.opType, domain: node.domain)
+        }
+        var inputSlots: [Int?] = []
+        for name in node.inputs {
+          if name.isEmpty { inputSlots.append(nil); continue }
+          readsInitializer = readsInitializer || graph.isInitializer(name)
+          if !defined.contains(name) {
+            guard let c = try graph.constant(name), graph.producer(of: name) == nil else {
+              throw ExecutorError.undefinedValue(node: builder.name, value: name)
+            }
+            constants.append((slot(name), TensorValue(try c.data())))
+            defined.insert(name)
+          }
+          inputSlots.append(slot(name))
+        }
+        let op = try make(builder)
+        if let extra = builder.unreadAttributes.first {
+          throw builder.unsupported("attribute '\(extra)'")
+        }
+        let outputSlots: [Int?] = node.outputs.map { $0.isEmpty ? nil : slot($0) }
+        for o in node.outputs where !o.isEmpty { defined.insert(o) }
+        steps.append(ExecutionStep(
+          nodeName: builder.name, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
+      }()
+      // Weights are decoded: drop the node, then the initializers only it still read.
+      if readsInitializer {
+        graph.remove(ids[position])
+        graph.removeUnused(Set(node.inputs))
       }
-      let op = try make(builder)
-      if let extra = builder.unreadAttributes.first {
-        throw builder.unsupported("attribute '\(extra)'")
-      }
-      let outputSlots: [Int?] = node.outputs.map { $0.isEmpty ? nil : slot($0) }
-      for o in node.outputs where !o.isEmpty { defined.insert(o) }
-      steps.append(ExecutionStep(
-        nodeName: builder.name, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
     }
 
     var outputs: [(String, Int)] = []

@@ -15,11 +15,13 @@ public struct Executor: Sendable {
   public let plan: ExecutionPlan
   public let options: ExecutorOptions
 
-  /// Compiles `model` (see `ExecutionPlan.init(model:)`).
+  /// Compiles `model` (see `ExecutionPlan.init(model:)`), consuming it: pass the last copy
+  /// (`Executor(model: consume m)`) and each weight's protobuf bytes are freed once decoded.
   /// - Throws: `ExecutorError` for the first unsupported node, op, attribute or opset.
-  public init(model: Model, options: ExecutorOptions = ExecutorOptions()) throws {
-    // Constant folding runs ops too: the same limit applies.
-    self.plan = try Axes.$maxElements.withValue(options.maxElements) { try ExecutionPlan(model: model) }
+  public init(model: consuming Model, options: ExecutorOptions = ExecutorOptions()) throws {
+    // Constant folding runs ops too: the same limit applies. The model moves into the plan.
+    var handed: Model? = consume model
+    self.plan = try Axes.$maxElements.withValue(options.maxElements) { try ExecutionPlan(model: handed.take()!) }
     self.options = options
   }
 
@@ -83,7 +85,13 @@ public struct Executor: Sendable {
     for step in steps {
       let args = step.inputs.map { $0.flatMap { slots[$0] } }
       let results: [TensorValue]
-      do { results = try step.op.run(args, context) } catch let failure as OpFailure {
+      do {
+        if let recorder = ScheduleRecorder.current {
+          results = try recorder.step(step.opType) { try step.op.run(args, context) }
+        } else {
+          results = try step.op.run(args, context)
+        }
+      } catch let failure as OpFailure {
         throw ExecutorError.runtime(node: step.nodeName, op: step.opType, detail: failure.detail)
       }
       for (i, s) in step.outputs.enumerated() {

@@ -47,7 +47,7 @@ enum FloatArithmetic {
       x.withUnsafeBufferPointer { px in
         y.withUnsafeBufferPointer { py in
           let pieces = (n + elementwisePiece - 1) / elementwisePiece
-          parallelFor(pieces, threads: n < 2 * elementwisePiece ? 1 : threads) { piece in
+          parallelFor(pieces, threads: n < elementwiseParallelMinimum ? 1 : threads) { piece in
             let start = piece * elementwisePiece, end = min(n, start + elementwisePiece)
             // Position of `start`: offset within the inner run, and the outer odometer.
             var index = [Int](repeating: 0, count: outer.count)

@@ -8,6 +8,10 @@ import Synchronization
 func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
   if count <= 0 { return }
   let workers = min(threads, count)
+  if let recorder = ScheduleRecorder.current {
+    recorder.record(count, workers: workers, body)
+    return
+  }
   if workers <= 1 {
     for i in 0..<count { body(i) }
     return
@@ -24,13 +28,17 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
   }
 }
 
-/// Elements per piece of the elementwise kernels: the split depends on the count only.
-let elementwisePiece = 1 << 15
+/// Elements per piece of the elementwise kernels: the split depends on the count only. Small
+/// enough that 2 threads get near-equal shares of a ResNet stage-4 tensor (100 352 values).
+let elementwisePiece = 1 << 13
+
+/// Elements below which an elementwise kernel runs on one thread (waking a second costs more).
+let elementwiseParallelMinimum = 1 << 16
 
 /// `v.map(f)`, in fixed pieces on up to `threads` threads (same bits for any count).
 func parallelMap(_ v: [Float], threads: Int, _ f: (Float) -> Float) -> [Float] {
   let n = v.count
-  if threads <= 1 || n < 2 * elementwisePiece { return v.map(f) }
+  if threads <= 1 || n < elementwiseParallelMinimum { return v.map(f) }
   return [Float](unsafeUninitializedCapacity: n) { out, initialized in
     v.withUnsafeBufferPointer { src in
       parallelFor((n + elementwisePiece - 1) / elementwisePiece, threads: threads) { c in
@@ -44,7 +52,7 @@ func parallelMap(_ v: [Float], threads: Int, _ f: (Float) -> Float) -> [Float] {
 /// `zip(a, b).map(f)` for equal counts, in fixed pieces on up to `threads` threads.
 func parallelZip(_ a: [Float], _ b: [Float], threads: Int, _ f: (Float, Float) -> Float) -> [Float] {
   let n = a.count
-  if threads <= 1 || n < 2 * elementwisePiece { return zip(a, b).map(f) }
+  if threads <= 1 || n < elementwiseParallelMinimum { return zip(a, b).map(f) }
   return [Float](unsafeUninitializedCapacity: n) { out, initialized in
     a.withUnsafeBufferPointer { pa in
       b.withUnsafeBufferPointer { pb in

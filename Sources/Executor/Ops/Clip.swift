@@ -17,7 +17,7 @@ struct Clip: Operator {
     case .floats(let v):
       let a = try minAttribute ?? lo?.scalarFloat("min") ?? -.infinity
       let b = try maxAttribute ?? hi?.scalarFloat("max") ?? .infinity
-      return [x.with(shape: x.shape, storage: .floats(v.map { $0.isNaN ? $0 : Swift.min(Swift.max($0, a), b) }))]
+      return [x.with(shape: x.shape, storage: .floats(parallelMap(v, threads: context.threads) { $0.isNaN ? $0 : Swift.min(Swift.max($0, a), b) }))]
     case .integers(let v):
       let a = try lo.map { try $0.requireIntegers("min") }?.first ?? .min
       let b = try hi.map { try $0.requireIntegers("max") }?.first ?? .max

@@ -31,9 +31,37 @@ struct Concat: Operator {
       }
       return out
     }
+    /// Floats are copied in fixed segments of at most `elementwisePiece` values, in parallel
+    /// (copies: the same bits for any thread count).
+    func joinFloats(_ arrays: [[Float]]) -> [Float] {
+      let total = shape.reduce(1, *)
+      if context.threads <= 1 || total < elementwiseParallelMinimum { return join(arrays) }
+      var segments: [(part: Int, from: Int, to: Int, count: Int)] = []
+      var at = 0
+      for o in 0..<outer {
+        for k in arrays.indices {
+          var done = 0
+          while done < blocks[k] {
+            let count = min(elementwisePiece, blocks[k] - done)
+            segments.append((k, o * blocks[k] + done, at + done, count))
+            done += count
+          }
+          at += blocks[k]
+        }
+      }
+      return [Float](unsafeUninitializedCapacity: total) { out, initialized in
+        parallelFor(segments.count, threads: context.threads) { i in
+          let s = segments[i]
+          arrays[s.part].withUnsafeBufferPointer { src in
+            (out.baseAddress! + s.to).update(from: src.baseAddress! + s.from, count: s.count)
+          }
+        }
+        initialized = total
+      }
+    }
     let storage: TensorValue.Storage
     switch first.storage {
-    case .floats: storage = .floats(join(try parts.map { try $0.requireFloats() }))
+    case .floats: storage = .floats(joinFloats(try parts.map { try $0.requireFloats() }))
     case .integers: storage = .integers(join(try parts.map { try $0.requireIntegers() }))
     case .bools: storage = .bools(join(try parts.map { try $0.requireBools() }))
     }

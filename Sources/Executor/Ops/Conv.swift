@@ -90,10 +90,20 @@ struct Conv: Operator {
               // im2col writes every element: no need to zero the buffer first.
               let colBase = UnsafeMutablePointer<Float>.allocate(capacity: rows * p)
               defer { colBase.deallocate() }
+              // Late layers have one column piece: split its unfolding by input channels too,
+              // so both threads copy (each item writes its own rows; a copy, so any split gives
+              // the same bits).
+              let chunks = max(1, min(cg, (8 + pieces - 1) / pieces))
+              let channelsPerChunk = (cg + chunks - 1) / chunks
               for ng in 0..<(n * group) {
-                parallelFor(pieces, threads: context.threads) { piece in
+                parallelFor(pieces * chunks, threads: context.threads) { item in
+                  let piece = item / chunks, c0 = (item % chunks) * channelsPerChunk
                   let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
-                  Self.im2col(input(ng / group, ng % group), channels: cg, geometry: g, columns: j0..<(j0 + cols), into: colBase + rows * j0)
+                  let count = min(channelsPerChunk, cg - c0)
+                  if count <= 0 { return }
+                  Self.im2col(
+                    input(ng / group, ng % group) + c0 * inSize, channels: count, geometry: g, columns: j0..<(j0 + cols),
+                    into: colBase + rows * j0 + c0 * g.kernelCount * cols)
                 }
                 parallelFor(pieces * channelSplits, threads: context.threads) { item in
                   let piece = item / channelSplits, block = item % channelSplits

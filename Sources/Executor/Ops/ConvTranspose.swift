@@ -13,6 +13,9 @@ struct ConvTranspose: Operator {
   let outputPadding: [Int]?
   let outputShape: [Int]?
 
+  /// Output-channel blocks per image and group (fixed: the split must not depend on threads).
+  static let channelBlocks = 8
+
   static func build(_ b: OpBuilder) throws -> Operator {
     let group = try ConvOperands.group(b)
     let outputPadding = try b.ints("output_padding"), outputShape = try b.ints("output_shape")
@@ -60,28 +63,48 @@ struct ConvTranspose: Operator {
     }
     _ = try Axes.checkedCount([n, m] + output)  // sizes computed from attributes, not from data
     let pin = input.reduce(1, *), pout = output.reduce(1, *), kCount = kernel.reduce(1, *), rows = mg * kCount
-    var out = [Float](repeating: 0, count: n * m * pout)
+    let total = n * m * pout, computed = pin > 0 && rows > 0 && cg > 0
+    // When computed, each piece zeroes its own channels first: no serial zero-fill.
+    var out = computed ? [Float](unsafeUninitializedCapacity: total) { $1 = total } : [Float](repeating: 0, count: total)
     let outStrides = Axes.strides(output)
-    if pin > 0 && rows > 0 && cg > 0 {
+    if computed {
       x.withUnsafeBufferPointer { xp in
         w.withUnsafeBufferPointer { wp in
           out.withUnsafeMutableBufferPointer { op in
             let xBase = xp.baseAddress!, wBase = wp.baseAddress!, oBase = op.baseAddress!
-            parallelFor(n * group, threads: context.threads) { item in
-              let gi = item % group, img = item / group
+            // Pieces: (image, group, block of output channels). A channel's values come only
+            // from its own rows (sgemm of those rows, then col2im in the same order), so the
+            // split gives the same bits for any thread count; bias follows, per channel.
+            let blocks = max(1, min(mg, Self.channelBlocks)), perBlock = (mg + blocks - 1) / blocks
+            parallelFor(n * group * blocks, threads: context.threads) { item in
+              let block = item % blocks, gi = (item / blocks) % group, img = item / (blocks * group)
+              let c0 = block * perBlock, channels = min(perBlock, mg - c0)
+              if channels <= 0 { return }
+              let blockRows = channels * kCount
               // sgemm (beta 0) writes every column value: no need to zero the buffer first.
-              let cBase = UnsafeMutablePointer<Float>.allocate(capacity: rows * pin)
+              let cBase = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * pin)
               defer { cBase.deallocate() }
+              // Rows c0·K ..< (c0 + channels)·K of W_gᵀ: columns of W_g from c0·K on.
               cblas_sgemm(
-                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(pin), Int32(cg), 1,
-                wBase + gi * cg * rows, Int32(rows), xBase + (img * c + gi * cg) * pin, Int32(pin), 0, cBase, Int32(pin))
-              let yg = oBase + (img * m + gi * mg) * pout
+                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(blockRows), Int32(pin), Int32(cg), 1,
+                wBase + gi * cg * rows + c0 * kCount, Int32(rows), xBase + (img * c + gi * cg) * pin, Int32(pin), 0, cBase,
+                Int32(pin))
+              let yg = oBase + (img * m + gi * mg + c0) * pout
+              yg.update(repeating: 0, count: channels * pout)
+              defer {
+                if let bias {
+                  for o in 0..<channels {
+                    let b = bias[gi * mg + c0 + o], dst = yg + o * pout
+                    for i in 0..<pout { dst[i] += b }
+                  }
+                }
+              }
               if nd == 2 {
-                Self.col2im2D(cBase, rows: rows, input: input, kernel: kernel, strides: s, dilations: d, begin: begin, output: output, into: yg)
+                Self.col2im2D(cBase, rows: blockRows, input: input, kernel: kernel, strides: s, dilations: d, begin: begin, output: output, into: yg)
                 return
               }
               var tap = [Int](repeating: 0, count: nd), at = [Int](repeating: 0, count: nd)
-              for row in 0..<rows {
+              for row in 0..<blockRows {
                 let channel = row / kCount
                 var rest = row % kCount
                 for a in stride(from: nd - 1, through: 0, by: -1) { tap[a] = (rest % kernel[a]) * d[a]; rest /= kernel[a] }
@@ -102,7 +125,7 @@ struct ConvTranspose: Operator {
         }
       }
     }
-    if let bias {
+    if let bias, !computed {
       for img in 0..<n {
         for o in 0..<m {
           let base = (img * m + o) * pout

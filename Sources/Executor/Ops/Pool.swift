@@ -9,6 +9,9 @@ struct Pool: Operator {
   let countIncludePad: Bool
   let columnMajorIndices: Bool
 
+  /// Values read and written below which a pool runs on one thread (waking a second costs more).
+  static let parallelValues = 1 << 15
+
   static func build(_ b: OpBuilder) throws -> Operator {
     let isMax = b.node.opType == "MaxPool"
     // AveragePool has dilations from opset 19 only.
@@ -66,21 +69,28 @@ struct Pool: Operator {
       windowCells.append(cells)
     }
     first.append(offsets.count)
-    for plane in 0..<planes {
-      let base = plane * inSize
-      for position in 0..<outSize {
-        let taps = first[position]..<first[position + 1]
-        if isMax {
-          var best = -Float.infinity, at = taps.first ?? 0
-          for t in taps where x[base + offsets[t]] > best { best = x[base + offsets[t]]; at = t }
-          out[plane * outSize + position] = best
-          let index = taps.isEmpty ? 0 : (columnMajorIndices ? columnMajor[at] : offsets[at])
-          indices[plane * outSize + position] = Int64(base + index)
-        } else {
-          var sum: Float = 0
-          for t in taps { sum += x[base + offsets[t]] }
-          let divisor = countIncludePad ? windowCells[position] : taps.count
-          out[plane * outSize + position] = divisor > 0 ? sum / Float(divisor) : 0
+    // Planes are independent pieces (same bits for any thread count).
+    x.withUnsafeBufferPointer { x in
+      out.withUnsafeMutableBufferPointer { out in
+        indices.withUnsafeMutableBufferPointer { indices in
+          parallelFor(planes, threads: planes * (inSize + outSize) >= Self.parallelValues ? context.threads : 1) { plane in
+            let base = plane * inSize
+            for position in 0..<outSize {
+              let taps = first[position]..<first[position + 1]
+              if isMax {
+                var best = -Float.infinity, at = taps.first ?? 0
+                for t in taps where x[base + offsets[t]] > best { best = x[base + offsets[t]]; at = t }
+                out[plane * outSize + position] = best
+                let index = taps.isEmpty ? 0 : (columnMajorIndices ? columnMajor[at] : offsets[at])
+                indices[plane * outSize + position] = Int64(base + index)
+              } else {
+                var sum: Float = 0
+                for t in taps { sum += x[base + offsets[t]] }
+                let divisor = countIncludePad ? windowCells[position] : taps.count
+                out[plane * outSize + position] = divisor > 0 ? sum / Float(divisor) : 0
+              }
+            }
+          }
         }
       }
     }

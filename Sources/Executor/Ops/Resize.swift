@@ -94,10 +94,13 @@ struct Resize: Operator {
       _ = try Axes.checkedCount(resized)  // axes resize one at a time; each step must fit too
       let outer = Axes.product(shape, 0..<axis), inner = Axes.product(shape, (axis + 1)..<r)
       // Taps flattened (source, weight) per output position; nil positions take `extrapolation`.
-      var next = [Float](repeating: 0, count: outer * m * inner)
+      // Every row is zeroed (or filled) by its own piece below: no serial zero-fill first.
+      let total = outer * m * inner
+      var next = [Float](unsafeUninitializedCapacity: total) { $1 = total }
       data.withUnsafeBufferPointer { src in
         next.withUnsafeMutableBufferPointer { dst in
-          for o in 0..<outer {
+          // Each outer index writes its own rows: independent pieces (same bits for any thread count).
+          parallelFor(outer, threads: outer * m * inner >= elementwiseParallelMinimum ? context.threads : 1) { o in
             for (j, t) in taps.enumerated() {
               let row = dst.baseAddress! + (o * m + j) * inner
               guard let t else {
@@ -105,6 +108,7 @@ struct Resize: Operator {
                 continue
               }
               // Each value is 0 + w₀·x₀ + w₁·x₁ + … in tap order, as a per-element sum would be.
+              row.update(repeating: 0, count: inner)
               for (at, w) in t {
                 let from = src.baseAddress! + (o * n + at) * inner
                 for i in 0..<inner { row[i] += w * from[i] }
