@@ -1,6 +1,6 @@
 import Foundation
-import ONNXProto
-import SwiftProtobuf
+internal import ONNXProto
+internal import SwiftProtobuf
 
 /// Decodes a memory-mapped model one initializer at a time.
 ///

@@ -1,6 +1,6 @@
 import Foundation
-import ONNXProto
-import SwiftProtobuf
+internal import ONNXProto
+internal import SwiftProtobuf
 
 /// Encodes a model as a list of byte pieces whose concatenation is exactly
 /// `model.serializedData()`, without copying large `raw_data` buffers.
