@@ -12,7 +12,7 @@ internal import SwiftProtobuf
 /// bytes, and the model is never held twice in memory while it is written.
 enum ModelEncoder {
   /// `raw_data` smaller than this is serialized with its tensor as usual.
-  static let borrowThreshold = 1 << 16
+  static let borrowThreshold = 1 << 12
 
   /// The serialized model, in order.
   static func pieces(of model: Onnx_ModelProto) throws -> [Data] {
