@@ -1,5 +1,5 @@
 import Foundation
-import ONNXProto
+internal import ONNXProto
 
 /// An ONNX model: its main graph as an editable `Graph`, plus everything else carried through.
 public struct Model {

@@ -1,6 +1,6 @@
-// libFuzzer target for the model loader (`ModelIO.readModel(at:)`): protobuf decoding by parts,
-// the ModelProto checks and external-data resolution. Every thrown error is a correct answer; a
-// trap, a hang or a leak is a finding.
+// libFuzzer target for the model loader (`Model.load(path:)`): protobuf decoding by parts, the
+// ModelProto checks, external-data resolution and the graph built from it. Every thrown error is
+// a correct answer; a trap, a hang or a leak is a finding.
 //
 // Not a SwiftPM target: SwiftPM links executables with `--defsym main=<target>_main`, which
 // collides with libFuzzer's `main` (gold then fails with an internal error). `make fuzz-loader`
@@ -23,6 +23,6 @@ public func loaderFuzzerTestOneInput(_ start: UnsafePointer<UInt8>?, _ count: In
   let path = folder + "/model.onnx"
   let data = start.map { Data(bytes: $0, count: count) } ?? Data()
   guard FileManager.default.createFile(atPath: path, contents: data) else { return 0 }
-  _ = try? ModelIO.readModel(at: path)
+  _ = try? Model.load(path: path)
   return 0
 }

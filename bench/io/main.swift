@@ -1,4 +1,4 @@
-// bench-io: times ModelIO.readModel and ModelIO.writeModel on one model and reports peak memory.
+// bench-io: times Model.load and Model.save on one model and reports peak memory.
 //
 //     swift build -c release --scratch-path .build-io --product bench-io
 //     .build-io/release/bench-io <model.onnx> <out.onnx> [--repetitions N] [--external THRESHOLD]
@@ -12,7 +12,6 @@
 
 import Foundation
 import ONNX
-import ONNXProto
 
 #if canImport(Glibc)
   import Glibc
@@ -68,19 +67,19 @@ do {
   let baseline = peakResidentBytes()
   var readTimes: [Double] = []
   var writeTimes: [Double] = []
-  var model: Onnx_ModelProto? = nil
+  var model: Model? = nil
   for _ in 0..<repetitions {
     model = nil  // one model alive at a time
-    readTimes.append(try seconds { model = try ModelIO.readModel(at: input) })
+    readTimes.append(try seconds { model = try Model.load(path: input) })
   }
   let afterRead = peakResidentBytes()
   for _ in 0..<repetitions {
-    writeTimes.append(try seconds { try ModelIO.writeModel(model!, to: output, externalData: policy) })
+    writeTimes.append(try seconds { try model!.save(to: output, externalData: policy) })
   }
   let peak = peakResidentBytes()
   let outputSize = size(output) + size(output + ".data")
   let (read, write) = (median(readTimes), median(writeTimes))
-  print("model           \(input) (\(mb(fileSize)), \(model!.graph.initializer.count) initializers)")
+  print("model           \(input) (\(mb(fileSize)), \(model!.graph.initializerNames.count) initializers)")
   print("output          \(output) (\(mb(outputSize)))")
   print(String(format: "read   median   %.3f s  (%@)", read, readTimes.map { String(format: "%.3f", $0) }.joined(separator: " ")))
   print(String(format: "write  median   %.3f s  (%@)", write, writeTimes.map { String(format: "%.3f", $0) }.joined(separator: " ")))

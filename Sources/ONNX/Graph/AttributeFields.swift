@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 /// What onnx's checker asks of every attribute's fields, whatever the op: a name, a type (from IR
 /// version 2), and no value field of another kind than the type. The tool reads an untyped

@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 /// A value whose contents are known before inference: an initializer, the output of a
 /// `Constant` node, or the output of a `ConstantOfShape` node whose shape is itself constant.

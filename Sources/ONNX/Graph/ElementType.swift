@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 /// The element types the rewriter reads and writes as floating point.
 public enum ElementType: String, Sendable, Equatable, Codable {

@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 extension Graph {
   /// Largest `ConstantOfShape` folded into a constant: bigger fills are left to the runtime, so a

@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 /// Declared types (graph inputs, graph outputs, value_info) against what the file states
 /// elsewhere. The tool writes every declaration back unchanged, so one that contradicts an

@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 /// Edits. Each keeps the index and the name authority in step at a cost proportional to what it
 /// touches, then (in debug builds, or with ONNX_RSTD_CHECK_INVARIANTS=1) runs `checkInvariants()`.

@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 extension Graph {
   /// Bytes of tensor data the initializers hold, by element type name ("FLOAT", "INT8", ...),

@@ -1,5 +1,5 @@
 import Foundation
-import ONNXProto
+internal import ONNXProto
 
 extension Graph {
   /// Whether edits check the invariants after themselves: always in debug builds (the unit

@@ -1,5 +1,5 @@
 import Foundation
-import ONNXProto
+internal import ONNXProto
 
 /// The main graph of a model: nodes in order behind stable `NodeID` handles, initializers, and
 /// producer/consumer indexes that every edit keeps in step.

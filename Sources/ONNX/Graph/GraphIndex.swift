@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 /// Producer and consumer tables of a graph. Built once when the graph is read, then kept in step
 /// by every edit (`Graph+Editing.swift`), so an edit costs O(size of the edit).

@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 extension Node {
   /// A view of a protobuf node.

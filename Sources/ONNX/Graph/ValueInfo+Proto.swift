@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 extension ValueInfo {
   init(_ proto: Onnx_ValueInfoProto) {

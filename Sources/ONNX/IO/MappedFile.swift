@@ -18,6 +18,8 @@ final class MappedFile {
   let bytes: UnsafeRawBufferPointer
   /// The file's identity (device and inode).
   let id: ExternalDataRegistry.FileID?
+  /// The granule of `discard(_:)`.
+  static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
   /// Maps the file at `path`.
   /// - Throws: `ONNXError.fileNotFound`, `.emptyFile`, `.readFailed` (folder, permissions, I/O).
@@ -55,7 +57,7 @@ final class MappedFile {
   /// counting towards the process's resident memory. Reading them later still works (the
   /// kernel maps them in again from the file).
   func discard(_ range: Range<Int>) {
-    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let page = MappedFile.pageSize
     let start = (range.lowerBound + page - 1) / page * page
     let end = range.upperBound / page * page
     guard end > start, let base = bytes.baseAddress else { return }

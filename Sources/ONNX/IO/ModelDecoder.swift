@@ -1,6 +1,6 @@
 import Foundation
-import ONNXProto
-import SwiftProtobuf
+internal import ONNXProto
+internal import SwiftProtobuf
 
 /// Decodes a memory-mapped model one initializer at a time.
 ///
@@ -37,13 +37,21 @@ enum ModelDecoder {
     var initializers: [Onnx_TensorProto] = []
     initializers.reserveCapacity(fields.count { $0.number == 5 })
     var rest = Data()
+    // Every field is copied out (decoded, or appended to `rest`) before the next is read, so all
+    // bytes up to the current field's end are done with: discarding from where the last discard
+    // stopped frees the pages small initializers share with their neighbours too.
+    var discardedUpTo = 0
     for field in fields {
       if field.number == 5 && field.wireType == 2 {
         let payload = UnsafeRawBufferPointer(rebasing: graphBytes[field.payload])
         initializers.append(try Onnx_TensorProto(serializedBytes: borrowedData(payload)))
-        file.discard((graphRange.lowerBound + field.range.lowerBound)..<(graphRange.lowerBound + field.range.upperBound))
       } else {
         rest.append(contentsOf: UnsafeRawBufferPointer(rebasing: graphBytes[field.range]))
+      }
+      let end = graphRange.lowerBound + field.range.upperBound
+      if end - discardedUpTo >= 1 << 16 {
+        file.discard(discardedUpTo..<end)
+        discardedUpTo = end / MappedFile.pageSize * MappedFile.pageSize
       }
     }
     var graph = try Onnx_GraphProto(serializedBytes: rest)

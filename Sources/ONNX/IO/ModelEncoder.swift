@@ -1,6 +1,6 @@
 import Foundation
-import ONNXProto
-import SwiftProtobuf
+internal import ONNXProto
+internal import SwiftProtobuf
 
 /// Encodes a model as a list of byte pieces whose concatenation is exactly
 /// `model.serializedData()`, without copying large `raw_data` buffers.
@@ -12,7 +12,7 @@ import SwiftProtobuf
 /// bytes, and the model is never held twice in memory while it is written.
 enum ModelEncoder {
   /// `raw_data` smaller than this is serialized with its tensor as usual.
-  static let borrowThreshold = 1 << 16
+  static let borrowThreshold = 1 << 12
 
   /// The serialized model, in order.
   static func pieces(of model: Onnx_ModelProto) throws -> [Data] {

@@ -1,6 +1,6 @@
 import Foundation
-import ONNXProto
-import SwiftProtobuf
+package import ONNXProto
+internal import SwiftProtobuf
 
 /// Reads and writes ONNX model files, including their external data.
 ///
@@ -9,7 +9,7 @@ import SwiftProtobuf
 /// - `writeModel(_:to:externalData:)` writes deterministic bytes through temporary files in the
 ///   destination folder and renames them into place, so a failed write leaves nothing behind and
 ///   a reader never sees a half-written file.
-public enum ModelIO {
+package enum ModelIO {
   /// Reads the model at `path`, checks that it is an ONNX model, and loads its external data.
   ///
   /// External data is looked up relative to the model's folder (`location`, `offset`, `length`;
@@ -24,7 +24,7 @@ public enum ModelIO {
   /// - Returns: the model.
   /// - Throws: `ONNXError.fileNotFound`, `.emptyFile`, `.readFailed`, `.notAModel`,
   ///   `.externalDataMissing`, `.externalDataOutOfRange`, `.externalDataInvalid`.
-  public static func readModel(at path: String) throws -> Onnx_ModelProto {
+  package static func readModel(at path: String) throws -> Onnx_ModelProto {
     var sideFiles: [String] = []
     return try readModel(at: path, sideFiles: &sideFiles)
   }
@@ -65,7 +65,7 @@ public enum ModelIO {
   ///   - externalData: where tensor data goes.
   /// - Throws: `ONNXError.outputDirectoryMissing`, `.externalDataUnresolved`,
   ///   `.wouldOverwriteExternalData`, `.writeFailed` (also for a `path` that is not a regular file).
-  public static func writeModel(_ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy) throws {
+  package static func writeModel(_ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy) throws {
     try writeModel(model, to: path, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
   }
 

@@ -1,4 +1,4 @@
-import ONNXProto
+package import ONNXProto
 
 extension Onnx_ModelProto {
   /// Calls `body` on every dense tensor the model stores, in a fixed order, letting it change
@@ -11,7 +11,7 @@ extension Onnx_ModelProto {
   /// function. Value-info, types and everything else are untouched.
   /// - Parameter body: called once per tensor; may mutate it.
   /// - Complexity: O(nodes + attributes + tensors), plus whatever `body` costs.
-  public mutating func forEachTensor(_ body: (inout Onnx_TensorProto) throws -> Void) rethrows {
+  package mutating func forEachTensor(_ body: (inout Onnx_TensorProto) throws -> Void) rethrows {
     if hasGraph {
       var graph = self.graph
       clearGraph()  // keep `graph` uniquely referenced while it is edited
@@ -42,7 +42,7 @@ extension Onnx_ModelProto {
 extension Onnx_GraphProto {
   /// Calls `body` on every dense tensor of this graph and its subgraphs; see
   /// `Onnx_ModelProto.forEachTensor(_:)` for the order.
-  public mutating func forEachTensor(_ body: (inout Onnx_TensorProto) throws -> Void) rethrows {
+  package mutating func forEachTensor(_ body: (inout Onnx_TensorProto) throws -> Void) rethrows {
     if !initializer.isEmpty {
       var tensors = initializer
       initializer = []

@@ -1,5 +1,5 @@
 import Foundation
-import ONNXProto
+internal import ONNXProto
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 extension Onnx_TensorProto {
   /// Bytes per element in `raw_data` (sub-byte types round up per pair: int4/uint4 pack two).

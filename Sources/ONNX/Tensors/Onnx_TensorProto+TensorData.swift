@@ -1,5 +1,5 @@
 import Foundation
-import ONNXProto
+internal import ONNXProto
 
 extension Onnx_TensorProto {
   /// The tensor decoded into a `TensorData` (see there for how each type is widened).

@@ -1,21 +1,21 @@
 import Foundation
-import ONNXProto
+package import ONNXProto
 
 extension Onnx_TensorProto {
   /// The tensor's dims as `Int`s (an empty array for a scalar).
-  public var shape: [Int] { dims.map { Int(truncatingIfNeeded: $0) } }
+  package var shape: [Int] { dims.map { Int(truncatingIfNeeded: $0) } }
 
   /// The number of elements: the product of the dims (1 for a scalar), or 0 when the dims are
   /// negative or their product overflows (see `checkedElementCount()`).
-  public var elementCount: Int { (try? checkedElementCount()) ?? 0 }
+  package var elementCount: Int { (try? checkedElementCount()) ?? 0 }
 
   /// The element type, or `nil` when `data_type` holds a value this schema does not know.
-  public var elementType: Onnx_TensorProto.DataType? { DataType(rawValue: Int(dataType)) }
+  package var elementType: Onnx_TensorProto.DataType? { DataType(rawValue: Int(dataType)) }
 
   /// The product of the dims (1 for a scalar).
   ///
   /// - Throws: `ONNXError.invalidDims` when a dim is negative or the product overflows.
-  public func checkedElementCount() throws -> Int {
+  package func checkedElementCount() throws -> Int {
     var count = 1
     for dim in dims {
       guard dim >= 0, let d = Int(exactly: dim) else { throw ONNXError.invalidDims(tensor: name, dims: dims) }
@@ -37,7 +37,7 @@ extension Onnx_TensorProto {
   ///   when the stored data does not match the dims, `.externalDataUnresolved` for data still in
   ///   an external file, `.invalidDims`.
   /// - Complexity: O(`elementCount`).
-  public func floatValues() throws -> [Float] {
+  package func floatValues() throws -> [Float] {
     let count = try checkedElementCount()
     guard let type = elementType else { throw unsupported() }
     try checkNotExternal()
@@ -71,7 +71,7 @@ extension Onnx_TensorProto {
   /// - Throws: `ONNXError.unsupportedDataType` for other types, `.rawDataSize` or `.valueCount`
   ///   when the stored data does not match the dims, `.externalDataUnresolved`, `.invalidDims`.
   /// - Complexity: O(`elementCount`).
-  public func int64Values() throws -> [Int64] {
+  package func int64Values() throws -> [Int64] {
     let count = try checkedElementCount()
     guard let type = elementType else { throw unsupported() }
     try checkNotExternal()
@@ -100,7 +100,7 @@ extension Onnx_TensorProto {
   ///   - dataType: `.float`, `.float16`, `.bfloat16` or `.double`; anything else is a programming error.
   /// - Returns: the tensor.
   /// - Complexity: O(`values.count`).
-  public static func makeFloats(
+  package static func makeFloats(
     _ values: [Float], shape: [Int], name: String, dataType: Onnx_TensorProto.DataType
   ) -> Onnx_TensorProto {
     precondition(values.count == shape.reduce(1, *), "makeFloats: \(values.count) values for shape \(shape)")
@@ -124,13 +124,13 @@ extension Onnx_TensorProto {
   ///   - shape: the dims (empty for a scalar).
   ///   - name: the tensor's name.
   /// - Returns: the tensor.
-  public static func makeInt64s(_ values: [Int64], shape: [Int], name: String) -> Onnx_TensorProto {
+  package static func makeInt64s(_ values: [Int64], shape: [Int], name: String) -> Onnx_TensorProto {
     precondition(values.count == shape.reduce(1, *), "makeInt64s: \(values.count) values for shape \(shape)")
     return makeRaw(littleEndianData(values.map { UInt64(bitPattern: $0) }), type: .int64, shape: shape, name: name)
   }
 
   /// An INT8 tensor (raw_data, one byte per value): weights stored quantized.
-  public static func makeInt8s(_ values: [Int8], shape: [Int], name: String) -> Onnx_TensorProto {
+  package static func makeInt8s(_ values: [Int8], shape: [Int], name: String) -> Onnx_TensorProto {
     precondition(values.count == shape.reduce(1, *), "makeInt8s: \(values.count) values for shape \(shape)")
     return makeRaw(Data(values.map { UInt8(bitPattern: $0) }), type: .int8, shape: shape, name: name)
   }

@@ -1,9 +1,9 @@
-import ONNXProto
+package import ONNXProto
 
 extension Onnx_TensorProto.DataType {
   /// The name ONNX uses for this data type (`FLOAT`, `FLOAT16`, `BFLOAT16`, …), as printed by
   /// onnx's `TensorProto.DataType.Name`.
-  public var onnxName: String {
+  package var onnxName: String {
     switch self {
     case .undefined: return "UNDEFINED"
     case .float: return "FLOAT"
@@ -34,7 +34,7 @@ extension Onnx_TensorProto.DataType {
 
   /// Bytes per element in `raw_data`, or `nil` for types that are not a whole number of bytes
   /// per element (`STRING`, the 4-bit types, `UNDEFINED`).
-  public var byteWidth: Int? {
+  package var byteWidth: Int? {
     switch self {
     case .uint8, .int8, .bool, .float8E4M3Fn, .float8E4M3Fnuz, .float8E5M2, .float8E5M2Fnuz: return 1
     case .uint16, .int16, .float16, .bfloat16: return 2
@@ -47,7 +47,7 @@ extension Onnx_TensorProto.DataType {
 
   /// The ONNX name of a raw `data_type` value; values this schema does not know print as
   /// `DATA_TYPE_<n>`.
-  public static func onnxName(of rawValue: Int32) -> String {
+  package static func onnxName(of rawValue: Int32) -> String {
     Onnx_TensorProto.DataType(rawValue: Int(rawValue))?.onnxName ?? "DATA_TYPE_\(rawValue)"
   }
 }

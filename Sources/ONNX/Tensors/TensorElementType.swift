@@ -1,4 +1,4 @@
-import ONNXProto
+internal import ONNXProto
 
 /// Every element type an ONNX tensor can declare, numbered as in `onnx.proto`.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import ONNXProto
+internal import ONNXProto
 
 /// Reads tensors stored one per file as a serialized `TensorProto` (the layout of ONNX's
 /// backend test data: `test_data_set_0/input_0.pb`, `output_0.pb`, ...).
