@@ -14,18 +14,7 @@ func allocate(curves: [[CurvePoint]], errorBound bound: Double) -> [CurvePoint] 
   let hulls = curves.map(lowerHull)
   var chosen = hulls.map { $0[0] }
   var squared = chosen.reduce(0.0) { $0 + $1.error * $1.error }
-  struct Step { var site: Int; var index: Int; var slope: Double }
-  var steps: [Step] = []
-  for (s, hull) in hulls.enumerated() {
-    for i in 1..<max(1, hull.count) {
-      let dp = Double(hull[i].cost - hull[i - 1].cost)
-      let de = hull[i - 1].error * hull[i - 1].error - hull[i].error * hull[i].error
-      steps.append(Step(site: s, index: i, slope: de / max(dp, 1)))
-    }
-  }
-  // Same order as the budget allocator: steepest first, then by site and index.
-  steps.sort { ($0.slope, -$0.site, -$0.index) > ($1.slope, -$1.site, -$1.index) }
-  for step in steps where squared > bound * bound {
+  for step in hullSteps(hulls) where squared > bound * bound {
     let next = hulls[step.site][step.index]
     guard hulls[step.site][step.index - 1] == chosen[step.site] else { continue }
     squared += next.error * next.error - chosen[step.site].error * chosen[step.site].error

@@ -1,3 +1,26 @@
+/// One step along a site's lower hull: from point `index - 1` to `index`, with its reduction of
+/// squared error per unit of cost.
+struct HullStep {
+  var site: Int
+  var index: Int
+  var slope: Double
+}
+
+/// Every hull step of every site, steepest first; ties by site and index, for determinism.
+/// Both allocators (budget and error bound) spend along this order.
+func hullSteps(_ hulls: [[CurvePoint]]) -> [HullStep] {
+  var steps: [HullStep] = []
+  for (s, hull) in hulls.enumerated() {
+    for i in 1..<max(1, hull.count) {
+      let dp = Double(hull[i].cost - hull[i - 1].cost)
+      let de = hull[i - 1].error * hull[i - 1].error - hull[i].error * hull[i].error
+      steps.append(HullStep(site: s, index: i, slope: de / max(dp, 1)))
+    }
+  }
+  steps.sort { ($0.slope, -$0.site, -$0.index) > ($1.slope, -$1.site, -$1.index) }
+  return steps
+}
+
 /// Water-filling of a budget over sites' error curves, on the points' `cost` axis (parameters
 /// unless the objective says otherwise).
 ///
@@ -14,19 +37,8 @@ func allocate(curves: [[CurvePoint]], budget: Int) -> [CurvePoint] {
   let hulls = curves.map(lowerHull)
   var chosen = hulls.map { $0[0] }
   var total = chosen.reduce(0) { $0 + $1.cost }
-  struct Step { var site: Int; var index: Int; var slope: Double }
-  var steps: [Step] = []
-  for (s, hull) in hulls.enumerated() {
-    for i in 1..<max(1, hull.count) {
-      let dp = Double(hull[i].cost - hull[i - 1].cost)
-      let de = hull[i - 1].error * hull[i - 1].error - hull[i].error * hull[i].error
-      steps.append(Step(site: s, index: i, slope: de / max(dp, 1)))
-    }
-  }
-  // Stable order: steepest first, then by site and index for determinism.
-  steps.sort { ($0.slope, -$0.site, -$0.index) > ($1.slope, -$1.site, -$1.index) }
   var stopped = Set<Int>()
-  for step in steps where !stopped.contains(step.site) {
+  for step in hullSteps(hulls) where !stopped.contains(step.site) {
     let next = hulls[step.site][step.index]
     let delta = next.cost - chosen[step.site].cost
     guard hulls[step.site][step.index - 1] == chosen[step.site] else { continue }
