@@ -114,7 +114,8 @@ extension Rewriter {
 
   /// Bytes storing `weight` as asked saves over float32.
   private func savedBytes(of weight: String, in graph: Graph) -> Int {
-    let count = (try? graph.constant(weight))?.shape.reduce(1, *) ?? 0
+    // Checked count (file dims are not trusted); a stored weight was decoded, so it is its length.
+    let count = (try? graph.constant(weight))??.elementCount ?? 0
     return count * (4 - options.weights.bytesPerParameter)
   }
 }
