@@ -7,6 +7,8 @@ public enum Method: String, CaseIterable, Sendable, Codable {
   case tucker2
   case cp
   case kron
+  /// Spatially separable filters (k1×1 then 1×k2) for ungrouped 2-D k×k convs; other sites svd.
+  case spatial
 }
 
 /// How the factors appear in the written model.

@@ -27,7 +27,11 @@ struct OutputBench {
   /// - Parameters:
   ///   - watching: Conv outputs (with their channel counts) whose statistics to collect.
   ///   - compiled: `original` already compiled with `executorOptions(check)`, if it was.
-  init(original: Model, check: OutputCheck, seed: UInt64, watching: [String: Int] = [:], compiled: Executor? = nil) throws {
+  ///   - patches: Conv sites (by output name) whose input-patch statistics to collect.
+  init(
+    original: Model, check: OutputCheck, seed: UInt64, watching: [String: Int] = [:], patches: [String: PatchSpec] = [:],
+    compiled: Executor? = nil
+  ) throws {
     executorOptions = OutputBench.executorOptions(check)
     let executor: Executor
     do { executor = try compiled ?? Executor(model: original, options: executorOptions) } catch {
@@ -48,8 +52,9 @@ struct OutputBench {
     }
     var references: [[String: TensorValue]] = []
     let described = inputsDescription
-    var statistics = ResponseStatistics(watching: watching.filter { executor.plan.canObserve($0.key) })
-    let observed = Set(statistics.watched.keys)
+    var statistics = ResponseStatistics(
+      watching: watching.filter { executor.plan.canObserve($0.key) }, patches: patches.filter { executor.plan.canObserve($0.value.input) })
+    let observed = statistics.observed
     for x in inputs {
       do { references.append(try executor.run(x, observing: observed) { statistics.add($0, $1) }) } catch {
         throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")

@@ -49,7 +49,8 @@ extension Rewriter {
     var bench: OutputBench
     do {
       bench = try OutputBench(
-        original: original, check: check, seed: options.seed, watching: responseSites(weightFits), compiled: compiled)
+        original: original, check: check, seed: options.seed, watching: responseSites(weightFits), patches: patchSites(weightFits),
+        compiled: compiled)
     } catch {
       let rows = try apply(weightFits, to: &model)
       let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""

@@ -24,6 +24,22 @@ extension Rewriter {
     return watched
   }
 
+  /// The sites planned as spatial factors whose input patches a response refit needs
+  /// (`PatchSpec`; wider patches keep weight fits), by the Conv's output value name.
+  func patchSites(_ prepared: PreparedRewrite) -> [String: PatchSpec] {
+    var watched: [String: PatchSpec] = [:]
+    var i = 0
+    for d in prepared.decisions {
+      guard case .rewrite(let site) = d else { continue }
+      defer { i += 1 }
+      guard respondsToFit(site), case .factor(.spatial, _) = prepared.plans[i], let out = site.node.outputs.first, !out.isEmpty,
+        let spec = PatchSpec(site)
+      else { continue }
+      watched[out] = spec
+    }
+    return watched
+  }
+
   /// Whether `site`'s factors can be fitted to its responses (svd of an ungrouped conv in the
   /// factorized layout, under `--fit responses`).
   func respondsToFit(_ site: ConvSite) -> Bool {
@@ -39,6 +55,15 @@ extension Rewriter {
     for d in prepared.decisions {
       guard case .rewrite(let site) = d else { continue }
       defer { i += 1 }
+      if respondsToFit(site), case .factor(.spatial, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
+        let out = site.node.outputs.first, let moments = statistics.patchMoments[out], moments.count > 0,
+        let bias = try responseFitBias(site, graph: graph)
+      {
+        let key = oldKey + "|responses:" + out
+        keyOf[i] = key
+        factorizations[key] = Result { try spatialResponseFactorization(site, graph: graph, moments: moments, rank: ranks[0], bias: bias) }
+        continue
+      }
       guard respondsToFit(site), case .factor(.svd, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
         let out = site.node.outputs.first, let moments = statistics.moments[out], moments.count > 0
       else { continue }
@@ -74,5 +99,19 @@ extension Rewriter {
       format: .svd, ranks: [rank], relativeError: norm > 0 ? residual.squareRoot() / norm : 0,
       factors: [factors], bias: responseBias(left: factors.left, bias: bias, mean: moments.mean),
       responseError: responseError, fittedTo: FitTarget.responses.rawValue)
+  }
+
+  /// The spatial factors of `site` at `rank`: the weight fit's vertical factor, the horizontal
+  /// one refitted to the responses on the observed input patches (`spatialResponseRefit`), and
+  /// the bias restoring the mean response. `relativeError` stays the weight error.
+  func spatialResponseFactorization(_ site: ConvSite, graph: Graph, moments: SecondMoments, rank: Int, bias: [Float]) throws -> Factorization {
+    let kernel = try site.kernel(in: graph)
+    let start = try spatialSVD(kernel, rank: rank)
+    let fit = try spatialResponseRefit(start.factors, kernel: kernel, covariance: moments.covariance, mean: moments.mean, bias: bias)
+    let residual = zip(kernel.scalars, fit.factors.reconstruct().scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+    let norm = kernel.frobeniusNorm
+    return Factorization(
+      format: .spatial, ranks: [rank], relativeError: norm > 0 ? residual.squareRoot() / norm : 0, factors: fit.factors,
+      bias: fit.bias, responseError: fit.responseError, fittedTo: FitTarget.responses.rawValue)
   }
 }

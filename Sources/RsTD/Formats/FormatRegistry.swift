@@ -5,6 +5,7 @@ enum FormatRegistry {
     .tucker2: Tucker2Format(),
     .cp: CPFormat(),
     .kron: KronFormat(),
+    .spatial: SpatialFormat(),
   ]
 
   /// The format implementing `method`; `auto` reads as svd.

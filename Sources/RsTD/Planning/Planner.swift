@@ -8,11 +8,13 @@ struct Planner {
   var geometry: SiteGeometries = .nominal
 
   /// The formats considered for a site: the one asked for, or for `auto` svd plus tucker2 on
-  /// convs with a spatial kernel (for 1×1 convs svd is never worse at equal budget).
+  /// convs with a spatial kernel (for 1×1 convs svd is never worse at equal budget); `spatial`
+  /// where it separates a kernel, svd elsewhere.
   func candidates(_ site: ConvSite) -> [any ConvFormat] {
     let methods: [Method]
     switch options.method {
     case .auto: methods = site.kind == .conv && site.kernelArea > 1 ? [.svd, .tucker2] : [.svd]
+    case .spatial: methods = SpatialFormat.applies(to: site) ? [.spatial] : [.svd]
     default: methods = [options.method]
     }
     return methods.map { formatFor($0) }

@@ -102,3 +102,14 @@ extension ReconstructedFormat {
     return (w.reshaped(kernel.shape), reference)
   }
 }
+
+extension SpatialFormat {
+  func storedKernel(_ stored: [String: [Float]], of f: Factorization, site: ConvSite, kernel: Tensor) -> (stored: Tensor, reference: Tensor) {
+    let r = f.ranks[0]
+    let (m, c, k) = (site.outputChannels, site.inputChannelsPerGroup, site.kernelSize)
+    let factors = SpatialFactors(
+      vertical: Tensor(shape: [r, c, k[0]], scalars: stored["spatial_vertical"]!),
+      horizontal: Tensor(shape: [m, r, k[1]], scalars: stored["spatial_horizontal"]!))
+    return (factors.reconstruct(), kernel)
+  }
+}
