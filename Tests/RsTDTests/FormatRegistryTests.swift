@@ -20,7 +20,7 @@ final class FormatRegistryTests: XCTestCase {
     let site = try onlySite(model)
     let kernel = try site.kernel(in: model.graph)
     let svd = try SVDFormat().factor(kernel, site: site, ranks: [2], context: ShuffleContext(mode: .none, seed: 1, candidates: 0))
-    for format in [Tucker2Format() as any ConvFormat, CPFormat(), KronFormat(), ReconstructedFormat(inner: .tucker2)] {
+    for format in [Tucker2Format() as any ConvFormat, CPFormat(), KronFormat(), SpatialFormat(), ReconstructedFormat(inner: .tucker2)] {
       var emitter = ChainEmitter(graph: model.graph, site: site, factorKey: "k", shared: [:])
       var wrong = svd
       if format is ReconstructedFormat { wrong.factors = "not factors" }

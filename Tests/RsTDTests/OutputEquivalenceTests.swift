@@ -48,6 +48,7 @@ final class OutputEquivalenceTests: XCTestCase {
       ("tucker2", fullRankOptions(.tucker2)),
       ("cp", fullRankOptions(.cp)),
       ("kron", fullRankOptions(.kron)),
+      ("spatial", fullRankOptions(.spatial)),
       ("kron random", fullRankOptions(.kron, shuffle: .random)),
       ("kron search", fullRankOptions(.kron, shuffle: .search)),
       ("reconstructed svd", fullRankOptions(.svd, layout: .reconstructed)),

@@ -190,7 +190,7 @@ def test_default_run_holds_digits_to_its_bound_and_keeps_accuracy(tmp_path):
     assert after >= before - 0.02
 
 
-@pytest.mark.parametrize("method", ["auto", "svd", "tucker2", "cp", "kron"])
+@pytest.mark.parametrize("method", ["auto", "svd", "tucker2", "cp", "kron", "spatial"])
 def test_ratio_half_halves_digits_conv_params(method, tmp_path):
     out = tmp_path / "o.onnx"
     # A test of each method's chain: the latency guard (which keeps kron's Gathers off a CNN this

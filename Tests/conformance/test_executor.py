@@ -31,6 +31,7 @@ PLANS = [
     ("tucker2", "factorized", "none"),
     ("cp", "factorized", "none"),
     ("kron", "factorized", "random"),
+    ("spatial", "factorized", "none"),
     ("svd", "reconstructed", "random"),
     ("tucker2", "reconstructed", "random"),
 ]

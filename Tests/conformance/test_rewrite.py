@@ -41,6 +41,7 @@ PLANS = [
     ("cp", "factorized", "none"),
     ("kron", "factorized", "none"),
     ("kron", "factorized", "random"),
+    ("spatial", "factorized", "none"),
     ("svd", "reconstructed", "none"),
     ("svd", "reconstructed", "random"),
     ("tucker2", "reconstructed", "random"),
