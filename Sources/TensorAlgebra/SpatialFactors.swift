@@ -41,3 +41,19 @@ public struct SpatialFactors: Sendable, Equatable {
     return rank * (shape[1] * shape[2] + shape[0] * shape[3])
   }
 }
+
+extension SpatialFactors {
+  /// The first `rank` separable filters (an SVD fit's factors are nested: its rank-r truncation).
+  /// - Precondition: 1 ≤ rank ≤ `self.rank`.
+  public func truncated(to rank: Int) -> SpatialFactors {
+    precondition(rank >= 1 && rank <= self.rank)
+    let (r, c, kh) = (vertical.shape[0], vertical.shape[1], vertical.shape[2])
+    let (m, kw) = (horizontal.shape[0], horizontal.shape[2])
+    let v = Tensor(shape: [rank, c, kh], scalars: Array(vertical.scalars[0..<(rank * c * kh)]))
+    var h = [Float](repeating: 0, count: m * rank * kw)
+    for o in 0..<m {
+      for q in 0..<(rank * kw) { h[(o * rank) * kw + q] = horizontal.scalars[(o * r) * kw + q] }
+    }
+    return SpatialFactors(vertical: v, horizontal: Tensor(shape: [m, rank, kw], scalars: h))
+  }
+}

@@ -98,3 +98,18 @@ private func gemm(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int, transpos
     b, blasint(transposeB ? k : n), 0, &c, blasint(n))
   return c
 }
+
+/// The relative response error (`spatialResponseRefit`) of the response-refitted spatial fit at
+/// each of `ranks`, from one SVD of the kernel: d(r) for the calibrated allocation.
+/// - Throws: as `spatialSVD` and `spatialResponseRefit`.
+/// - Complexity: one SVD, then O(r·k2·D²) per rank (D = C·k1·k2).
+public func spatialResponseCurve(_ kernel: Tensor, covariance: [Double], mean: [Double], ranks: [Int]) throws -> [Int: Double] {
+  guard let top = ranks.max() else { return [:] }
+  let start = try spatialSVD(kernel, rank: top).factors
+  let zeros = [Float](repeating: 0, count: kernel.shape[0])
+  var curve: [Int: Double] = [:]
+  for r in ranks {
+    curve[r] = try spatialResponseRefit(start.truncated(to: r), kernel: kernel, covariance: covariance, mean: mean, bias: zeros).responseError
+  }
+  return curve
+}

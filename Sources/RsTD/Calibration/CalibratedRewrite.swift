@@ -25,7 +25,7 @@ extension Rewriter {
     _ prepared: PreparedRewrite, original: Model, bench: inout OutputBench, bound: Double?, into model: inout Model
   ) throws -> RewriteOutcome? {
     guard options.allocation == .responses, options.fit == .responses, options.layout == .factorized, options.weights == .fp32,
-      options.method == .svd || options.method == .auto
+      [.svd, .auto, .spatial].contains(options.method)
     else { return nil }
     var ratio: Double?
     if case .ratio(let r) = options.ranks { ratio = r }
@@ -36,9 +36,7 @@ extension Rewriter {
 
     // Sensitivities: the site alone at `rank` of each (site, rank) job, on the probe inputs.
     func probe(_ jobs: [(site: Int, rank: Int)], _ what: String) throws {
-      let fits = try parallelMap(jobs) { j in
-        try responseFactorization(sites[j.site].site, graph: original.graph, moments: sites[j.site].moments, rank: j.rank, bias: sites[j.site].bias)
-      }
+      let fits = try parallelMap(jobs) { j in try responseFit(sites[j.site], rank: j.rank, graph: original.graph) }
       for (n, (j, fit)) in zip(jobs, fits).enumerated() {
         progress?("probing site \(n + 1) of \(jobs.count) (\(what))")
         let s = sites[j.site].index
@@ -102,7 +100,7 @@ extension Rewriter {
       var fits = [Int: Factorization?]()
       let jobs = zip(sites, chosen).map { ($0, $1.format == nil ? nil : $1.ranks[0]) }
       let made = try parallelMap(jobs) { s, r in
-        try r.map { try responseFactorization(s.site, graph: original.graph, moments: s.moments, rank: $0, bias: s.bias) }
+        try r.map { try responseFit(s, rank: $0, graph: original.graph) }
       }
       for (s, f) in zip(sites, made) { fits[s.index] = .some(f) }
       var candidate = original
@@ -178,42 +176,84 @@ extension Rewriter {
     return RewriteOutcome(sites: rows, measurement: measurement, latency: planner.latencyPrediction)
   }
 
-  /// The sites the calibrated allocation chooses ranks for, with their curves (in site order).
+  /// The sites the calibrated allocation chooses ranks for, with their curves (in site order):
+  /// spatial where the plan chose the spatial format and the input patches were observed, else
+  /// svd on the output moments.
   private func calibratedSites(_ base: PreparedRewrite, graph: Graph, statistics: ResponseStatistics) throws -> [CalibratedSite] {
     let planner = base.planner
-    let svd = planner.formatFor(.svd)
-    var found: [(Int, ConvSite, SecondMoments, [Float])] = []
+    var found: [(Int, ConvSite, Method, SecondMoments, [Float])] = []
     var i = 0
     for d in base.decisions {
       guard case .rewrite(let site) = d else { continue }
       defer { i += 1 }
       let opened: Bool
+      var method = Method.svd
       switch base.plans[i] {
-      case .factor: opened = true
-      case .keep(.excludedByBudget), .keep(.noCompressionUnderBound): opened = true
+      case .factor(let m, _): (opened, method) = (true, m)
+      case .keep(.excludedByBudget), .keep(.noCompressionUnderBound):
+        (opened, method) = (true, options.method == .spatial && SpatialFormat.applies(to: site) ? .spatial : .svd)
       case .keep: opened = false
       }
-      guard opened, respondsToFit(site), let out = site.node.outputs.first, let m = statistics.moments[out], m.count > 0,
-        let bias = try responseFitBias(site, graph: graph)
-      else { continue }
-      found.append((i, site, m, bias))
+      guard opened, respondsToFit(site), let out = site.node.outputs.first, let bias = try responseFitBias(site, graph: graph) else { continue }
+      if method == .spatial, let m = statistics.patchMoments[out], m.count > 0 {
+        found.append((i, site, .spatial, m, bias))
+      } else if let m = statistics.moments[out], m.count > 0 {
+        found.append((i, site, .svd, m, bias))
+      }
     }
-    let made = try parallelMap(found) { index, site, moments, bias -> CalibratedSite? in
-      let curve = try responseCurve(covariance: moments.covariance, dim: site.outputChannels)
+    let made = try parallelMap(found) { index, site, method, moments, bias -> CalibratedSite? in
+      let format = planner.formatFor(method)
+      let curve = method == .spatial
+        ? try spatialCurve(site, graph: graph, moments: moments, format: format, planner: planner)
+        : try responseCurve(covariance: moments.covariance, dim: site.outputChannels)
       let points = (1..<curve.count).compactMap { r -> CurvePoint? in
-        guard planner.unprofitableReason(site, svd, ranks: [r]) == nil else { return nil }
+        guard planner.unprofitableReason(site, format, ranks: [r]) == nil else { return nil }
         var p = CurvePoint(
-          format: .svd, ranks: [r], params: svd.cost(site, ranks: [r]).params, error: curve[r],
-          cost: planner.objectiveCost(site, svd, ranks: [r]))
-        p.aligned = planner.isAligned(site, svd, ranks: [r])
+          format: method, ranks: [r], params: format.cost(site, ranks: [r]).params, error: curve[r],
+          cost: planner.objectiveCost(site, format, ranks: [r]))
+        p.aligned = planner.isAligned(site, format, ranks: [r])
         return p
       }
       guard !points.isEmpty else { return nil }
       var keep = CurvePoint.keep(site)
       keep.cost = planner.objectiveCost(site, nil, ranks: [])
-      return CalibratedSite(index: index, site: site, moments: moments, bias: bias, curve: curve, points: points, keep: keep)
+      return CalibratedSite(index: index, site: site, format: method, moments: moments, bias: bias, curve: curve, points: points, keep: keep)
     }
     return made.compactMap { $0 }
+  }
+
+  /// Ranks of a spatial site's response curve that are refitted; the others are interpolated.
+  static let spatialCurveRanks = 48
+
+  /// d(0) … d(full) of a spatial site: the response refit's error measured at its profitable
+  /// ranks (at most `spatialCurveRanks` of them, evenly spread, aligned ones first), linear in
+  /// between; d(0) = 1 and d(full) = 0.
+  private func spatialCurve(_ site: ConvSite, graph: Graph, moments: SecondMoments, format: any ConvFormat, planner: Planner) throws -> [Double] {
+    let full = format.fullRanks(site)[0]
+    let profitable = (1..<max(full, 1)).filter { planner.unprofitableReason(site, format, ranks: [$0]) == nil }
+    var grid = profitable
+    if grid.count > Rewriter.spatialCurveRanks {
+      let aligned = profitable.filter { planner.isAligned(site, format, ranks: [$0]) }
+      let step = Double(profitable.count - 1) / Double(Rewriter.spatialCurveRanks - 1)
+      let spread = (0..<Rewriter.spatialCurveRanks).map { profitable[Int((Double($0) * step).rounded())] }
+      grid = Array(Set(spread + aligned.prefix(Rewriter.spatialCurveRanks))).sorted()
+    }
+    let measured = try spatialResponseCurve(try site.kernel(in: graph), covariance: moments.covariance, mean: moments.mean, ranks: grid)
+    var known = [(0, 1.0)] + grid.map { ($0, measured[$0]!) } + [(full, 0.0)]
+    known.sort { $0.0 < $1.0 }
+    var curve = [Double](repeating: 0, count: full + 1)
+    for k in 1..<known.count {
+      let (a, b) = (known[k - 1], known[k])
+      for r in a.0...b.0 { curve[r] = b.0 > a.0 ? a.1 + (b.1 - a.1) * Double(r - a.0) / Double(b.0 - a.0) : b.1 }
+    }
+    return curve
+  }
+
+  /// The response fit of calibrated site `s` at `rank`, in its format.
+  private func responseFit(_ s: CalibratedSite, rank: Int, graph: Graph) throws -> Factorization {
+    s.format == .spatial
+      ? try spatialResponseFactorization(s.site, graph: graph, moments: s.moments, rank: rank, bias: s.bias)
+      : try responseFactorization(s.site, graph: graph, moments: s.moments, rank: rank, bias: s.bias)
   }
 
   /// `base` with each calibrated site at its fit in `fits` (nil: kept whole, for the allocation's
@@ -225,8 +265,8 @@ extension Rewriter {
     for s in sites {
       guard let entry = fits[s.index] else { continue }
       if let f = entry {
-        let key = "\(s.site.key)|svd|\(options.layout.rawValue)|\(f.ranks)|responses:\(s.site.node.outputs[0])"
-        plans[s.index] = .factor(method: .svd, ranks: f.ranks)
+        let key = "\(s.site.key)|\(s.format.rawValue)|\(options.layout.rawValue)|\(f.ranks)|responses:\(s.site.node.outputs[0])"
+        plans[s.index] = .factor(method: s.format, ranks: f.ranks)
         keyOf[s.index] = key
         factorizations[key] = .success(f)
       } else {

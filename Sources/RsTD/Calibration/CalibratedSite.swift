@@ -11,12 +11,15 @@ struct CalibratedSite {
   /// Index among the prepared sites.
   let index: Int
   let site: ConvSite
+  /// The format of its chain: svd (response PCA) or spatial (`spatialResponseRefit`).
+  let format: Method
+  /// What the fit reads: the output moments (svd) or the input-patch moments (spatial).
   let moments: SecondMoments
   /// The bias the response fit corrects (`responseFitBias`).
   let bias: [Float]
-  /// d(0) … d(M).
+  /// d(0) … d(full rank) (spatial: measured on a grid of profitable ranks, linear between).
   let curve: [Double]
-  /// The profitable svd ranks (latency guard and channel alignment marked), `error` = d(r),
+  /// The profitable ranks of `format` (latency guard and channel alignment marked), `error` = d(r),
   /// `cost` under the objective.
   let points: [CurvePoint]
   /// The site kept whole, under the objective.
@@ -36,9 +39,12 @@ struct CalibratedSite {
   /// perturbation stays in the regime where the error grows linearly with d.
   static let probeResponseError = 0.25
 
-  init(index: Int, site: ConvSite, moments: SecondMoments, bias: [Float], curve: [Double], points: [CurvePoint], keep: CurvePoint) {
-    (self.index, self.site, self.moments, self.bias, self.curve, self.points, self.keep) =
-      (index, site, moments, bias, curve, points, keep)
+  init(
+    index: Int, site: ConvSite, format: Method, moments: SecondMoments, bias: [Float], curve: [Double], points: [CurvePoint],
+    keep: CurvePoint
+  ) {
+    (self.index, self.site, self.format, self.moments, self.bias, self.curve, self.points, self.keep) =
+      (index, site, format, moments, bias, curve, points, keep)
     referenceRank = CalibratedSite.referenceRank(points: points, curve: curve)
   }
 

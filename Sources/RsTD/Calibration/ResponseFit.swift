@@ -32,9 +32,14 @@ extension Rewriter {
     for d in prepared.decisions {
       guard case .rewrite(let site) = d else { continue }
       defer { i += 1 }
-      guard respondsToFit(site), case .factor(.spatial, _) = prepared.plans[i], let out = site.node.outputs.first, !out.isEmpty,
-        let spec = PatchSpec(site)
-      else { continue }
+      let spatial: Bool
+      switch prepared.plans[i] {
+      case .factor(.spatial, _): spatial = true
+      // A site the budget or a bound kept may be opened by the calibrated allocation.
+      case .keep(.excludedByBudget), .keep(.noCompressionUnderBound): spatial = options.method == .spatial && SpatialFormat.applies(to: site)
+      default: spatial = false
+      }
+      guard spatial, respondsToFit(site), let out = site.node.outputs.first, !out.isEmpty, let spec = PatchSpec(site) else { continue }
       watched[out] = spec
     }
     return watched
