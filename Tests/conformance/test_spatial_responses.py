@@ -45,6 +45,11 @@ def test_digits_at_half_the_conv_params_stays_within_a_point(tmp_path):
         if name != "weight fit":
             assert all(f == "spatial (responses)" for f in formats), formats
         result[name], reports[name] = (measured, _accuracy(out, x, y)), report
+        if name == "response fit, calibrated allocation":
+            (tmp_path / "again").mkdir()
+            again, _, _ = rewrite(tmp_path / "again", DIGITS, "--calibration", str(cal), "--calibration-samples", "150",
+                                  "--ratio", "0.5", *extra, *SPATIAL)
+            assert again.read_bytes() == out.read_bytes(), "same inputs and options must give byte-identical models"
     original = _accuracy(DIGITS, x, y)
     print({"original": original, **result})
     allocated = reports["response fit, calibrated allocation"]["measurement"]
