@@ -160,6 +160,24 @@ struct ChainEmitter {
     return a
   }
 
+  /// A conv along one axis of a 2-D kernel (`k1×1` for axis 0, `1×k2` for axis 1) with the
+  /// original's stride, dilation and padding on that axis; `auto_pad` SAME is per axis, so it is
+  /// kept. `group` nil leaves the attribute out.
+  func separableAttributes(axis: Int, group: Int?) -> [Attribute] {
+    let node = site.node
+    let k = site.kernelSize, s = node.ints("strides") ?? [1, 1], d = node.ints("dilations") ?? [1, 1]
+    let p = node.ints("pads") ?? [0, 0, 0, 0]
+    func along(_ v: [Int]) -> [Int] { axis == 0 ? [v[0], 1] : [1, v[1]] }
+    var a = [Attribute("kernel_shape", .ints(along(k))), Attribute("strides", .ints(along(s))), Attribute("dilations", .ints(along(d)))]
+    if let group { a.append(Attribute("group", .int(group))) }
+    if let autoPad = node.string("auto_pad"), autoPad != "NOTSET" {
+      a.append(Attribute("auto_pad", .string(autoPad)))
+    } else {
+      a.append(Attribute("pads", .ints(axis == 0 ? [p[0], 0, p[2], 0] : [0, p[1], 0, p[3]])))
+    }
+    return a
+  }
+
   /// A 1×…×1 conv with unit strides and no padding.
   func pointwiseAttributes(group: Int) -> [Attribute] {
     var a = [Attribute("kernel_shape", .ints(site.kernelSize.map { _ in 1 }))]

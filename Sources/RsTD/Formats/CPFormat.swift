@@ -90,23 +90,13 @@ struct CPFormat: ConvFormat {
     let (m, c) = (site.outputChannels, site.inputChannelsPerGroup)
     let (k1, k2) = (site.kernelSize[0], site.kernelSize[1])
     let node = site.node
-    let strides = node.ints("strides") ?? [1, 1]
-    let dilations = node.ints("dilations") ?? [1, 1]
-    let pads = node.ints("pads") ?? [0, 0, 0, 0]
-    let autoPad = node.string("auto_pad")
-
-    func axis(_ k: [Int], _ s: [Int], _ d: [Int], _ p: [Int]) -> [Attribute] {
-      var a = [Attribute("kernel_shape", .ints(k)), Attribute("strides", .ints(s)), Attribute("dilations", .ints(d)), Attribute("group", .int(r))]
-      if let autoPad, autoPad != "NOTSET" { a.append(Attribute("auto_pad", .string(autoPad))) } else { a.append(Attribute("pads", .ints(p))) }
-      return a
-    }
     let w1 = e.initializer("cp_in", cpf.factors[1].transposed([1, 0]).scalars, shape: [r, c, 1, 1])
     let w2 = e.initializer("cp_vertical", cpf.factors[2].transposed([1, 0]).scalars, shape: [r, 1, k1, 1])
     let w3 = e.initializer("cp_horizontal", cpf.factors[3].transposed([1, 0]).scalars, shape: [r, 1, 1, k2])
     let w4 = e.initializer("cp_out", cpf.factors[0].scalars, shape: [m, r, 1, 1])
     let t1 = e.conv(node.inputs[0], weight: w1, bias: nil, attributes: e.pointwiseAttributes(group: 1), suffix: "cp_conv1")
-    let t2 = e.conv(t1, weight: w2, bias: nil, attributes: axis([k1, 1], [strides[0], 1], [dilations[0], 1], [pads[0], 0, pads[2], 0]), suffix: "cp_conv2")
-    let t3 = e.conv(t2, weight: w3, bias: nil, attributes: axis([1, k2], [1, strides[1]], [1, dilations[1]], [0, pads[1], 0, pads[3]]), suffix: "cp_conv3")
+    let t2 = e.conv(t1, weight: w2, bias: nil, attributes: e.separableAttributes(axis: 0, group: r), suffix: "cp_conv2")
+    let t3 = e.conv(t2, weight: w3, bias: nil, attributes: e.separableAttributes(axis: 1, group: r), suffix: "cp_conv3")
     e.conv(t3, weight: w4, bias: site.biasName, attributes: e.pointwiseAttributes(group: 1), suffix: "cp_conv4", output: node.outputs[0])
   }
 }

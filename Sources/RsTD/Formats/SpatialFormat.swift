@@ -68,20 +68,10 @@ struct SpatialFormat: ConvFormat {
     let (m, c) = (site.outputChannels, site.inputChannelsPerGroup)
     let (k1, k2) = (site.kernelSize[0], site.kernelSize[1])
     let node = site.node
-    let strides = node.ints("strides") ?? [1, 1]
-    let dilations = node.ints("dilations") ?? [1, 1]
-    let pads = node.ints("pads") ?? [0, 0, 0, 0]
-    let autoPad = node.string("auto_pad")
-
-    func axis(_ k: [Int], _ s: [Int], _ d: [Int], _ p: [Int]) -> [Attribute] {
-      var a = [Attribute("kernel_shape", .ints(k)), Attribute("strides", .ints(s)), Attribute("dilations", .ints(d))]
-      if let autoPad, autoPad != "NOTSET" { a.append(Attribute("auto_pad", .string(autoPad))) } else { a.append(Attribute("pads", .ints(p))) }
-      return a
-    }
     let w1 = e.initializer("spatial_vertical", sf.vertical.scalars, shape: [r, c, k1, 1])
     let w2 = e.initializer("spatial_horizontal", sf.horizontal.scalars, shape: [m, r, 1, k2])
-    let t = e.conv(node.inputs[0], weight: w1, bias: nil, attributes: axis([k1, 1], [strides[0], 1], [dilations[0], 1], [pads[0], 0, pads[2], 0]), suffix: "spatial_conv1")
+    let t = e.conv(node.inputs[0], weight: w1, bias: nil, attributes: e.separableAttributes(axis: 0, group: nil), suffix: "spatial_conv1")
     let bias = f.bias.map { e.bias("spatial_bias", $0, shape: [m]) } ?? site.biasName
-    e.conv(t, weight: w2, bias: bias, attributes: axis([1, k2], [1, strides[1]], [1, dilations[1]], [0, pads[1], 0, pads[3]]), suffix: "spatial_conv2", output: node.outputs[0])
+    e.conv(t, weight: w2, bias: bias, attributes: e.separableAttributes(axis: 1, group: nil), suffix: "spatial_conv2", output: node.outputs[0])
   }
 }
