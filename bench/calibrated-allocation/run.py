@@ -2,7 +2,7 @@
 """Calibrated allocation (docs/calibration.md) against the weight-curve allocation on the real
 models, with calibration and evaluation inputs disjoint.
 
-  python3 bench/calibrated-allocation/run.py [--models det,cls,digits] [--ratios 0.5] [--out DIR]
+  python3 bench/calibrated-allocation/run.py [--models det,cls,digits] [--ratios 0.5] [--method svd] [--out DIR]
 
 Calibration data (made here, deterministic):
   det     scikit-image images that are NOT in the evaluation set (rocket, coins, clock, moon,
@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--fits", default="weights,calibrated", help="weights: weight-curve ranks, response factors; calibrated: this allocation")
     ap.add_argument("--samples", type=int, default=12)
     ap.add_argument("--det-side", type=int, default=736)
+    ap.add_argument("--method", default="svd", help="--method of every run (svd, spatial, ...)")
     ap.add_argument("--extra", default="", help="extra CLI options, space separated")
     ap.add_argument("--out", default="/tmp/calibrated-allocation")
     a = ap.parse_args()
@@ -101,7 +102,7 @@ def main():
         for ratio in a.ratios.split(","):
             for fit in a.fits.split(","):
                 dst = out / f"{model}.{ratio}.{fit}.onnx"
-                opts = ["--calibration", str(cal), *samples, "--method", "svd", "--ratio", ratio]
+                opts = ["--calibration", str(cal), *samples, "--method", a.method, "--ratio", ratio]
                 if fit == "weights":
                     opts += ["--allocation", "weights"]
                 opts += a.extra.split()
@@ -110,7 +111,7 @@ def main():
                     print(res.describe())
                     continue
                 m = res.report["measurement"]
-                row = {"model": model, "ratio": float(ratio), "fit": fit, "seconds": round(res.seconds, 1),
+                row = {"model": model, "method": a.method, "ratio": float(ratio), "fit": fit, "seconds": round(res.seconds, 1),
                        "conv": round(conv_ratio(src, dst), 4), "calError": m["outputError"],
                        "estimate": m.get("estimatedError"), "runs": m["modelRuns"]}
                 if model == "digits":
