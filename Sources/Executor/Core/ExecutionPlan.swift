@@ -33,11 +33,8 @@ public struct ExecutionPlan: Sendable {
   /// Op types in execution order (one per node left after constant folding).
   public var opTypes: [String] { steps.map(\.opType) }
   /// Names a run can hand to an observer: graph inputs, constants still used, node outputs.
-  var observableSlots: Set<Int> {
-    var slots = Set(inputs.map(\.slot)).union(constants.map(\.slot))
-    for step in steps { for s in step.outputs.compactMap({ $0 }) { slots.insert(s) } }
-    return slots
-  }
+  /// Built once: callers ask `canObserve` per node, so building it per call was quadratic.
+  let observableSlots: Set<Int>
 
   /// Whether a run can hand `name` to an observer (`Executor.run(_:observing:observer:)`).
   public func canObserve(_ name: String) -> Bool {
@@ -164,6 +161,9 @@ public struct ExecutionPlan: Sendable {
     self.constants = constants
     self.inputs = inputs
     self.outputs = outputs
+    var observable = Set(inputs.map(\.1)).union(constants.map(\.0))
+    for step in steps { for s in step.outputs.compactMap({ $0 }) { observable.insert(s) } }
+    self.observableSlots = observable
   }
 
   /// Liveness: a slot dies after its last reader, or right after its producer when nothing
