@@ -131,6 +131,8 @@ final class ExecutorTests: XCTestCase {
     XCTAssertThrowsError(try executor.run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])], observing: ["s"])) {
       XCTAssertEqual($0 as? ExecutorError, .unknownObservedValue(name: "s"), "s was folded away; observing it cannot succeed silently")
     }
+    // canObserve (built once at compile) agrees with what a run accepts.
+    XCTAssertEqual(["x", "f", "y", "s", "k", "nope"].map(executor.plan.canObserve), [true, true, true, false, false, false])
   }
 
   func testExtremeIndicesAndSizesFailCleanly() throws {
