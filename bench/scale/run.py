@@ -14,7 +14,12 @@ Settings: default; --ratio 0.5; --rank 4 with each --method (svd, tucker2, cp, k
 Models go to .cache/bench/scale/ (gitignored). Writes bench/scale/results.json and prints a
 markdown table (pasted into docs/benchmarks.md, "Scaling").
 
+With the output check on (the default) the latency model sees the measured 8×8 positions and
+keeps every one of these small convs ("not faster"), so the methods do not factorize anything;
+`--append=--force` (or `--append=--no-check`) adds arguments to every setting to make them.
+
 Usage: python3 bench/scale/run.py [--bin .build/release/onnx-rstd] [--sizes 250,500,1000,2000,8000]
+       [--settings default,...] [--append=--force] [--results bench/scale/results.json]
 """
 import argparse
 import json
@@ -81,6 +86,8 @@ def main():
     ap.add_argument("--bin", default=str(REPO / ".build" / "release" / "onnx-rstd"))
     ap.add_argument("--sizes", default="250,500,1000,2000,8000")
     ap.add_argument("--settings", default=",".join(SETTINGS))
+    ap.add_argument("--append", default="", help="arguments added to every setting, space-separated")
+    ap.add_argument("--results", default=str(REPO / "bench" / "scale" / "results.json"))
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -92,16 +99,16 @@ def main():
             onnx.save(chain_model(n), model)
         size_mb = model.stat().st_size / 2**20
         for s in settings:
-            sec, cpu, rss = run_cli(args.bin, model, CACHE / f"chain_{n}.out.onnx", SETTINGS[s])
+            sec, cpu, rss = run_cli(args.bin, model, CACHE / f"chain_{n}.out.onnx", SETTINGS[s] + args.append.split())
             rows.append({"convs": n, "setting": s, "seconds": sec, "ms_per_conv": 1000 * sec / n,
                          "cpu_seconds": cpu, "cpu_ms_per_conv": 1000 * cpu / n,
                          "peak_rss_mib": rss, "model_mib": size_mb})
             print(f"{n:>5} {s:<26} {sec:7.2f} s  {1000 * sec / n:6.2f} ms/conv  cpu {cpu:7.2f} s "
                   f"{1000 * cpu / n:6.2f} ms/conv", flush=True)
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "bin": args.bin,
-              "load_average": os.getloadavg(),
+              "load_average": os.getloadavg(), "append": args.append,
               "command": "python3 bench/scale/run.py " + " ".join(sys.argv[1:]), "rows": rows}
-    (REPO / "bench" / "scale" / "results.json").write_text(json.dumps(result, indent=1) + "\n")
+    pathlib.Path(args.results).write_text(json.dumps(result, indent=1) + "\n")
     print()
     print("| setting | " + " | ".join(f"{n} convs" for n in sizes) + " | max/min ms per conv |")
     print("|---|" + "---|" * (len(sizes) + 1))
