@@ -191,13 +191,20 @@ public struct ExecutionPlan: Sendable {
     var known = [Int: TensorValue]()
     for (s, v) in constants { known[s] = v }
     var kept: [ExecutionStep] = []
+    // A folded value no kept step or output reads goes after its last reader: the values a
+    // reconstructed kernel is rebuilt through would otherwise all live until folding ends.
+    var lastReader = [Int: Int]()
+    for (i, step) in steps.enumerated() { for s in step.inputs.compactMap({ $0 }) { lastReader[s] = i } }
+    let outputSlots = Set(outputs)
+    var readByKept = Set<Int>()
     let context = RunContext(threads: 1)
     let previous = openblas_get_num_threads()
     openblas_set_num_threads(1)  // the same bits as a run
     defer { openblas_set_num_threads(previous) }
-    for step in steps {
+    for (position, step) in steps.enumerated() {
       guard step.inputs.allSatisfy({ $0 == nil || known[$0!] != nil }) else {
         kept.append(step)
+        for s in step.inputs.compactMap({ $0 }) { readByKept.insert(s) }
         continue
       }
       let results: [TensorValue]
@@ -210,6 +217,9 @@ public struct ExecutionPlan: Sendable {
           throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
         }
         known[s] = results[i]
+      }
+      for s in step.inputs.compactMap({ $0 }) where lastReader[s] == position && !readByKept.contains(s) && !outputSlots.contains(s) {
+        known[s] = nil
       }
     }
     var read = Set(outputs)
