@@ -131,6 +131,28 @@ final class ExecutorTests: XCTestCase {
     XCTAssertThrowsError(try executor.run(["x": TensorValue(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])], observing: ["s"])) {
       XCTAssertEqual($0 as? ExecutorError, .unknownObservedValue(name: "s"), "s was folded away; observing it cannot succeed silently")
     }
+    // canObserve (built once at compile) agrees with what a run accepts.
+    XCTAssertEqual(["x", "f", "y", "s", "k", "nope"].map(executor.plan.canObserve), [true, true, true, false, false, false])
+  }
+
+  /// ```
+  /// Constant k ─▶ Mul(x, k) ─▶ Shape(k) ─▶ Cast ─▶ Add(·, ·) ─▶ y    (k read before and by folding)
+  /// ```
+  /// Folding drops a value after its last folded reader only when no kept step reads it.
+  func testFoldingKeepsConstantsThatRunningStepsRead() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [3])
+    b.constantNode(name: "k", output: "k", Tensor(shape: [3], scalars: [1, 2, 3]))
+    b.node("Mul", name: "mul", inputs: ["x", "k"], outputs: ["m"])
+    b.node("Shape", name: "shape", inputs: ["k"], outputs: ["s"])
+    b.node("Cast", name: "cast", inputs: ["s"], outputs: ["f"], attributes: [Attribute("to", .int(1))])
+    b.node("Add", name: "add", inputs: ["m", "f"], outputs: ["y"])
+    b.output("y", shape: [3])
+    let executor = try Executor(model: try b.model())
+    XCTAssertEqual(executor.plan.opTypes, ["Mul", "Add"])
+    XCTAssertEqual(executor.plan.constants.map { executor.plan.slotNames[$0.slot] }.sorted(), ["f", "k"])
+    let y = try executor.run(["x": TensorValue(shape: [3], floats: [1, 1, 2])])
+    XCTAssertEqual(y["y"]?.floats, [4, 5, 9])  // x·k + 3
   }
 
   func testExtremeIndicesAndSizesFailCleanly() throws {

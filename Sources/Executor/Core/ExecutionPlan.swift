@@ -33,11 +33,8 @@ public struct ExecutionPlan: Sendable {
   /// Op types in execution order (one per node left after constant folding).
   public var opTypes: [String] { steps.map(\.opType) }
   /// Names a run can hand to an observer: graph inputs, constants still used, node outputs.
-  var observableSlots: Set<Int> {
-    var slots = Set(inputs.map(\.slot)).union(constants.map(\.slot))
-    for step in steps { for s in step.outputs.compactMap({ $0 }) { slots.insert(s) } }
-    return slots
-  }
+  /// Built once: callers ask `canObserve` per node, so building it per call was quadratic.
+  let observableSlots: Set<Int>
 
   /// Whether a run can hand `name` to an observer (`Executor.run(_:observing:observer:)`).
   public func canObserve(_ name: String) -> Bool {
@@ -164,6 +161,9 @@ public struct ExecutionPlan: Sendable {
     self.constants = constants
     self.inputs = inputs
     self.outputs = outputs
+    var observable = Set(inputs.map(\.1)).union(constants.map(\.0))
+    for step in steps { for s in step.outputs.compactMap({ $0 }) { observable.insert(s) } }
+    self.observableSlots = observable
   }
 
   /// Liveness: a slot dies after its last reader, or right after its producer when nothing
@@ -191,13 +191,20 @@ public struct ExecutionPlan: Sendable {
     var known = [Int: TensorValue]()
     for (s, v) in constants { known[s] = v }
     var kept: [ExecutionStep] = []
+    // A folded value no kept step or output reads goes after its last reader: the values a
+    // reconstructed kernel is rebuilt through would otherwise all live until folding ends.
+    var lastReader = [Int: Int]()
+    for (i, step) in steps.enumerated() { for s in step.inputs.compactMap({ $0 }) { lastReader[s] = i } }
+    let outputSlots = Set(outputs)
+    var readByKept = Set<Int>()
     let context = RunContext(threads: 1)
     let previous = openblas_get_num_threads()
     openblas_set_num_threads(1)  // the same bits as a run
     defer { openblas_set_num_threads(previous) }
-    for step in steps {
+    for (position, step) in steps.enumerated() {
       guard step.inputs.allSatisfy({ $0 == nil || known[$0!] != nil }) else {
         kept.append(step)
+        for s in step.inputs.compactMap({ $0 }) { readByKept.insert(s) }
         continue
       }
       let results: [TensorValue]
@@ -210,6 +217,9 @@ public struct ExecutionPlan: Sendable {
           throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
         }
         known[s] = results[i]
+      }
+      for s in step.inputs.compactMap({ $0 }) where lastReader[s] == position && !readByKept.contains(s) && !outputSlots.contains(s) {
+        known[s] = nil
       }
     }
     var read = Set(outputs)
