@@ -103,7 +103,7 @@ final class ExecutorTests: XCTestCase {
   /// Reshape to the wrong element count), so `run` fails while `observe` of the Conv output
   /// succeeds, with the bits `run` of the same prefix gives.
   func testObserveRunsOnlyThePrefixItNeeds() throws {
-    func model(reshapeTo shape: [Int64]) throws -> Model {
+    func model(reshapeTo shape: [Int]) throws -> Model {
       var b = TestGraphBuilder(opset: 13)
       var rng = SeededNormal(seed: 11)
       b.input("x", shape: [1, 3, 8, 8])
@@ -112,7 +112,7 @@ final class ExecutorTests: XCTestCase {
       b.node("Relu", name: "relu", inputs: ["c"], outputs: ["r"])
       b.int64Initializer("shape", shape, shape: [shape.count])
       b.node("Reshape", name: "flat", inputs: ["r", "shape"], outputs: ["y"])
-      b.output("y", shape: shape.map { Int($0) })
+      b.output("y", shape: shape)
       return try b.model()
     }
     var rng = SeededNormal(seed: 12)

@@ -94,7 +94,8 @@ public struct Executor: Sendable {
     return slots
   }
 
-  /// Runs every step in order, releasing each value after its last reader.
+  /// Runs every step in order (`prefixOnly`: up to the last one producing an observed slot),
+  /// releasing each value after its last reader.
   private func runSteps(
     _ slots: inout [TensorValue?], context: RunContext, observed observedSlots: Set<Int>,
     observer: (String, TensorValue) throws -> Void, prefixOnly: Bool
