@@ -99,6 +99,37 @@ final class ExecutorTests: XCTestCase {
     }
   }
 
+  /// `observe` runs only the prefix the observed values need: here the tail cannot run (a
+  /// Reshape to the wrong element count), so `run` fails while `observe` of the Conv output
+  /// succeeds, with the bits `run` of the same prefix gives.
+  func testObserveRunsOnlyThePrefixItNeeds() throws {
+    func model(reshapeTo shape: [Int]) throws -> Model {
+      var b = TestGraphBuilder(opset: 13)
+      var rng = SeededNormal(seed: 11)
+      b.input("x", shape: [1, 3, 8, 8])
+      b.initializer("w", rng.tensor([4, 3, 3, 3]))
+      b.node("Conv", name: "conv", inputs: ["x", "w"], outputs: ["c"], attributes: [Attribute("pads", .ints([1, 1, 1, 1]))])
+      b.node("Relu", name: "relu", inputs: ["c"], outputs: ["r"])
+      b.int64Initializer("shape", shape, shape: [shape.count])
+      b.node("Reshape", name: "flat", inputs: ["r", "shape"], outputs: ["y"])
+      b.output("y", shape: shape)
+      return try b.model()
+    }
+    var rng = SeededNormal(seed: 12)
+    let x = rng.tensor([1, 3, 8, 8])
+    let feed = ["x": TensorValue(shape: x.shape, floats: x.scalars)]
+    let good = try Executor(model: try model(reshapeTo: [4, 64])), broken = try Executor(model: try model(reshapeTo: [7, 5]))
+    XCTAssertThrowsError(try broken.run(feed), "the tail of the broken model fails at run time")
+    var full: [Float] = []
+    _ = try good.run(feed, observing: ["c"]) { _, v in full = v.floats ?? [] }
+    var seen: [String: [Float]] = [:]
+    try broken.observe(feed, observing: ["c"]) { n, v in seen[n] = v.floats }
+    XCTAssertEqual(Array(seen.keys), ["c"])
+    XCTAssertEqual(full.count, 4 * 64)
+    XCTAssertEqual(seen["c"]?.map(\.bitPattern), full.map(\.bitPattern), "the prefix gives the bits of a whole run")
+    XCTAssertThrowsError(try broken.observe(feed, observing: ["r", "y"]) { _, _ in }, "observing the tail runs it")
+  }
+
   func testIntermediatesDieAfterTheirLastReader() throws {
     let layers = (0..<3).map { TestModel.ConvLayer("conv\($0)", outputChannels: 4, kernel: [1, 1]) }
     let plan = try Executor(model: try TestModel.chain(layers, inputChannels: 3)).plan

@@ -40,6 +40,28 @@ public struct Executor: Sendable {
     _ inputs: [String: TensorValue], observing: Set<String> = [],
     observer: (String, TensorValue) throws -> Void = { _, _ in }
   ) throws -> [String: TensorValue] {
+    let slots = try execute(inputs, observing: observing, observer: observer, prefixOnly: false)
+    var result: [String: TensorValue] = [:]
+    for (name, s) in plan.outputs { result[name] = slots[s] }
+    return result
+  }
+
+  /// Runs the model only as far as `observing` needs: the steps up to the last one that
+  /// produces an observed value, handing each to `observer` as `run` would (the same bits: a
+  /// step's result does not depend on the steps after it). For callers that want intermediates
+  /// and not the outputs (e.g. a layer's responses in the original model), at the cost of the
+  /// prefix of the graph they lie in.
+  /// - Throws: as `run`.
+  public func observe(
+    _ inputs: [String: TensorValue], observing: Set<String>, observer: (String, TensorValue) throws -> Void
+  ) throws {
+    _ = try execute(inputs, observing: observing, observer: observer, prefixOnly: true)
+  }
+
+  /// The slots after a run (`prefixOnly`: after the last step producing an observed slot).
+  private func execute(
+    _ inputs: [String: TensorValue], observing: Set<String>, observer: (String, TensorValue) throws -> Void, prefixOnly: Bool
+  ) throws -> [TensorValue?] {
     for name in inputs.keys where !plan.inputs.contains(where: { $0.name == name }) {
       throw ExecutorError.unknownInput(name: name)
     }
@@ -67,21 +89,23 @@ public struct Executor: Sendable {
     defer { openblas_set_num_threads(previous) }
     let context = RunContext(threads: options.threads)
     try Axes.$maxElements.withValue(options.maxElements) {
-      try runSteps(&slots, context: context, observed: observedSlots, observer: observer)
+      try runSteps(&slots, context: context, observed: observedSlots, observer: observer, prefixOnly: prefixOnly)
     }
-
-    var result: [String: TensorValue] = [:]
-    for (name, s) in plan.outputs { result[name] = slots[s] }
-    return result
+    return slots
   }
 
-  /// Runs every step in order, releasing each value after its last reader.
+  /// Runs every step in order (`prefixOnly`: up to the last one producing an observed slot),
+  /// releasing each value after its last reader.
   private func runSteps(
     _ slots: inout [TensorValue?], context: RunContext, observed observedSlots: Set<Int>,
-    observer: (String, TensorValue) throws -> Void
+    observer: (String, TensorValue) throws -> Void, prefixOnly: Bool
   ) throws {
     // Fused steps compute the same bits; they hide some intermediates, so observing one of those runs the plain steps.
-    let steps = observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps : plan.steps
+    var steps = observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps[...] : plan.steps[...]
+    if prefixOnly {
+      let last = steps.lastIndex { $0.outputs.contains { $0.map(observedSlots.contains) ?? false } }
+      steps = steps[..<(last.map { $0 + 1 } ?? steps.startIndex)]
+    }
     for step in steps {
       let args = step.inputs.map { $0.flatMap { slots[$0] } }
       let results: [TensorValue]

@@ -1,3 +1,4 @@
+import Executor
 import ONNX
 import TensorAlgebra
 
@@ -22,7 +23,8 @@ extension Rewriter {
   /// (the back-off then takes over, with the bench's run count kept). Other sites keep their plan.
   /// Model runs: probe inputs × (up to 2 × sites) + inputs × (1 + attempts).
   func rewriteCalibrated(
-    _ prepared: PreparedRewrite, original: Model, bench: inout OutputBench, bound: Double?, into model: inout Model
+    _ prepared: PreparedRewrite, original: Model, compiled: Executor?, bench: inout OutputBench, bound: Double?,
+    into model: inout Model
   ) throws -> RewriteOutcome? {
     guard options.allocation == .responses, options.fit == .responses, options.layout == .factorized, options.weights == .fp32,
       [.svd, .auto, .spatial].contains(options.method)
@@ -144,10 +146,11 @@ extension Rewriter {
     // Sequential correction of the accepted choice, kept only if the measured error does not grow
     // (each of its stages is also kept only then), so the bound still holds.
     if options.correctionStages > 0, let prepared = preparedOf[a.chosen.map { $0.format == nil ? 0 : $0.ranks[0] }] {
-      let corrected = try correctSequentially(prepared, original: original, compiled: nil, bench: &bench)
+      let (corrected, measured) = try correctSequentially(prepared, original: original, compiled: compiled, bench: &bench)
       var candidate = original
       let rows = try apply(corrected, to: &candidate)
-      if let d = bench.difference(of: candidate), d.error <= (a.difference?.error ?? .infinity) {
+      // The correction's last run measured its model already, when it ran.
+      if let d = measured ?? bench.difference(of: candidate), d.error <= (a.difference?.error ?? .infinity) {
         a = (a.chosen, candidate, rows, d)
       }
     }

@@ -87,6 +87,16 @@ struct OutputBench {
     return try executor.run(inputs[s], observing: observing, observer: observer)
   }
 
+  /// Runs `executor` on check input `s` only as far as the values named in `observing` (the
+  /// prefix of the graph they lie in: `Executor.observe`), handing them to `observer`; counts
+  /// the run (a partial one).
+  mutating func observe(
+    _ executor: Executor, sample s: Int, observing: Set<String>, observer: (String, TensorValue) throws -> Void
+  ) throws {
+    runs += 1
+    try executor.observe(inputs[s], observing: observing, observer: observer)
+  }
+
   /// The original's outputs on check input `s`.
   func reference(_ s: Int) -> [String: TensorValue] { references[s] }
 

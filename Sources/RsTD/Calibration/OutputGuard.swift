@@ -56,16 +56,18 @@ extension Rewriter {
       let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""
       return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)\(fallback)"), latency: weightFits.planner.latencyPrediction)
     }
-    if let calibrated = try rewriteCalibrated(weightFits, original: original, bench: &bench, bound: bound, into: &model) {
+    if let calibrated = try rewriteCalibrated(
+      weightFits, original: original, compiled: compiled, bench: &bench, bound: bound, into: &model) {
       return calibrated
     }
     var prepared = try fitted(weightFits, graph: original.graph, bench: bench)
+    var measured: OutputDifference?  // by the correction's last run, when it ran
     if options.fit == .responses {
-      prepared = try correctSequentially(prepared, original: original, compiled: compiled, bench: &bench)
+      (prepared, measured) = try correctSequentially(prepared, original: original, compiled: compiled, bench: &bench)
     }
     var rows = try apply(prepared, to: &model)
     progress?("measuring the rewritten model")
-    let planned = bench.difference(of: model)
+    let planned = measured ?? bench.difference(of: model)
     let plannedError = planned?.error ?? .infinity
     var final = planned
     var backedOff = 0

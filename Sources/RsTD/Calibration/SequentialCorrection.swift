@@ -23,44 +23,49 @@ extension Rewriter {
   /// stage k refits its group on the activations of the model with stages < k corrected. Each
   /// stage is kept only if the measured output error on the check inputs does not grow.
   ///
-  /// Per stage the original runs once per input (observing the group's outputs y, held for that
-  /// input only) and the compressed model once (observing the first factors' outputs z, and its
-  /// outputs, which measure the previous stage): inputs × (2K + 1) runs, plus 2 × inputs for each
-  /// stage not kept but the last. Sites whose first factor cannot be observed are left as fitted.
-  /// The correction stops, keeping what it has, if a candidate cannot be run.
+  /// Per stage the original runs once per input as far as the group's outputs y (a prefix of
+  /// the graph; y held for that input only) and the compressed model once (observing the first
+  /// factors' outputs z, and its outputs, which measure the previous stage): inputs × (2K + 1)
+  /// runs, K × inputs of them partial, plus 2 × inputs for each stage not kept but the last.
+  /// Sites whose first factor cannot be observed are left as fitted. The correction stops,
+  /// keeping what it has, if a candidate cannot be run.
+  /// - Returns: the rewrite, and its model's output difference on the check inputs when the
+  ///   correction measured it (the last stage's run does), so that callers need not run it again.
   func correctSequentially(
     _ prepared: PreparedRewrite, original: Model, compiled: Executor?, bench: inout OutputBench
-  ) throws -> PreparedRewrite {
+  ) throws -> (prepared: PreparedRewrite, difference: OutputDifference?) {
     let sites = prepared.decisions.compactMap { d -> ConvSite? in if case .rewrite(let s) = d { s } else { nil } }
     let samples = bench.inputs.count
     let correctable = sites.indices.filter { isCorrectable(prepared, site: $0, sites[$0], samples: samples) }
     let k = min(max(options.correctionStages, 0), correctable.count)
-    guard k > 0 else { return prepared }
+    guard k > 0 else { return (prepared, nil) }
     let stages = (0..<k).map { s in Array(correctable[(s * correctable.count / k)..<((s + 1) * correctable.count / k)]) }
-    guard let reference = try? compiled ?? Executor(model: original, options: bench.options) else { return prepared }
+    guard let reference = try? compiled ?? Executor(model: original, options: bench.options) else { return (prepared, nil) }
 
     var current = prepared
     progress?("sequential correction: stage 1 of \(k)")
     var collected = try collect(current, stage: stages[0], sites: sites, original: original, reference: reference, bench: &bench)
     var error = collected.error
-    guard error.isFinite else { return prepared }
+    guard error.isFinite else { return (prepared, nil) }
+    // `current`'s model's difference (a stage not kept leaves the model as it was).
+    var difference = collected.difference
     for (n, stage) in stages.enumerated() {
       let (candidate, uncorrected) = try refit(current, stage: stage, sites: sites, moments: collected.moments, graph: original.graph)
       let next = n + 1 < stages.count ? stages[n + 1] : []
       progress?(next.isEmpty ? "sequential correction: measuring" : "sequential correction: stage \(n + 2) of \(k)")
       let tried = try collect(candidate, stage: next, sites: sites, original: original, reference: reference, bench: &bench)
       if tried.error <= error {
-        (current, error, collected) = (candidate, tried.error, tried)
+        (current, error, collected, difference) = (candidate, tried.error, tried, tried.difference)
       } else {
         current = uncorrected
         if !next.isEmpty {
           progress?("sequential correction: stage \(n + 1) not kept (error \(tried.error) > \(error)); stage \(n + 2) again")
           collected = try collect(current, stage: next, sites: sites, original: original, reference: reference, bench: &bench)
-          guard collected.error.isFinite else { return current }
+          guard collected.error.isFinite else { return (current, nil) }
         }
       }
     }
-    return current
+    return (current, difference)
   }
 
   /// A response-fitted svd conv with enough pairs: `samples` × its output positions (from the
@@ -81,10 +86,10 @@ extension Rewriter {
   /// it never fails the rewrite).
   private func collect(
     _ p: PreparedRewrite, stage: [Int], sites: [ConvSite], original: Model, reference: Executor, bench: inout OutputBench
-  ) throws -> (error: Double, moments: [Int: LeastSquaresMoments]) {
+  ) throws -> (error: Double, difference: OutputDifference?, moments: [Int: LeastSquaresMoments]) {
     var model = original
     _ = try apply(p, to: &model)
-    guard let executor = try? Executor(model: model, options: bench.options) else { return (.infinity, [:]) }
+    guard let executor = try? Executor(model: model, options: bench.options) else { return (.infinity, nil, [:]) }
     // The last factor writes the site's output; its input is z.
     var producer: [String: Node] = [:]
     for node in model.graph.nodes { for o in node.outputs where !o.isEmpty { producer[o] = node } }
@@ -103,17 +108,17 @@ extension Rewriter {
       var held: [String: TensorValue] = [:]
       let outputs: [String: TensorValue]
       do {
-        if !ys.isEmpty { _ = try bench.run(reference, sample: s, observing: ys) { held[$0] = $1 } }
+        if !ys.isEmpty { try bench.observe(reference, sample: s, observing: ys) { held[$0] = $1 } }
         outputs = try bench.run(executor, sample: s, observing: Set(pairs.keys)) { name, z in
           guard let pair = pairs[name], let y = held[pair.y] else { return }
           Self.accumulate(&moments[pair.site], z: z, y: y)
         }
       } catch {
-        return (.infinity, [:])
+        return (.infinity, nil, [:])
       }
       difference.add(reference: bench.reference(s), candidate: outputs)
     }
-    return (difference.error, moments)
+    return (difference.error, difference, moments)
   }
 
   /// Adds the pairs of one run: z `[N, r, spatial…]`, y `[N, M, spatial…]` at the same positions.
