@@ -114,7 +114,7 @@ final class CalibratedAllocationTests: XCTestCase {
     let curve = [1, 0.6, 0.3, 0.1, 0]
     let points = (1...3).map { CurvePoint(format: .svd, ranks: [$0], params: $0 * 8, error: curve[$0]) }
     var s = CalibratedSite(
-      index: 0, site: site, moments: SecondMoments(dimension: 4), bias: [0, 0, 0, 0], curve: curve, points: points,
+      index: 0, site: site, format: .svd, moments: SecondMoments(dimension: 4), bias: [0, 0, 0, 0], curve: curve, points: points,
       keep: CurvePoint(format: nil, ranks: [], params: 16, error: 0))
     XCTAssertEqual(s.sensitivity(at: 0.3), 0, "no probe yet")
     s.probes = [(0.3, 0.06), (0.6, 0.24)]  // g = 0.2 at d = 0.3, 0.4 at d = 0.6
