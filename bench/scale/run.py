@@ -110,22 +110,18 @@ def main():
               "command": "python3 bench/scale/run.py " + " ".join(sys.argv[1:]), "rows": rows}
     pathlib.Path(args.results).write_text(json.dumps(result, indent=1) + "\n")
     print()
-    print("| setting | " + " | ".join(f"{n} convs" for n in sizes) + " | max/min ms per conv |")
-    print("|---|" + "---|" * (len(sizes) + 1))
-    for s in settings:
-        r = [x for x in rows if x["setting"] == s]
-        per = [x["ms_per_conv"] for x in r]
-        print(f"| {s} | " + " | ".join(f"{x['seconds']:.2f} s ({x['ms_per_conv']:.2f} ms)" for x in r)
-              + f" | {max(per) / min(per):.2f} |")
-    print()
-    print("| setting (CPU time) | " + " | ".join(f"{n} convs" for n in sizes) + " | max/min ms per conv |")
-    print("|---|" + "---|" * (len(sizes) + 1))
-    for s in settings:
-        r = [x for x in rows if x["setting"] == s]
-        per = [x["cpu_ms_per_conv"] for x in r]
-        print(f"| {s} | " + " | ".join(f"{x['cpu_seconds']:.2f} s ({x['cpu_ms_per_conv']:.2f} ms)" for x in r)
-              + f" | {max(per) / min(per):.2f} |")
-    print()
+    def time_table(title: str, seconds: str, per_conv: str) -> None:
+        print(f"| {title} | " + " | ".join(f"{n} convs" for n in sizes) + " | max/min ms per conv |")
+        print("|---|" + "---|" * (len(sizes) + 1))
+        for s in settings:
+            r = [x for x in rows if x["setting"] == s]
+            per = [x[per_conv] for x in r]
+            print(f"| {s} | " + " | ".join(f"{x[seconds]:.2f} s ({x[per_conv]:.2f} ms)" for x in r)
+                  + f" | {max(per) / min(per):.2f} |")
+        print()
+
+    time_table("setting", "seconds", "ms_per_conv")
+    time_table("setting (CPU time)", "cpu_seconds", "cpu_ms_per_conv")
     print("| setting | peak RSS at " + " | ".join(f"{n}" for n in sizes) + " convs (MiB) |")
     print("|---|" + "---|" * len(sizes))
     for s in settings:
