@@ -46,6 +46,22 @@ public func spatialSVD(_ kernel: Tensor, rank: Int) throws -> SpatialFit {
 public func spatialResponseRefit(
   _ factors: SpatialFactors, kernel: Tensor, covariance: [Double], mean: [Double], bias: [Float], ridge: Double = 1e-6
 ) throws -> (factors: SpatialFactors, bias: [Float], responseError: Double) {
+  try spatialResponseRefit(factors, kernel: kernel, covariance: covariance, mean: mean, bias: bias, ridge: ridge, precomputed: nil)
+}
+
+/// tr(W Gx Wᵀ) from W `[M, D]` and Gx Wᵀ `[D, M]`: the layer's total response variance.
+private func responseEnergy(_ w: [Double], _ gw: [Double], m: Int, d: Int) -> Double {
+  var total = 0.0
+  for o in 0..<m { for k in 0..<d { total += w[o * d + k] * gw[k * m + o] } }
+  return total
+}
+
+/// `spatialResponseRefit` with Gx Wᵀ and tr(W Gx Wᵀ), which do not depend on the rank, given
+/// (`spatialResponseCurve` computes them once for all its ranks).
+private func spatialResponseRefit(
+  _ factors: SpatialFactors, kernel: Tensor, covariance: [Double], mean: [Double], bias: [Float], ridge: Double,
+  precomputed: (gw: [Double], total: Double)?
+) throws -> (factors: SpatialFactors, bias: [Float], responseError: Double) {
   let (m, c, kh, kw) = (kernel.shape[0], kernel.shape[1], kernel.shape[2], kernel.shape[3])
   let d = c * kh * kw, r = factors.rank, n = r * kw
   precondition(covariance.count == d * d && mean.count == d && bias.count == m)
@@ -62,7 +78,7 @@ public func spatialResponseRefit(
   }
   let gv = gemm(covariance, lifted, m: d, n: n, k: d, transposeB: true)  // Gx Ṽᵀ [D, n]
   var normal = gemm(lifted, gv, m: n, n: n, k: d)  // Ṽ Gx Ṽᵀ [n, n]
-  let gw = gemm(covariance, w, m: d, n: m, k: d, transposeB: true)  // Gx Wᵀ [D, M]
+  let gw = precomputed?.gw ?? gemm(covariance, w, m: d, n: m, k: d, transposeB: true)  // Gx Wᵀ [D, M]
   var rhs = gemm(lifted, gw, m: n, n: m, k: d)  // Ṽ Gx Wᵀ [n, M]
   let lambda = ridge * max((0..<n).reduce(0.0) { $0 + normal[$1 * n + $1] } / Double(n), .leastNormalMagnitude)
   for i in 0..<n { normal[i * n + i] += lambda }
@@ -76,9 +92,8 @@ public func spatialResponseRefit(
   }
   let e = zip(w, refitted.reconstruct().scalars).map { $0 - Double($1) }  // [M, D]
   let ge = gemm(e, covariance, m: m, n: d, k: d)
-  let gwFull = gemm(w, covariance, m: m, n: d, k: d)
   let residual = zip(ge, e).reduce(0.0) { $0 + $1.0 * $1.1 }
-  let total = zip(gwFull, w).reduce(0.0) { $0 + $1.0 * $1.1 }
+  let total = precomputed?.total ?? responseEnergy(w, gw, m: m, d: d)
   var newBias = bias
   for o in 0..<m {
     var s = 0.0
@@ -102,14 +117,21 @@ private func gemm(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int, transpos
 /// The relative response error (`spatialResponseRefit`) of the response-refitted spatial fit at
 /// each of `ranks`, from one SVD of the kernel: d(r) for the calibrated allocation.
 /// - Throws: as `spatialSVD` and `spatialResponseRefit`.
-/// - Complexity: one SVD, then O(r·k2·D²) per rank (D = C·k1·k2).
+/// - Complexity: one SVD and one D²·M product, then O(r·k2·D²) per rank (D = C·k1·k2).
 public func spatialResponseCurve(_ kernel: Tensor, covariance: [Double], mean: [Double], ranks: [Int]) throws -> [Int: Double] {
   guard let top = ranks.max() else { return [:] }
   let start = try spatialSVD(kernel, rank: top).factors
-  let zeros = [Float](repeating: 0, count: kernel.shape[0])
+  let (m, d) = (kernel.shape[0], kernel.count / kernel.shape[0])
+  precondition(covariance.count == d * d)
+  let w = kernel.scalars.map(Double.init)
+  let gw = gemm(covariance, w, m: d, n: m, k: d, transposeB: true)
+  let shared = (gw: gw, total: responseEnergy(w, gw, m: m, d: d))
+  let zeros = [Float](repeating: 0, count: m)
   var curve: [Int: Double] = [:]
   for r in ranks {
-    curve[r] = try spatialResponseRefit(start.truncated(to: r), kernel: kernel, covariance: covariance, mean: mean, bias: zeros).responseError
+    curve[r] = try spatialResponseRefit(
+      start.truncated(to: r), kernel: kernel, covariance: covariance, mean: mean, bias: zeros, ridge: 1e-6, precomputed: shared
+    ).responseError
   }
   return curve
 }
