@@ -12,6 +12,21 @@ enum CalibrationInputs {
   /// - Throws: `NumPyIOError` for an unreadable file, `InputError` for arrays that do not fit
   ///   the model or disagree on their number of samples, `CalibrationError` for an empty set.
   static func load(path: String, model: Model, samples: Int) throws -> [[String: TensorValue]] {
+    try load(path: path, model: model, samples: samples, after: 0)
+  }
+
+  /// The `samples` single-sample input sets that follow the first `skip` (`--holdout-samples`).
+  /// - Throws: as `load(path:model:samples:)`, and `CalibrationError.tooFewForHoldout` when the
+  ///   files hold fewer than `skip + samples`.
+  static func heldOut(path: String, model: Model, samples: Int, after skip: Int) throws -> [[String: TensorValue]] {
+    let sets = try load(path: path, model: model, samples: samples, after: skip)
+    guard sets.count == samples else {
+      throw CalibrationError.tooFewForHoldout(path: path, found: skip + sets.count, fitted: skip, heldOut: samples)
+    }
+    return sets
+  }
+
+  private static func load(path: String, model: Model, samples: Int, after skip: Int) throws -> [[String: TensorValue]] {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
       throw NumPyIOError.fileNotFound(path: path)
@@ -22,11 +37,14 @@ enum CalibrationInputs {
       : [path]
     let inputs = ModelInputs(model: model)
     var sets: [[String: TensorValue]] = []
+    var skipped = 0
     for file in files where sets.count < samples {
-      let batch = try inputs.load(npz: file)
-      sets += try split(batch, file: file).prefix(samples - sets.count)
+      var cut = try split(inputs.load(npz: file), file: file)[...]
+      let drop = min(skip - skipped, cut.count)
+      (skipped, cut) = (skipped + drop, cut.dropFirst(drop))
+      sets += cut.prefix(samples - sets.count)
     }
-    guard !sets.isEmpty else { throw CalibrationError.empty(path: path) }
+    guard skipped + sets.count > 0 else { throw CalibrationError.empty(path: path) }
     return sets
   }
 
@@ -60,12 +78,15 @@ enum CalibrationInputs {
 enum CalibrationError: Error, CustomStringConvertible {
   case empty(path: String)
   case unevenSamples(file: String, names: [String], counts: [Int])
+  case tooFewForHoldout(path: String, found: Int, fitted: Int, heldOut: Int)
 
   var description: String {
     switch self {
     case .empty(let path): "'\(path)' holds no calibration samples (a folder needs .npz files)."
     case .unevenSamples(let file, let names, let counts):
       "the inputs in '\(file)' hold different numbers of samples on axis 0 (\(zip(names, counts).map { "\($0): \($1)" }.joined(separator: ", ")))."
+    case .tooFewForHoldout(let path, let found, let fitted, let heldOut):
+      "'\(path)' holds \(found) calibration sample(s); --calibration-samples \(fitted) with --holdout-samples \(heldOut) needs \(fitted + heldOut)."
     }
   }
 }

@@ -67,6 +67,13 @@ extension OnnxRstd {
     var calibrationSamples = 8
 
     @Option(
+      name: .customLong("holdout-samples"),
+      help: ArgumentHelp(
+        "Hold out the K calibration samples after the first --calibration-samples: nothing is fitted, probed or bounded on them; the written model's error on them is measured and reported (heldOut).",
+        valueName: "K"))
+    var holdoutSamples = 0
+
+    @Option(
       help: ArgumentHelp(
         "What svd factors of ungrouped convs are fitted to: their weights, or their responses on the check inputs (response PCA, bias corrected; needs the check). Default: responses with --calibration, else weights.",
         valueName: "weights|responses"))
@@ -171,6 +178,10 @@ extension OnnxRstd {
       if !(1...4096).contains(calibrationSamples) {
         throw ValidationError("--calibration-samples must be in 1...4096, not \(calibrationSamples).")
       }
+      if !(0...4096).contains(holdoutSamples) {
+        throw ValidationError("--holdout-samples must be in 0...4096, not \(holdoutSamples).")
+      }
+      if holdoutSamples > 0 && calibration == nil { throw ValidationError("--holdout-samples holds out calibration samples; give --calibration.") }
       if noCheck && fit == .responses { throw ValidationError("--fit responses needs the output check's runs; drop --no-check.") }
       if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
       if !(1...1024).contains(channelAlign) { throw ValidationError("--channel-align must be in 1...1024, not \(channelAlign).") }
@@ -208,6 +219,10 @@ extension OnnxRstd {
         let samples = calibrationSamples
         o.check.inputsFor = { model in try CalibrationInputs.load(path: calibration, model: model, samples: samples) }
         o.check.inputsSource = calibration
+        if holdoutSamples > 0 {
+          let heldOut = holdoutSamples
+          o.check.heldOutFor = { model in try CalibrationInputs.heldOut(path: calibration, model: model, samples: heldOut, after: samples) }
+        }
       }
       if let targetError { o.check.bound = .relative(targetError) }
       o.check.samples = checkSamples
@@ -260,6 +275,11 @@ extension OnnxRstd {
           print(
             "onnx-rstd: warning: the outputs moved by \(e) (relative, measured), more than the default bound \(OutputCheck.defaultBound); "
               + "pass --target-error to hold the rewrite to a bound", to: &stderr)
+        }
+        if let h = m.heldOut, let bound = m.bound, !((h.outputError ?? .infinity) <= bound) {
+          print(
+            "onnx-rstd: warning: on the \(h.samples) held-out sample(s) the outputs moved by \(h.outputError.map { "\($0)" } ?? "∞ (did not run)"), "
+              + "more than the bound \(bound) held on the calibration samples; calibrate on more samples (docs/calibration.md)", to: &stderr)
         }
         if m.status == .measured, m.outputError == nil {
           print("onnx-rstd: warning: \(m.note ?? "the rewritten model could not be measured"); its outputs are unchecked", to: &stderr)

@@ -219,7 +219,7 @@ def test_report_schema(tmp_path):
                  "lowRankError", "weights", "predictedMicrosBefore", "predictedMicrosAfter"}
     assert set(report["measurement"]) == {"status", "inputs", "bound", "outputError", "outputErrors", "plannedError",
                                           "sitesBackedOff", "modelRuns", "note", "storage", "estimatedError",
-                                          "allocation"}
+                                          "allocation", "heldOut"}
     assert all(set(s) == site_keys for s in report["sites"])
     assert set(report["totals"]) == {"sitesRewritten", "sitesKept", "paramsBefore", "paramsAfter", "macsBefore",
                                      "macsAfter", "fileSizeBefore", "fileSizeAfter", "tensorBytesByType",

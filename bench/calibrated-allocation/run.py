@@ -2,7 +2,7 @@
 """Calibrated allocation (docs/calibration.md) against the weight-curve allocation on the real
 models, with calibration and evaluation inputs disjoint.
 
-  python3 bench/calibrated-allocation/run.py [--models det,cls,digits] [--ratios 0.5] [--method svd] [--out DIR]
+  python3 bench/calibrated-allocation/run.py [--models det,cls,rec,digits] [--ratios 0.5] [--samples 8,16,32] [--method svd] [--out DIR]
 
 Calibration data (made here, deterministic):
   det     scikit-image images that are NOT in the evaluation set (rocket, coins, clock, moon,
@@ -10,9 +10,11 @@ Calibration data (made here, deterministic):
           DB preprocessing at short side --det-side (736 = the evaluation's), one .npz each.
   cls     rendered lines, seed 11 (the evaluation uses seed 0), upright + rotated, and 48x192
           windows of the calibration photos above.
+  rec     rendered lines, seed 11 (the evaluation uses seed 1), [N, 3, 48, 320].
   digits  the first 150 test digits; evaluation on the other 300.
 Evaluation: Tests/realmodels/rm_helpers.Evaluator (det: the 6 photos + page at 736, mask IoU;
-cls: 200 task lines + 48 crops, top-1 agreement and accuracy), digits: held-out accuracy.
+cls: 200 task lines + 48 crops, top-1 agreement and accuracy; rec: 48 lines, line accuracy and
+string agreement), digits: held-out accuracy.
 """
 import argparse
 import json
@@ -61,6 +63,12 @@ def cls_calibration(path: Path, lines: int = 16) -> Path:
     return path
 
 
+def rec_calibration(path: Path, lines: int = 64) -> Path:
+    batches, _ = H.rec_dataset(lines, seed=11)
+    np.savez(path, x=np.concatenate(batches).astype(np.float32))
+    return path
+
+
 def digits_split(path: Path):
     d = np.load(REPO / "Models" / "digits_test.npz")
     np.savez(path, input=d["x"][:150])
@@ -76,7 +84,8 @@ def main():
     ap.add_argument("--models", default="det,cls,digits")
     ap.add_argument("--ratios", default="0.5")
     ap.add_argument("--fits", default="weights,calibrated", help="weights: weight-curve ranks, response factors; calibrated: this allocation")
-    ap.add_argument("--samples", type=int, default=12)
+    ap.add_argument("--samples", default="", help="--calibration-samples, comma separated for a study "
+                    "(default: 150 for digits, 12 otherwise)")
     ap.add_argument("--det-side", type=int, default=736)
     ap.add_argument("--method", default="svd", help="--method of every run (svd, spatial, ...)")
     ap.add_argument("--extra", default="", help="extra CLI options, space separated")
@@ -88,42 +97,47 @@ def main():
     manifest = H.fetch_models()
     rows = []
     for model in a.models.split(","):
+        counts = [int(n) for n in a.samples.split(",")] if a.samples else [150 if model == "digits" else 12]
+        most = max(counts)
         if model == "digits":
             src = REPO / "Models" / "digits_cnn.onnx"
             cal = out / "digits_cal.npz"
             ex, ey = digits_split(cal)
-            samples = ["--calibration-samples", "150"]
             base = H.session(src).run(None, {"input": ex})[0]
         else:
             src = Path(manifest[f"ppocr-{model}"]["path"])
-            cal = det_calibration(out / f"det_cal_{a.det_side}", a.det_side) if model == "det" else cls_calibration(out / "cls_cal.npz")
-            samples = ["--calibration-samples", str(a.samples)]
+            # enough calibration inputs for the largest count asked (det: more rendered pages)
+            cal = {"det": lambda: det_calibration(out / f"det_cal_{a.det_side}_{most}", a.det_side,
+                                                  pages=max(4, most - len(CAL_PHOTOS))),
+                   "cls": lambda: cls_calibration(out / f"cls_cal_{most}.npz", lines=max(16, most // 2)),
+                   "rec": lambda: rec_calibration(out / f"rec_cal_{most}.npz", lines=max(64, most))}[model]()
             ev = H.Evaluator(f"ppocr-{model}", model, src)
-        for ratio in a.ratios.split(","):
-            for fit in a.fits.split(","):
-                dst = out / f"{model}.{ratio}.{fit}.onnx"
-                opts = ["--calibration", str(cal), *samples, "--method", a.method, "--ratio", ratio]
-                if fit == "weights":
-                    opts += ["--allocation", "weights"]
-                opts += a.extra.split()
-                res = H.run_cli(cli, src, dst, *opts)
-                if res.returncode != 0:
-                    print(res.describe())
-                    continue
-                m = res.report["measurement"]
-                row = {"model": model, "method": a.method, "ratio": float(ratio), "fit": fit, "seconds": round(res.seconds, 1),
-                       "conv": round(conv_ratio(src, dst), 4), "calError": m["outputError"],
-                       "estimate": m.get("estimatedError"), "runs": m["modelRuns"]}
-                if model == "digits":
-                    got = H.session(dst).run(None, {"input": ex})[0]
-                    row["accuracy"] = float((got.argmax(1) == ey).mean())
-                    row["accuracyOriginal"] = float((base.argmax(1) == ey).mean())
-                    row["top1Agreement"] = float((got.argmax(1) == base.argmax(1)).mean())
-                else:
-                    row.update({k: v for k, v in ev.score(dst).items() if k in (
-                        "iou", "iou_min", "rel_l2", "top1_agreement", "accuracy", "accuracy_original", "crops_top1_agreement")})
-                print(json.dumps(row), flush=True)
-                rows.append(row)
+        for count, ratio, fit in ((c, r, f) for c in counts for r in a.ratios.split(",") for f in a.fits.split(",")):
+            dst = out / f"{model}.{count}.{ratio}.{fit}.onnx"
+            opts = ["--calibration", str(cal), "--calibration-samples", str(count), "--method", a.method, "--ratio", ratio]
+            if fit == "weights":
+                opts += ["--allocation", "weights"]
+            opts += a.extra.split()
+            res = H.run_cli(cli, src, dst, *opts)
+            if res.returncode != 0:
+                print(res.describe())
+                continue
+            m = res.report["measurement"]
+            row = {"model": model, "method": a.method, "samples": count, "ratio": float(ratio), "fit": fit,
+                   "seconds": round(res.seconds, 1), "conv": round(conv_ratio(src, dst), 4),
+                   "calError": m["outputError"], "estimate": m.get("estimatedError"), "runs": m["modelRuns"]}
+            if model == "digits":
+                got = H.session(dst).run(None, {"input": ex})[0]
+                row["accuracy"] = float((got.argmax(1) == ey).mean())
+                row["accuracyOriginal"] = float((base.argmax(1) == ey).mean())
+                row["top1Agreement"] = float((got.argmax(1) == base.argmax(1)).mean())
+                row["rel_l2"] = H.rel_l2(base, got)  # output error on the held-out digits
+            else:
+                row.update({k: v for k, v in ev.score(dst).items() if k in (
+                    "iou", "iou_min", "rel_l2", "top1_agreement", "accuracy", "accuracy_original", "crops_top1_agreement",
+                    "string_agreement", "cer")})
+            print(json.dumps(row), flush=True)
+            rows.append(row)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
 
 

@@ -35,6 +35,10 @@ public struct OutputCheck: Sendable {
   public var inputsFor: (@Sendable (Model) throws -> [[String: TensorValue]])?
   /// What `inputsFor` reads, for the report (e.g. the calibration path).
   public var inputsSource: String?
+  /// Makes held-out inputs from the loaded model: never used to fit, probe or bound, only to
+  /// measure the written model at the end (`HeldOutMeasurement`), an estimate of its error on
+  /// new inputs of the same kind. Nil: no held-out measurement. Default nil.
+  public var heldOutFor: (@Sendable (Model) throws -> [[String: TensorValue]])?
   /// Number of synthetic inputs when `inputs` is nil. Default 4.
   public var samples = 4
   /// Inputs each single-site probe runs (the first ones); the allocation's models run all.

@@ -25,7 +25,8 @@ extension Rewriter {
   /// between sites; the last resort keeps whole the sites that hurt most, as few as a binary
   /// search finds enough, and ends at the original model if need be.
   /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × sites at most.
-  public func rewriteMeasured(_ model: inout Model) throws -> RewriteOutcome {
+  /// (`rewriteMeasured` adds the held-out measurement.)
+  func rewriteOnCheckInputs(_ model: inout Model) throws -> RewriteOutcome {
     guard options.check.enabled else {
       let weightFits = try prepare(&model)
       return RewriteOutcome(sites: try apply(weightFits, to: &model), measurement: .off(), latency: weightFits.planner.latencyPrediction)

@@ -36,6 +36,8 @@ public struct OutputMeasurement: Codable, Equatable, Sendable {
   public var estimatedError: Double? = nil
   /// How the ranks were allocated when not by the rank policy alone ("calibrated: …"); nil otherwise.
   public var allocation: String? = nil
+  /// The written model's error on held-out samples (`OutputCheck.heldOutFor`); nil without them.
+  public var heldOut: HeldOutMeasurement? = nil
 
   public static func off() -> OutputMeasurement {
     OutputMeasurement(status: .off, sitesBackedOff: 0, modelRuns: 0)
@@ -50,7 +52,7 @@ public struct OutputMeasurement: Codable, Equatable, Sendable {
 extension OutputMeasurement {
   private enum CodingKeys: String, CodingKey {
     case status, inputs, bound, outputError, outputErrors, plannedError, sitesBackedOff, modelRuns, note, storage
-    case estimatedError, allocation
+    case estimatedError, allocation, heldOut
   }
 
   /// Encodes every key, absent values as null; a non-finite error (a model that did not run)
@@ -70,6 +72,7 @@ extension OutputMeasurement {
     try c.encode(storage, forKey: .storage)
     try c.encode(finite(estimatedError), forKey: .estimatedError)
     try c.encode(allocation, forKey: .allocation)
+    try c.encode(heldOut, forKey: .heldOut)
   }
 
   /// An error for people: four significant digits, "∞" for a model that did not run.
@@ -92,6 +95,7 @@ extension OutputMeasurement {
       if let allocation { line += "; \(allocation)" }
       if let note { line += "; \(note)" }
       if let storage { line += "; " + storage.summary }
+      if let heldOut { line += "; " + heldOut.summary }
       return line
     }
   }
