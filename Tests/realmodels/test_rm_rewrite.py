@@ -26,6 +26,7 @@ MODELS = H.PPOCR_MODELS + LIGHT
 # setting exercises every factorization and emitter instead of keeping every site as unprofitable
 SETTINGS = {"full": ["--rank", "full", "--force"], "default": []}
 LIGHT_DEFAULT_BOUND = 1e-3
+DEFAULT_BOUND = 0.05
 FULL_RANK_BOUND = 1e-4
 CLS_ACCURACY_DROP = 0.02
 SUMMARY: dict = {}
@@ -141,6 +142,11 @@ def test_runs_and_fidelity(rewrites, evaluators, model, setting, opt):
             assert m["rel_l2"] <= FULL_RANK_BOUND, m
     if ev.task == "cls" and setting == "default":
         assert m["accuracy"] >= m["accuracy_original"] - CLS_ACCURACY_DROP, m
+    if ev.task in ("det", "cls", "rec") and setting == "default":
+        # Issue #11: the default's bound (0.05, held on synthetic inputs) holds on the real
+        # evaluation inputs too (det: pooled over the images; measured 2026-11-30: det 0.0016,
+        # cls and rec 0 — nothing rewritten within the bound)
+        assert m["rel_l2"] <= DEFAULT_BOUND, m
     if ev.task == "light" and setting == "default":
         # every weight is one repeated value (rank 1), so any rewrite is exact up to float32
         # rounding: compare every conv output. The final softmax is not asserted: the logits of

@@ -75,6 +75,22 @@ def digits_split(path: Path):
     return d["x"][150:], d["y"][150:]
 
 
+def latency_ratio(model: str, src: Path, dst: Path, rounds: int) -> float:
+    """Written ÷ original onnxruntime latency at the shape bench/latency/models.py times the model."""
+    import importlib.util
+    import random
+    spec = importlib.util.spec_from_file_location("latency_models", REPO / "bench" / "latency" / "models.py")
+    lm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lm)
+    shape = lm.MODELS[model][1]
+    x = np.random.default_rng(20261130).standard_normal(shape).astype(np.float32)
+    if model == "digits":
+        x = np.load(REPO / "Models" / "digits_test.npz")["x"][:shape[0]].astype(np.float32).reshape(shape)
+    name = lm.session(src).get_inputs()[0].name
+    before, after = lm.timed_ratio(src, dst, {name: x}, rounds, random.Random(1810))
+    return round(after / before, 4)
+
+
 def conv_ratio(src, dst) -> float:
     return H.conv_weight_params(dst) / H.conv_weight_params(src)
 
@@ -90,6 +106,9 @@ def main():
     ap.add_argument("--method", default="svd", help="--method of every run (svd, spatial, ...)")
     ap.add_argument("--extra", default="", help="extra CLI options, space separated")
     ap.add_argument("--out", default="/tmp/calibrated-allocation")
+    ap.add_argument("--time", type=int, default=0, metavar="ROUNDS",
+                    help="also time each written model against its original in onnxruntime (bench/latency/models.py's "
+                         "harness: 1 thread, interleaved ROUNDS, per-thread CPU time) and report the ratio")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -136,6 +155,8 @@ def main():
                 row.update({k: v for k, v in ev.score(dst).items() if k in (
                     "iou", "iou_min", "rel_l2", "top1_agreement", "accuracy", "accuracy_original", "crops_top1_agreement",
                     "string_agreement", "cer")})
+            if a.time:
+                row["latency"] = latency_ratio(model, src, dst, a.time)
             print(json.dumps(row), flush=True)
             rows.append(row)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
