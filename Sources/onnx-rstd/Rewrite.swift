@@ -63,8 +63,10 @@ extension OnnxRstd {
         valueName: "PATH"))
     var calibration: String?
 
+    // 32: with fewer, response fits learn the samples and the stated error understates the error
+    // on new inputs (docs/calibration.md, "How many samples").
     @Option(name: .customLong("calibration-samples"), help: ArgumentHelp("Use at most N calibration samples.", valueName: "N"))
-    var calibrationSamples = 8
+    var calibrationSamples = 32
 
     @Option(
       name: .customLong("holdout-samples"),

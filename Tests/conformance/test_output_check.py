@@ -255,7 +255,8 @@ def test_calibration_holds_the_target_on_its_samples(tmp_path):
     out, report, _ = rewrite(tmp_path, DIGITS, "--calibration", str(cal), "--target-error", "0.1", "--ratio", "0.4")
     m = report["measurement"]
     assert m["bound"] == 0.1 and m["outputError"] <= 0.1 and m["plannedError"] > 0.1, m
-    feeds = [{"input": s[None]} for s in np.load(cal)["input"][:8]]  # --calibration-samples default: 8
+    assert m["inputs"].startswith("calibration: 32 sample(s)"), m  # --calibration-samples default: 32
+    feeds = [{"input": s[None]} for s in np.load(cal)["input"][:32]]
     assert ort_error(DIGITS, out, feeds) <= 0.1 + 1e-5
 
 
