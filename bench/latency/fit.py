@@ -53,6 +53,9 @@ TERMS = [
     ("depthwiseMAC", "per multiply-add of a blocked depthwise conv, channels rounded up"),
     ("filterSetLoad", "per input load of a blocked conv pass (MLAS does <= 4 output blocks per pass)"),
     ("blockedElement", "per element read or written by a blocked conv, channels rounded up"),
+    ("filterElement", "per filter element (channels rounded up) a blocked, stem or depthwise conv streams"),
+    ("spillElement", "per element a blocked conv streams (input once per pass, output once) beyond "
+                     "cacheElements of its tensor: from beyond the cache"),
     ("unblockedMAC", "per multiply-add of a conv off the NCHWc path (im2col + GEMM per group)"),
     ("unblockedPack", "per element of an off-path conv's GEMM B operand (im2col buffer or input), packed per group"),
     ("stridedIm2col", "extra per im2col element of a strided off-path conv (gathered, not copied in rows)"),
@@ -63,6 +66,14 @@ TERMS = [
 ]
 # Not part of the model: the fixed cost of one InferenceSession.run of the measured graph.
 RUN_TERM = "runOverhead"
+# Not a per-unit cost: the tensor size (elements) past which a blocked conv's streams spill out of
+# the cache. Chosen by the fit (the candidate with the least relative-error residual).
+CACHE_TERM = "cacheElements"
+CACHE_CANDIDATES = [int(2 ** (e / 2)) for e in range(30, 47)]  # 2^15 .. 2^23, half-octave steps
+# A group-1 (or blocked grouped) conv's kernel and its memory streams overlap: it costs
+# max(compute, memory) of these terms (a roofline); every other term adds.
+COMPUTE_TERMS = ("blockedMAC", "pointwiseMAC", "filterSetLoad")
+MEMORY_TERMS = ("blockedElement", "spillElement")
 CHANNEL_ALIGNMENT = 4  # nchwc_transformer.cc: ReorderInput needs channels % 4 == 0.
 
 
@@ -103,39 +114,54 @@ def layout(node, block):
     return "nchw", "nchw"
 
 
-def node_features(node, block):
-    f = dict.fromkeys([t for t, _ in TERMS], 0.0)
+def zero():
+    return dict.fromkeys([t for t, _ in TERMS], 0.0)
+
+
+def node_parts(node, block, cache):
+    """(base, compute, memory) features of one node: it costs base + max(compute, memory).
+    Only blocked convs (not stem or depthwise) split compute from memory; the others are all base."""
+    f, compute, memory = zero(), zero(), zero()
     f["nodeOverhead"] = 1.0
     k = kind(node, block)
     if k == "gather":
         _, c, pos = node
         f["gatherElement"] = 2.0 * c * pos
-        return f
+        return f, compute, memory
     if k == "matmul":
         _, rows, fin, fout = node
         f["matMulMAC"] = float(rows) * fin * fout
-        return f
+        return f, compute, memory
     _, cin, cout, g, ka, ipos, opos = node
     if k == "off":
         f["unblockedMAC"] = float(opos) * ka * cout * (cin / g)
         f["unblockedPack"] = float(opos) * ka * cin
         f["stridedIm2col"] = float(opos) * ka * cin if ipos != opos else 0.0
         f["groupCall"] = float(g)
-        return f
+        return f, compute, memory
     rcout = round_up(cout, block)
+    spill = lambda n: max(0.0, float(n) - cache)  # noqa: E731
     if k == "stem":
         f["stemMAC"] = float(opos) * ka * rcout * cin
         f["filterSetLoad"] = filter_sets(rcout, block) * float(opos) * ka * cin
         f["blockedElement"] = float(ipos) * cin + float(opos) * rcout
+        f["filterElement"] = float(ka) * rcout * cin
+        f["spillElement"] = spill(ipos * cin) + spill(opos * rcout)
     elif k == "depthwise":
         f["depthwiseMAC"] = float(opos) * ka * rcout
         f["blockedElement"] = float(ipos + opos) * rcout
+        f["filterElement"] = float(ka) * rcout
+        f["spillElement"] = spill(ipos * rcout) + spill(opos * rcout)
     else:
         per_group_in = round_up(cin // g if g > 1 else cin, block)
-        f["pointwiseMAC" if ka == 1 else "blockedMAC"] = float(opos) * ka * rcout * per_group_in
-        f["filterSetLoad"] = filter_sets(rcout // g, block) * g * float(opos) * ka * per_group_in
-        f["blockedElement"] = float(ipos) * round_up(cin, block) + float(opos) * rcout
-    return f
+        rcin = round_up(cin, block)
+        passes = filter_sets(rcout // g, block)
+        compute["pointwiseMAC" if ka == 1 else "blockedMAC"] = float(opos) * ka * rcout * per_group_in
+        compute["filterSetLoad"] = passes * g * float(opos) * ka * per_group_in
+        memory["blockedElement"] = float(ipos) * rcin + float(opos) * rcout
+        memory["spillElement"] = passes * spill(ipos * rcin) + spill(opos * rcout)
+        f["filterElement"] = float(ka) * rcout * per_group_in
+    return f, compute, memory
 
 
 def filter_sets(padded_out, block):
@@ -143,11 +169,11 @@ def filter_sets(padded_out, block):
     return float(-(-padded_out // (4 * block)))
 
 
-def reorder_features(channels, positions, block):
-    f = dict.fromkeys([t for t, _ in TERMS], 0.0)
+def reorder_parts(channels, positions, block):
+    f = zero()
     f["nodeOverhead"] = 1.0
     f["reorderElement"] = float(round_up(channels, block)) * positions
-    return f
+    return f, zero(), zero()
 
 
 def node_io(node):
@@ -159,25 +185,23 @@ def node_io(node):
     return node[2], node[1], node[3], node[1]
 
 
-def chain_features(chain, block, neighbours):
-    """Features of a chain whose input comes from, and output goes to, `neighbours` layout
-    ('nchwc': the surrounding network is blocked; 'nchw': graph input/output, as measured)."""
-    total = dict.fromkeys([t for t, _ in TERMS], 0.0)
+def chain_parts(chain, block, neighbours, cache):
+    """Every node's (base, compute, memory) features, reorders included, for a chain whose input
+    comes from, and output goes to, `neighbours` layout ('nchwc': the surrounding network is
+    blocked; 'nchw': graph input/output, as measured)."""
+    parts = []
     prev = neighbours
     for node in chain:
-        for t, v in node_features(node, block).items():
-            total[t] += v
+        parts.append(node_parts(node, block, cache))
         ins, outs = layout(node, block)
         cin, ipos, cout, opos = node_io(node)
         if ins is not None and prev is not None and ins != prev:
-            for t, v in reorder_features(cin, ipos, block).items():
-                total[t] += v
+            parts.append(reorder_parts(cin, ipos, block))
         prev = outs if outs is not None else prev
         last = (cout, opos)
     if prev is not None and prev != neighbours:
-        for t, v in reorder_features(last[0], last[1], block).items():
-            total[t] += v
-    return total
+        parts.append(reorder_parts(last[0], last[1], block))
+    return parts
 
 
 # ---- models -----------------------------------------------------------------------------------
@@ -443,26 +467,62 @@ def measure(entries, rounds, rng, target_us=3000.0):
 # ---- fit --------------------------------------------------------------------------------------
 
 def vector(features):
-    return [features[t] for t, _ in TERMS] + [1.0]
+    return np.array([features[t] for t, _ in TERMS])
+
+
+def parts_cost(x, parts):
+    """Microseconds of a chain's parts under the constant vector x."""
+    return sum(vector(b) @ x + max(vector(c) @ x, vector(m) @ x) for b, c, m in parts)
 
 
 def predict(constants, chain, block, neighbours):
-    f = chain_features(chain, block, neighbours)
-    return sum(constants[t] * f[t] for t, _ in TERMS)
+    x = np.array([constants[t] for t, _ in TERMS])
+    return float(parts_cost(x, chain_parts(chain, block, neighbours, constants[CACHE_TERM])))
+
+
+def fit_at(all_parts, y):
+    """NNLS on relative error of base + max(compute, memory): start from the sum of both, then
+    give each node the side the current constants make larger and refit, until the sides stop
+    changing (at most 30 rounds); the best round by residual wins."""
+    best, x = None, None
+    for _ in range(30):
+        rows = []
+        for parts in all_parts:
+            row = np.zeros(len(TERMS))
+            for b, c, m in parts:
+                vc, vm = vector(c), vector(m)
+                row += vector(b) + (vc + vm if x is None else (vm if vm @ x > vc @ x else vc))
+            rows.append(np.append(row, 1.0))
+        # Relative error: divide each row by its measurement. Columns are scaled to unit norm so
+        # NNLS is well conditioned over constants spanning ~8 orders of magnitude.
+        a = np.array(rows) / y[:, None]
+        scale = np.linalg.norm(a, axis=0)
+        scale[scale == 0] = 1.0
+        solution, _ = nnls(a / scale, np.ones(len(y)), maxiter=50 * a.shape[1])
+        solution = solution / scale
+        xn, run_us = solution[:-1], solution[-1]
+        predicted = np.array([parts_cost(xn, p) + run_us for p in all_parts])
+        residual = float(np.sum((predicted / y - 1.0) ** 2))
+        if best is None or residual < best[0]:
+            best = (residual, xn, run_us)
+        if x is not None and np.allclose(xn, x):
+            break
+        x = xn
+    return best
 
 
 def fit(entries, block):
-    a = np.array([vector(chain_features(e["chain"], block, "nchw")) for e in entries])
     y = np.array([e["us"] for e in entries])
-    # Relative error: divide each row by its measurement. Columns are scaled to unit norm so
-    # NNLS is well conditioned over constants spanning ~8 orders of magnitude.
-    rows = a / y[:, None]
-    scale = np.linalg.norm(rows, axis=0)
-    scale[scale == 0] = 1.0
-    solution, _ = nnls(rows / scale, np.ones(len(y)), maxiter=50 * rows.shape[1])
-    x = solution / scale
+    best = None
+    for cache in CACHE_CANDIDATES:
+        all_parts = [chain_parts(e["chain"], block, "nchw", cache) for e in entries]
+        residual, x, run_us = fit_at(all_parts, y)
+        if best is None or residual < best[0]:
+            best = (residual, x, run_us, cache)
+    _, x, run_us, cache = best
     constants = {t: float(x[j]) for j, (t, _) in enumerate(TERMS)}
-    constants[RUN_TERM] = float(x[-1])
+    constants[RUN_TERM] = float(run_us)
+    constants[CACHE_TERM] = float(cache)
     return constants
 
 
@@ -531,7 +591,7 @@ def swift_constants(constants, block, command):
         "  public static let onnxruntimeCPU = RuntimeCostModel(",
         f"    block: {block},",
     ]
-    body = [f"    {t}: {constants[t]:.6g}" for t, _ in TERMS]
+    body = [f"    {t}: {constants[t]:.6g}" for t, _ in TERMS] + [f"    {CACHE_TERM}: {constants[CACHE_TERM]:.0f}"]
     lines.append(",\n".join(body))
     lines += ["  )", "}", ""]
     return "\n".join(lines)
