@@ -210,6 +210,15 @@ def out_hw(hw, k, stride):
     return (hw + 2 * (k // 2) - k) // stride + 1
 
 
+def kernel_hw(k, stride):
+    """(height, width) of a layer's kernel: k, or a (kh, kw) pair (odd sides, stride 1 only, so
+    the output stays square: the k x 1 and 1 x k convs of `--method spatial`)."""
+    if isinstance(k, int):
+        return k, k
+    assert stride == 1 and k[0] % 2 == 1 and k[1] % 2 == 1, k
+    return tuple(k)
+
+
 def build(spec, rng):
     """spec: {'input': (C, HW), 'layers': [...]} -> (ModelProto, input shape, output shape, chain).
     Layers: ('conv', cout, k, stride, group), ('gather',), ('matmul', fout) (MatMul on [rows, C])."""
@@ -226,12 +235,13 @@ def build(spec, rng):
         out = f"t{i}"
         if layer[0] == "conv":
             _, cout, k, stride, g = layer
-            w = (rng.standard_normal((cout, c // g, k, k)) / math.sqrt(c // g * k * k)).astype(np.float32)
+            kh, kw = kernel_hw(k, stride)
+            w = (rng.standard_normal((cout, c // g, kh, kw)) / math.sqrt(c // g * kh * kw)).astype(np.float32)
             inits.append(numpy_helper.from_array(w, f"w{i}"))
             nodes.append(helper.make_node("Conv", [cur, f"w{i}"], [out], group=g,
-                                          pads=[k // 2] * 4, strides=[stride] * 2))
-            ohw = out_hw(hw, k, stride)
-            chain.append(("conv", c, cout, g, k * k, hw * hw, ohw * ohw))
+                                          pads=[kh // 2, kw // 2] * 2, strides=[stride] * 2))
+            ohw = out_hw(hw, kh, stride)
+            chain.append(("conv", c, cout, g, kh * kw, hw * hw, ohw * ohw))
             c, hw = cout, ohw
         elif layer[0] == "gather":
             idx = np.array(rng.permutation(c), dtype=np.int64)
@@ -308,8 +318,9 @@ def chain_of(spec):
     for layer in spec["layers"]:
         if layer[0] == "conv":
             _, cout, k, s, g = layer
-            o = out_hw(hw, k, s)
-            chain.append(("conv", c, cout, g, k * k, hw * hw, o * o))
+            kh, kw = kernel_hw(k, s)
+            o = out_hw(hw, kh, s)
+            chain.append(("conv", c, cout, g, kh * kw, hw * hw, o * o))
             c, hw = cout, o
         elif layer[0] == "gather":
             chain.append(("gather", c, hw * hw))
@@ -381,6 +392,29 @@ def small_and_large_specs(rng, n_tiny, n_large):
             continue  # favour what the main grid lacks
         large.append(spec)
     return specs + large
+
+
+def spatial_specs(rng, n_single, n_chain):
+    """`--method spatial`'s convs: single k x 1 and 1 x k convs, and its chains Conv(k x 1, C->r)
+    -> Conv(1 x k, r->M), which the model prices by kernel area like any blocked k x k conv.
+    Held out: they check that price."""
+    singles, chains = [], []
+    while len(singles) < n_single:
+        k = rng.choice([3, 5, 7])
+        shape = (k, 1) if rng.random() < 0.5 else (1, k)
+        spec = {"input": (rng.choice(ALIGNED[:8]), rng.choice([14, 28, 56])),
+                "layers": [("conv", rng.choice(ALIGNED[:8] + [24, 40]), shape, 1, 1)]}
+        if fits(chain_of(spec)):
+            singles.append(spec)
+    while len(chains) < n_chain:
+        k = rng.choice([3, 3, 5, 7])
+        c, m = rng.choice(ALIGNED[:8]), rng.choice(ALIGNED[:8])
+        r = rng.choice([8, 16, 24, 32, 48, 64, 96])
+        spec = {"input": (c, rng.choice([14, 28, 56])),
+                "layers": [("conv", r, (k, 1), 1, 1), ("conv", m, (1, k), 1, 1)]}
+        if fits(chain_of(spec)):
+            chains.append(spec)
+    return [("spatial-held-out", s) for s in singles] + [("spatial-chain-held-out", s) for s in chains]
 
 
 def chain_specs(rng, n):
@@ -628,6 +662,7 @@ def main():
         groups += [("rank-sweep", s) for s in rank_sweep(sweep if not args.quick else sweep[::2])]
         # Drawn last so the grid above is the same as before they were added.
         groups += [("single", s) for s in small_and_large_specs(rng_py, *((12, 12) if args.quick else (40, 40)))]
+        groups += spatial_specs(rng_py, *((6, 6) if args.quick else (20, 20)))
 
         entries, disagreements = [], []
         for role, spec in groups:
@@ -650,6 +685,7 @@ def report(entries, block, command, run, no_write):
     """Fit, print, and (unless no_write) write fit.json and the Swift constants."""
     fitted = [e for e in entries if e["role"] in ("single", "chain-fit")]
     held = [e for e in entries if e["role"] in ("chain-held-out", "sandwiched-held-out")]
+    spatial = [e for e in entries if e["role"].startswith("spatial")]
     sweep_entries = [e for e in entries if e["role"] == "rank-sweep"]
     constants = fit(fitted, block)
     result = {
@@ -665,6 +701,7 @@ def report(entries, block, command, run, no_write):
         "fit_accuracy": accuracy(constants, fitted, block),
         "held_out_accuracy": accuracy(constants, held, block),
         "rank_sweep_accuracy": accuracy(constants, sweep_entries, block),
+        "spatial_accuracy": accuracy(constants, spatial, block),
         "blocked_rule_disagreements": run["blocked_rule_disagreements"],
         "measurements": [{**e, "chain": [list(n) for n in e["chain"]]} for e in entries],
     }
@@ -675,7 +712,7 @@ def report(entries, block, command, run, no_write):
         print(f"| {row['case']} | {row['role']} | {row['count']} | {row['within_10pct']:.0%} | "
               f"{row['within_20pct']:.0%} | {row['median_abs_error']:.1%} |")
     print(json.dumps({k: result[k] for k in ("block", "constants_us", "fit_accuracy", "held_out_accuracy",
-                                             "rank_sweep_accuracy")}, indent=2))
+                                             "rank_sweep_accuracy", "spatial_accuracy")}, indent=2))
     print("rank sweep (3x3 128->r, 1x1 r->128, 56x56): r, measured us, predicted us", file=sys.stderr)
     for e in sweep_entries:
         print(f"  {e['chain'][0][2]:4d} {e['us']:9.1f} {e['predicted_us']:9.1f}", file=sys.stderr)
