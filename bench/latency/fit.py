@@ -43,6 +43,7 @@ from scipy.optimize import nnls
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SWIFT_OUT = REPO / "Sources/RsTD/Planning/Latency/RuntimeCostConstants.swift"
 JSON_OUT = REPO / "bench/latency/fit.json"
+SPATIAL_OUT = REPO / "bench/latency/spatial.json"
 
 # The constants, in the order of the feature vector. Each is microseconds per unit.
 TERMS = [
@@ -638,6 +639,9 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="print the fit, write nothing")
     parser.add_argument("--refit", action="store_true",
                         help="refit the measurements already in bench/latency/fit.json (no timing)")
+    parser.add_argument("--spatial-only", action="store_true",
+                        help="time only the k x 1 / 1 x k convs and spatial chains (the same ones a full run "
+                             "draws) and check them against fit.json's constants; writes bench/latency/spatial.json")
     args = parser.parse_args()
     if args.refit:
         previous = json.loads(JSON_OUT.read_text())
@@ -663,6 +667,8 @@ def main():
         # Drawn last so the grid above is the same as before they were added.
         groups += [("single", s) for s in small_and_large_specs(rng_py, *((12, 12) if args.quick else (40, 40)))]
         groups += spatial_specs(rng_py, *((6, 6) if args.quick else (20, 20)))
+        if args.spatial_only:
+            groups = [g for g in groups if g[0].startswith("spatial")]
 
         entries, disagreements = [], []
         for role, spec in groups:
@@ -678,7 +684,36 @@ def main():
 
     run = {"command": command, "rounds": rounds, "seconds": round(time.time() - started, 1),
            "blocked_rule_disagreements": disagreements}
+    if args.spatial_only:
+        check_spatial(entries, block, run, args.no_write)
+        return
     report(entries, block, command, run, args.no_write)
+
+
+def check_spatial(entries, block, run, no_write):
+    """The spatial models' measurements against the committed constants (fit.json), per role."""
+    fitted = json.loads(JSON_OUT.read_text())
+    constants = fitted["constants_us"]
+    if fitted["block"] != block:
+        raise SystemExit(f"fit.json was fitted with block {fitted['block']}, this machine's is {block}")
+    rows = {role: accuracy(constants, [e for e in entries if e["role"] == role], block)
+            for role in sorted({e["role"] for e in entries})}
+    print("| case | models | within ±10% | within ±20% | median abs error |")
+    print("|---|---|---|---|---|")
+    for role, acc in rows.items():
+        print(f"| {role} | {acc['count']} | {acc['within_10pct']:.0%} | {acc['within_20pct']:.0%} | "
+              f"{acc['median_abs_error']:.1%} |")
+    for e in entries:
+        print(f"  {e['role']:24s} {e['chain']} measured {e['us']:.1f} predicted {e['predicted_us']:.1f}",
+              file=sys.stderr)
+    if not no_write:
+        result = {"command": run["command"] + " --spatial-only", "onnxruntime": ort.__version__, "block": block,
+                  "rounds": run["rounds"], "seconds": run["seconds"], "constants_us": constants,
+                  "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+                  "blocked_rule_disagreements": run["blocked_rule_disagreements"], "accuracy": rows,
+                  "measurements": [{**e, "chain": [list(n) for n in e["chain"]]} for e in entries]}
+        SPATIAL_OUT.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {SPATIAL_OUT.relative_to(REPO)}", file=sys.stderr)
 
 
 def report(entries, block, command, run, no_write):
