@@ -7,8 +7,10 @@ svd-like chains conv kxk C->r -> conv 1x1 r->M), times every one in onnxruntime 
 1 inter-op thread, ORT_ENABLE_ALL, output bound once through IOBinding, warm-up, then rounds in a
 fresh random order each round; a sample is the mean of enough runs to last ~3 ms of this
 thread's CPU time; the figure is the median over rounds), and fits the model's constants by nonnegative least squares on relative
-error. Single nodes and half of the chains are fitted; the other chains (and the rank sweep) are
-held out and only predicted.
+error. Single nodes and half of the chains are fitted; the other chains (and the rank sweep, and
+the k x 1 / 1 x k convs of `--method spatial`) are held out and only predicted. A blocked conv
+costs max(compute, memory) (a roofline), fitted by alternating which side each conv is on; the
+cache size of the spill term is the candidate with the least residual.
 
 The NCHWc block is read from onnxruntime itself: the optimized model of a 64->1 conv has its
 filter padded to one block (MlasNchwcGetBlockSize: 16 with AVX-512F, 8 with AVX2). Which convs
@@ -19,7 +21,7 @@ rules the Swift model encodes are verified against the installed onnxruntime on 
 Writes Sources/RsTD/Planning/Latency/RuntimeCostConstants.swift and bench/latency/fit.json, and
 prints the held-out accuracy. Models are built in memory; nothing is cached.
 
-Usage: python3 bench/latency/fit.py [--quick] [--seed 1] [--refit] [--no-write]
+Usage: python3 bench/latency/fit.py [--quick] [--seed 1] [--refit] [--no-write] [--spatial-only]
 (full: ~2.5 minutes on a 2-core machine; --quick: under a minute)
 """
 import argparse
@@ -71,10 +73,6 @@ RUN_TERM = "runOverhead"
 # the cache. Chosen by the fit (the candidate with the least relative-error residual).
 CACHE_TERM = "cacheElements"
 CACHE_CANDIDATES = [int(2 ** (e / 2)) for e in range(30, 47)]  # 2^15 .. 2^23, half-octave steps
-# A group-1 (or blocked grouped) conv's kernel and its memory streams overlap: it costs
-# max(compute, memory) of these terms (a roofline); every other term adds.
-COMPUTE_TERMS = ("blockedMAC", "pointwiseMAC", "filterSetLoad")
-MEMORY_TERMS = ("blockedElement", "spillElement")
 CHANNEL_ALIGNMENT = 4  # nchwc_transformer.cc: ReorderInput needs channels % 4 == 0.
 
 
@@ -120,8 +118,9 @@ def zero():
 
 
 def node_parts(node, block, cache):
-    """(base, compute, memory) features of one node: it costs base + max(compute, memory).
-    Only blocked convs (not stem or depthwise) split compute from memory; the others are all base."""
+    """(base, compute, memory) features of one node: it costs base + max(compute, memory), a
+    roofline: a blocked conv's kernel work (MACs, filter-set loads) overlaps its memory streams
+    (elements, spilled elements). Stem and depthwise convs and the other nodes are all base."""
     f, compute, memory = zero(), zero(), zero()
     f["nodeOverhead"] = 1.0
     k = kind(node, block)
