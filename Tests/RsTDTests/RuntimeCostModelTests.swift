@@ -62,6 +62,26 @@ final class RuntimeCostModelTests: XCTestCase {
     XCTAssertFalse(m.isBlocked(.matMul(rows: 1, inputFeatures: 64, outputFeatures: 10)))
   }
 
+  /// The roofline: a blocked conv pays the larger of its kernel work and its memory streams. A 1×1
+  /// with few output blocks over a large activation (PP-OCR det's 16→32 at 320×320) is
+  /// memory-bound, so its stream terms set its price; a wide 1×1 over a small one (rec's 240→240
+  /// at 960 positions) is compute-bound, so they do not raise it.
+  func testMemoryTermsPriceOnlyMemoryBoundConvs() {
+    var noMemory = model
+    noMemory.blockedElement = 0
+    noMemory.spillElement = 0
+    let large = conv(16, 32, positions: 320 * 320)
+    let wide = conv(240, 240, positions: 960)
+    XCTAssertGreaterThan(model.cost(of: large), noMemory.cost(of: large) * 1.1)
+    XCTAssertEqual(model.cost(of: wide), noMemory.cost(of: wide), accuracy: 1e-9 * model.cost(of: wide))
+    // Only the part of a stream beyond the cache spills.
+    var noSpill = model
+    noSpill.spillElement = 0
+    let small = conv(64, 64, positions: 28 * 28)
+    XCTAssertLessThan(64.0 * 28 * 28, model.cacheElements)
+    XCTAssertEqual(model.cost(of: small), noSpill.cost(of: small), accuracy: 1e-9 * model.cost(of: small))
+  }
+
   func testOffPathGroupedConvCostsMoreThanItsBlockedEquivalent() {
     let m = model.with(block: 16)
     // 120 channels in 8 groups of 15 do fewer multiply-adds than 128 in groups of 16, yet run

@@ -7,8 +7,10 @@ svd-like chains conv kxk C->r -> conv 1x1 r->M), times every one in onnxruntime 
 1 inter-op thread, ORT_ENABLE_ALL, output bound once through IOBinding, warm-up, then rounds in a
 fresh random order each round; a sample is the mean of enough runs to last ~3 ms of this
 thread's CPU time; the figure is the median over rounds), and fits the model's constants by nonnegative least squares on relative
-error. Single nodes and half of the chains are fitted; the other chains (and the rank sweep) are
-held out and only predicted.
+error. Single nodes and half of the chains are fitted; the other chains (and the rank sweep, and
+the k x 1 / 1 x k convs of `--method spatial`) are held out and only predicted. A blocked conv
+costs max(compute, memory) (a roofline), fitted by alternating which side each conv is on; the
+cache size of the spill term is the candidate with the least residual.
 
 The NCHWc block is read from onnxruntime itself: the optimized model of a 64->1 conv has its
 filter padded to one block (MlasNchwcGetBlockSize: 16 with AVX-512F, 8 with AVX2). Which convs
@@ -19,7 +21,7 @@ rules the Swift model encodes are verified against the installed onnxruntime on 
 Writes Sources/RsTD/Planning/Latency/RuntimeCostConstants.swift and bench/latency/fit.json, and
 prints the held-out accuracy. Models are built in memory; nothing is cached.
 
-Usage: python3 bench/latency/fit.py [--quick] [--seed 1] [--refit] [--no-write]
+Usage: python3 bench/latency/fit.py [--quick] [--seed 1] [--refit] [--no-write] [--spatial-only]
 (full: ~2.5 minutes on a 2-core machine; --quick: under a minute)
 """
 import argparse
@@ -43,6 +45,7 @@ from scipy.optimize import nnls
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SWIFT_OUT = REPO / "Sources/RsTD/Planning/Latency/RuntimeCostConstants.swift"
 JSON_OUT = REPO / "bench/latency/fit.json"
+SPATIAL_OUT = REPO / "bench/latency/spatial.json"
 
 # The constants, in the order of the feature vector. Each is microseconds per unit.
 TERMS = [
@@ -53,6 +56,9 @@ TERMS = [
     ("depthwiseMAC", "per multiply-add of a blocked depthwise conv, channels rounded up"),
     ("filterSetLoad", "per input load of a blocked conv pass (MLAS does <= 4 output blocks per pass)"),
     ("blockedElement", "per element read or written by a blocked conv, channels rounded up"),
+    ("filterElement", "per filter element (channels rounded up) a blocked, stem or depthwise conv streams"),
+    ("spillElement", "per element a blocked conv streams (input once per pass, output once) beyond "
+                     "cacheElements of its tensor: from beyond the cache"),
     ("unblockedMAC", "per multiply-add of a conv off the NCHWc path (im2col + GEMM per group)"),
     ("unblockedPack", "per element of an off-path conv's GEMM B operand (im2col buffer or input), packed per group"),
     ("stridedIm2col", "extra per im2col element of a strided off-path conv (gathered, not copied in rows)"),
@@ -63,6 +69,10 @@ TERMS = [
 ]
 # Not part of the model: the fixed cost of one InferenceSession.run of the measured graph.
 RUN_TERM = "runOverhead"
+# Not a per-unit cost: the tensor size (elements) past which a blocked conv's streams spill out of
+# the cache. Chosen by the fit (the candidate with the least relative-error residual).
+CACHE_TERM = "cacheElements"
+CACHE_CANDIDATES = [int(2 ** (e / 2)) for e in range(30, 47)]  # 2^15 .. 2^23, half-octave steps
 CHANNEL_ALIGNMENT = 4  # nchwc_transformer.cc: ReorderInput needs channels % 4 == 0.
 
 
@@ -103,39 +113,55 @@ def layout(node, block):
     return "nchw", "nchw"
 
 
-def node_features(node, block):
-    f = dict.fromkeys([t for t, _ in TERMS], 0.0)
+def zero():
+    return dict.fromkeys([t for t, _ in TERMS], 0.0)
+
+
+def node_parts(node, block, cache):
+    """(base, compute, memory) features of one node: it costs base + max(compute, memory), a
+    roofline: a blocked conv's kernel work (MACs, filter-set loads) overlaps its memory streams
+    (elements, spilled elements). Stem and depthwise convs and the other nodes are all base."""
+    f, compute, memory = zero(), zero(), zero()
     f["nodeOverhead"] = 1.0
     k = kind(node, block)
     if k == "gather":
         _, c, pos = node
         f["gatherElement"] = 2.0 * c * pos
-        return f
+        return f, compute, memory
     if k == "matmul":
         _, rows, fin, fout = node
         f["matMulMAC"] = float(rows) * fin * fout
-        return f
+        return f, compute, memory
     _, cin, cout, g, ka, ipos, opos = node
     if k == "off":
         f["unblockedMAC"] = float(opos) * ka * cout * (cin / g)
         f["unblockedPack"] = float(opos) * ka * cin
         f["stridedIm2col"] = float(opos) * ka * cin if ipos != opos else 0.0
         f["groupCall"] = float(g)
-        return f
+        return f, compute, memory
     rcout = round_up(cout, block)
+    spill = lambda n: max(0.0, float(n) - cache)  # noqa: E731
     if k == "stem":
         f["stemMAC"] = float(opos) * ka * rcout * cin
         f["filterSetLoad"] = filter_sets(rcout, block) * float(opos) * ka * cin
         f["blockedElement"] = float(ipos) * cin + float(opos) * rcout
+        f["filterElement"] = float(ka) * rcout * cin
+        f["spillElement"] = spill(ipos * cin) + spill(opos * rcout)
     elif k == "depthwise":
         f["depthwiseMAC"] = float(opos) * ka * rcout
         f["blockedElement"] = float(ipos + opos) * rcout
+        f["filterElement"] = float(ka) * rcout
+        f["spillElement"] = spill(ipos * rcout) + spill(opos * rcout)
     else:
         per_group_in = round_up(cin // g if g > 1 else cin, block)
-        f["pointwiseMAC" if ka == 1 else "blockedMAC"] = float(opos) * ka * rcout * per_group_in
-        f["filterSetLoad"] = filter_sets(rcout // g, block) * g * float(opos) * ka * per_group_in
-        f["blockedElement"] = float(ipos) * round_up(cin, block) + float(opos) * rcout
-    return f
+        rcin = round_up(cin, block)
+        passes = filter_sets(rcout // g, block)
+        compute["pointwiseMAC" if ka == 1 else "blockedMAC"] = float(opos) * ka * rcout * per_group_in
+        compute["filterSetLoad"] = passes * g * float(opos) * ka * per_group_in
+        memory["blockedElement"] = float(ipos) * rcin + float(opos) * rcout
+        memory["spillElement"] = passes * spill(ipos * rcin) + spill(opos * rcout)
+        f["filterElement"] = float(ka) * rcout * per_group_in
+    return f, compute, memory
 
 
 def filter_sets(padded_out, block):
@@ -143,11 +169,11 @@ def filter_sets(padded_out, block):
     return float(-(-padded_out // (4 * block)))
 
 
-def reorder_features(channels, positions, block):
-    f = dict.fromkeys([t for t, _ in TERMS], 0.0)
+def reorder_parts(channels, positions, block):
+    f = zero()
     f["nodeOverhead"] = 1.0
     f["reorderElement"] = float(round_up(channels, block)) * positions
-    return f
+    return f, zero(), zero()
 
 
 def node_io(node):
@@ -159,31 +185,38 @@ def node_io(node):
     return node[2], node[1], node[3], node[1]
 
 
-def chain_features(chain, block, neighbours):
-    """Features of a chain whose input comes from, and output goes to, `neighbours` layout
-    ('nchwc': the surrounding network is blocked; 'nchw': graph input/output, as measured)."""
-    total = dict.fromkeys([t for t, _ in TERMS], 0.0)
+def chain_parts(chain, block, neighbours, cache):
+    """Every node's (base, compute, memory) features, reorders included, for a chain whose input
+    comes from, and output goes to, `neighbours` layout ('nchwc': the surrounding network is
+    blocked; 'nchw': graph input/output, as measured)."""
+    parts = []
     prev = neighbours
     for node in chain:
-        for t, v in node_features(node, block).items():
-            total[t] += v
+        parts.append(node_parts(node, block, cache))
         ins, outs = layout(node, block)
         cin, ipos, cout, opos = node_io(node)
         if ins is not None and prev is not None and ins != prev:
-            for t, v in reorder_features(cin, ipos, block).items():
-                total[t] += v
+            parts.append(reorder_parts(cin, ipos, block))
         prev = outs if outs is not None else prev
         last = (cout, opos)
     if prev is not None and prev != neighbours:
-        for t, v in reorder_features(last[0], last[1], block).items():
-            total[t] += v
-    return total
+        parts.append(reorder_parts(last[0], last[1], block))
+    return parts
 
 
 # ---- models -----------------------------------------------------------------------------------
 
 def out_hw(hw, k, stride):
     return (hw + 2 * (k // 2) - k) // stride + 1
+
+
+def kernel_hw(k, stride):
+    """(height, width) of a layer's kernel: k, or a (kh, kw) pair (odd sides, stride 1 only, so
+    the output stays square: the k x 1 and 1 x k convs of `--method spatial`)."""
+    if isinstance(k, int):
+        return k, k
+    assert stride == 1 and k[0] % 2 == 1 and k[1] % 2 == 1, k
+    return tuple(k)
 
 
 def build(spec, rng):
@@ -202,12 +235,13 @@ def build(spec, rng):
         out = f"t{i}"
         if layer[0] == "conv":
             _, cout, k, stride, g = layer
-            w = (rng.standard_normal((cout, c // g, k, k)) / math.sqrt(c // g * k * k)).astype(np.float32)
+            kh, kw = kernel_hw(k, stride)
+            w = (rng.standard_normal((cout, c // g, kh, kw)) / math.sqrt(c // g * kh * kw)).astype(np.float32)
             inits.append(numpy_helper.from_array(w, f"w{i}"))
             nodes.append(helper.make_node("Conv", [cur, f"w{i}"], [out], group=g,
-                                          pads=[k // 2] * 4, strides=[stride] * 2))
-            ohw = out_hw(hw, k, stride)
-            chain.append(("conv", c, cout, g, k * k, hw * hw, ohw * ohw))
+                                          pads=[kh // 2, kw // 2] * 2, strides=[stride] * 2))
+            ohw = out_hw(hw, kh, stride)
+            chain.append(("conv", c, cout, g, kh * kw, hw * hw, ohw * ohw))
             c, hw = cout, ohw
         elif layer[0] == "gather":
             idx = np.array(rng.permutation(c), dtype=np.int64)
@@ -284,8 +318,9 @@ def chain_of(spec):
     for layer in spec["layers"]:
         if layer[0] == "conv":
             _, cout, k, s, g = layer
-            o = out_hw(hw, k, s)
-            chain.append(("conv", c, cout, g, k * k, hw * hw, o * o))
+            kh, kw = kernel_hw(k, s)
+            o = out_hw(hw, kh, s)
+            chain.append(("conv", c, cout, g, kh * kw, hw * hw, o * o))
             c, hw = cout, o
         elif layer[0] == "gather":
             chain.append(("gather", c, hw * hw))
@@ -357,6 +392,29 @@ def small_and_large_specs(rng, n_tiny, n_large):
             continue  # favour what the main grid lacks
         large.append(spec)
     return specs + large
+
+
+def spatial_specs(rng, n_single, n_chain):
+    """`--method spatial`'s convs: single k x 1 and 1 x k convs, and its chains Conv(k x 1, C->r)
+    -> Conv(1 x k, r->M), which the model prices by kernel area like any blocked k x k conv.
+    Held out: they check that price."""
+    singles, chains = [], []
+    while len(singles) < n_single:
+        k = rng.choice([3, 5, 7])
+        shape = (k, 1) if rng.random() < 0.5 else (1, k)
+        spec = {"input": (rng.choice(ALIGNED[:8]), rng.choice([14, 28, 56])),
+                "layers": [("conv", rng.choice(ALIGNED[:8] + [24, 40]), shape, 1, 1)]}
+        if fits(chain_of(spec)):
+            singles.append(spec)
+    while len(chains) < n_chain:
+        k = rng.choice([3, 3, 5, 7])
+        c, m = rng.choice(ALIGNED[:8]), rng.choice(ALIGNED[:8])
+        r = rng.choice([8, 16, 24, 32, 48, 64, 96])
+        spec = {"input": (c, rng.choice([14, 28, 56])),
+                "layers": [("conv", r, (k, 1), 1, 1), ("conv", m, (1, k), 1, 1)]}
+        if fits(chain_of(spec)):
+            chains.append(spec)
+    return [("spatial-held-out", s) for s in singles] + [("spatial-chain-held-out", s) for s in chains]
 
 
 def chain_specs(rng, n):
@@ -443,26 +501,62 @@ def measure(entries, rounds, rng, target_us=3000.0):
 # ---- fit --------------------------------------------------------------------------------------
 
 def vector(features):
-    return [features[t] for t, _ in TERMS] + [1.0]
+    return np.array([features[t] for t, _ in TERMS])
+
+
+def parts_cost(x, parts):
+    """Microseconds of a chain's parts under the constant vector x."""
+    return sum(vector(b) @ x + max(vector(c) @ x, vector(m) @ x) for b, c, m in parts)
 
 
 def predict(constants, chain, block, neighbours):
-    f = chain_features(chain, block, neighbours)
-    return sum(constants[t] * f[t] for t, _ in TERMS)
+    x = np.array([constants[t] for t, _ in TERMS])
+    return float(parts_cost(x, chain_parts(chain, block, neighbours, constants[CACHE_TERM])))
+
+
+def fit_at(all_parts, y):
+    """NNLS on relative error of base + max(compute, memory): start from the sum of both, then
+    give each node the side the current constants make larger and refit, until the sides stop
+    changing (at most 30 rounds); the best round by residual wins."""
+    best, x = None, None
+    for _ in range(30):
+        rows = []
+        for parts in all_parts:
+            row = np.zeros(len(TERMS))
+            for b, c, m in parts:
+                vc, vm = vector(c), vector(m)
+                row += vector(b) + (vc + vm if x is None else (vm if vm @ x > vc @ x else vc))
+            rows.append(np.append(row, 1.0))
+        # Relative error: divide each row by its measurement. Columns are scaled to unit norm so
+        # NNLS is well conditioned over constants spanning ~8 orders of magnitude.
+        a = np.array(rows) / y[:, None]
+        scale = np.linalg.norm(a, axis=0)
+        scale[scale == 0] = 1.0
+        solution, _ = nnls(a / scale, np.ones(len(y)), maxiter=50 * a.shape[1])
+        solution = solution / scale
+        xn, run_us = solution[:-1], solution[-1]
+        predicted = np.array([parts_cost(xn, p) + run_us for p in all_parts])
+        residual = float(np.sum((predicted / y - 1.0) ** 2))
+        if best is None or residual < best[0]:
+            best = (residual, xn, run_us)
+        if x is not None and np.allclose(xn, x):
+            break
+        x = xn
+    return best
 
 
 def fit(entries, block):
-    a = np.array([vector(chain_features(e["chain"], block, "nchw")) for e in entries])
     y = np.array([e["us"] for e in entries])
-    # Relative error: divide each row by its measurement. Columns are scaled to unit norm so
-    # NNLS is well conditioned over constants spanning ~8 orders of magnitude.
-    rows = a / y[:, None]
-    scale = np.linalg.norm(rows, axis=0)
-    scale[scale == 0] = 1.0
-    solution, _ = nnls(rows / scale, np.ones(len(y)), maxiter=50 * rows.shape[1])
-    x = solution / scale
+    best = None
+    for cache in CACHE_CANDIDATES:
+        all_parts = [chain_parts(e["chain"], block, "nchw", cache) for e in entries]
+        residual, x, run_us = fit_at(all_parts, y)
+        if best is None or residual < best[0]:
+            best = (residual, x, run_us, cache)
+    _, x, run_us, cache = best
     constants = {t: float(x[j]) for j, (t, _) in enumerate(TERMS)}
-    constants[RUN_TERM] = float(x[-1])
+    constants[RUN_TERM] = float(run_us)
+    constants[CACHE_TERM] = float(cache)
     return constants
 
 
@@ -531,7 +625,7 @@ def swift_constants(constants, block, command):
         "  public static let onnxruntimeCPU = RuntimeCostModel(",
         f"    block: {block},",
     ]
-    body = [f"    {t}: {constants[t]:.6g}" for t, _ in TERMS]
+    body = [f"    {t}: {constants[t]:.6g}" for t, _ in TERMS] + [f"    {CACHE_TERM}: {constants[CACHE_TERM]:.0f}"]
     lines.append(",\n".join(body))
     lines += ["  )", "}", ""]
     return "\n".join(lines)
@@ -544,6 +638,9 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="print the fit, write nothing")
     parser.add_argument("--refit", action="store_true",
                         help="refit the measurements already in bench/latency/fit.json (no timing)")
+    parser.add_argument("--spatial-only", action="store_true",
+                        help="time only the k x 1 / 1 x k convs and spatial chains (the same ones a full run "
+                             "draws) and check them against fit.json's constants; writes bench/latency/spatial.json")
     args = parser.parse_args()
     if args.refit:
         previous = json.loads(JSON_OUT.read_text())
@@ -568,6 +665,9 @@ def main():
         groups += [("rank-sweep", s) for s in rank_sweep(sweep if not args.quick else sweep[::2])]
         # Drawn last so the grid above is the same as before they were added.
         groups += [("single", s) for s in small_and_large_specs(rng_py, *((12, 12) if args.quick else (40, 40)))]
+        groups += spatial_specs(rng_py, *((6, 6) if args.quick else (20, 20)))
+        if args.spatial_only:
+            groups = [g for g in groups if g[0].startswith("spatial")]
 
         entries, disagreements = [], []
         for role, spec in groups:
@@ -583,13 +683,43 @@ def main():
 
     run = {"command": command, "rounds": rounds, "seconds": round(time.time() - started, 1),
            "blocked_rule_disagreements": disagreements}
+    if args.spatial_only:
+        check_spatial(entries, block, run, args.no_write)
+        return
     report(entries, block, command, run, args.no_write)
+
+
+def check_spatial(entries, block, run, no_write):
+    """The spatial models' measurements against the committed constants (fit.json), per role."""
+    fitted = json.loads(JSON_OUT.read_text())
+    constants = fitted["constants_us"]
+    if fitted["block"] != block:
+        raise SystemExit(f"fit.json was fitted with block {fitted['block']}, this machine's is {block}")
+    rows = {role: accuracy(constants, [e for e in entries if e["role"] == role], block)
+            for role in sorted({e["role"] for e in entries})}
+    print("| case | models | within ±10% | within ±20% | median abs error |")
+    print("|---|---|---|---|---|")
+    for role, acc in rows.items():
+        print(f"| {role} | {acc['count']} | {acc['within_10pct']:.0%} | {acc['within_20pct']:.0%} | "
+              f"{acc['median_abs_error']:.1%} |")
+    for e in entries:
+        print(f"  {e['role']:24s} {e['chain']} measured {e['us']:.1f} predicted {e['predicted_us']:.1f}",
+              file=sys.stderr)
+    if not no_write:
+        result = {"command": run["command"] + " --spatial-only", "onnxruntime": ort.__version__, "block": block,
+                  "rounds": run["rounds"], "seconds": run["seconds"], "constants_us": constants,
+                  "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+                  "blocked_rule_disagreements": run["blocked_rule_disagreements"], "accuracy": rows,
+                  "measurements": [{**e, "chain": [list(n) for n in e["chain"]]} for e in entries]}
+        SPATIAL_OUT.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {SPATIAL_OUT.relative_to(REPO)}", file=sys.stderr)
 
 
 def report(entries, block, command, run, no_write):
     """Fit, print, and (unless no_write) write fit.json and the Swift constants."""
     fitted = [e for e in entries if e["role"] in ("single", "chain-fit")]
     held = [e for e in entries if e["role"] in ("chain-held-out", "sandwiched-held-out")]
+    spatial = [e for e in entries if e["role"].startswith("spatial")]
     sweep_entries = [e for e in entries if e["role"] == "rank-sweep"]
     constants = fit(fitted, block)
     result = {
@@ -605,6 +735,7 @@ def report(entries, block, command, run, no_write):
         "fit_accuracy": accuracy(constants, fitted, block),
         "held_out_accuracy": accuracy(constants, held, block),
         "rank_sweep_accuracy": accuracy(constants, sweep_entries, block),
+        "spatial_accuracy": accuracy(constants, spatial, block),
         "blocked_rule_disagreements": run["blocked_rule_disagreements"],
         "measurements": [{**e, "chain": [list(n) for n in e["chain"]]} for e in entries],
     }
@@ -615,7 +746,7 @@ def report(entries, block, command, run, no_write):
         print(f"| {row['case']} | {row['role']} | {row['count']} | {row['within_10pct']:.0%} | "
               f"{row['within_20pct']:.0%} | {row['median_abs_error']:.1%} |")
     print(json.dumps({k: result[k] for k in ("block", "constants_us", "fit_accuracy", "held_out_accuracy",
-                                             "rank_sweep_accuracy")}, indent=2))
+                                             "rank_sweep_accuracy", "spatial_accuracy")}, indent=2))
     print("rank sweep (3x3 128->r, 1x1 r->128, 56x56): r, measured us, predicted us", file=sys.stderr)
     for e in sweep_entries:
         print(f"  {e['chain'][0][2]:4d} {e['us']:9.1f} {e['predicted_us']:9.1f}", file=sys.stderr)

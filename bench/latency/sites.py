@@ -17,7 +17,7 @@ Predictions. The report's figures (predictedMicrosBefore/After) assume blocked n
 leave out the per-run cost, so they are compared as
     report figure + (model's terms for the measured graph's boundary, wrappers included)
                   + runOverhead,
-the boundary terms coming from fit.py's Python copy of the model (`chain_features`) and
+the boundary terms coming from fit.py's Python copy of the model (`chain_parts`) and
 bench/latency/fit.json's constants. The script checks that this copy, fed the cut-out graph,
 reproduces the report's figure (`mirror` column), so the geometry is the planner's own.
 

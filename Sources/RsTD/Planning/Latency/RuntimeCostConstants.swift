@@ -6,19 +6,22 @@ extension RuntimeCostModel {
   /// onnxruntime's CPU provider, 1 thread, ORT_ENABLE_ALL, fitted on the machine named above.
   public static let onnxruntimeCPU = RuntimeCostModel(
     block: 8,
-    nodeOverhead: 1.56499,
-    blockedMAC: 1.73953e-05,
-    pointwiseMAC: 2.33235e-05,
-    stemMAC: 2.80093e-05,
-    depthwiseMAC: 6.82905e-05,
-    filterSetLoad: 0.00035651,
-    blockedElement: 0,
-    unblockedMAC: 4.00639e-05,
-    unblockedPack: 0.000397019,
-    stridedIm2col: 0.000785572,
-    groupCall: 0.443911,
-    reorderElement: 0.000452453,
-    gatherElement: 0.000153092,
-    matMulMAC: 3.53698e-05
+    nodeOverhead: 1.41395,
+    blockedMAC: 1.61513e-05,
+    pointwiseMAC: 2.12522e-05,
+    stemMAC: 2.58498e-05,
+    depthwiseMAC: 5.60196e-05,
+    filterSetLoad: 0.000390407,
+    blockedElement: 0.000134573,
+    filterElement: 9.6057e-05,
+    spillElement: 0.000920588,
+    unblockedMAC: 4.02314e-05,
+    unblockedPack: 0.000397277,
+    stridedIm2col: 0.000784758,
+    groupCall: 0.445072,
+    reorderElement: 0.000348836,
+    gatherElement: 0.000153449,
+    matMulMAC: 3.54054e-05,
+    cacheElements: 524288
   )
 }

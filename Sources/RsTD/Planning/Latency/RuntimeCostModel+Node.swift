@@ -23,17 +23,21 @@ extension RuntimeCostModel {
       case .stem:
         let rco = padded(co)
         return nodeOverhead + stemMAC * pout * k * rco * ci + filterSets(rco) * filterSetLoad * pout * k * ci
-          + blockedElement * (pin * ci + pout * rco)
+          + blockedElement * (pin * ci + pout * rco) + filterElement * k * rco * ci
+          + spillElement * (spilled(pin * ci) + spilled(pout * rco))
       case .depthwise:
         let rc = padded(co)
-        return nodeOverhead + depthwiseMAC * pout * k * rc + blockedElement * (pin + pout) * rc
+        return nodeOverhead + depthwiseMAC * pout * k * rc + blockedElement * (pin + pout) * rc + filterElement * k * rc
+          + spillElement * (spilled(pin * rc) + spilled(pout * rc))
       case .blocked:
         let (rci, rco) = (padded(ci), padded(co))
         let perGroupIn = g > 1 ? ci / g : rci
+        let passes = filterSets(rco / g)
         let mac = k > 1 ? blockedMAC : pointwiseMAC
-        return nodeOverhead + mac * pout * k * rco * perGroupIn
-          + filterSets(rco / g) * g * filterSetLoad * pout * k * perGroupIn
-          + blockedElement * (pin * rci + pout * rco)
+        // The kernel's work and its memory streams overlap: the larger of the two is paid.
+        let compute = mac * pout * k * rco * perGroupIn + passes * g * filterSetLoad * pout * k * perGroupIn
+        let memory = blockedElement * (pin * rci + pout * rco) + spillElement * (passes * spilled(pin * rci) + spilled(pout * rco))
+        return nodeOverhead + filterElement * k * rco * perGroupIn + max(compute, memory)
       }
     }
   }
@@ -47,6 +51,9 @@ extension RuntimeCostModel {
   private func filterSets(_ outputChannels: Double) -> Double {
     (outputChannels / (blockSize * Self.filterSetBlocks)).rounded(.up)
   }
+
+  /// The part of a stream of `elements` beyond the cache.
+  private func spilled(_ elements: Double) -> Double { max(0, elements - cacheElements) }
 
   /// Channels rounded up to a whole number of blocks.
   private func padded(_ channels: Double) -> Double {

@@ -3,7 +3,9 @@
 /// Each node costs a fixed kernel overhead plus terms linear in work the kernel actually does:
 /// blocked convs pay for channels padded up to the NCHWc block, so ranks between two block
 /// multiples cost the same; convs off the blocked path (and channel Gathers) pay for the reorders
-/// their NCHW tensors need where they meet blocked neighbours. The constants (µs) are fitted
+/// their NCHW tensors need where they meet blocked neighbours. A blocked conv's kernel work and
+/// its memory streams overlap, so it pays the larger of the two (a roofline): a 1×1 over a large
+/// activation with few output blocks is memory-bound, a wide one compute-bound. The constants (µs) are fitted
 /// from measurements by `bench/latency/fit.py`; docs/latency.md describes the terms.
 public struct RuntimeCostModel: Sendable, Codable, Equatable {
   /// The NCHWc channel block (MlasNchwcGetBlockSize: 16 with AVX-512F, 8 with AVX2).
@@ -21,8 +23,14 @@ public struct RuntimeCostModel: Sendable, Codable, Equatable {
   /// Per filter-set pass of a blocked conv: MLAS computes at most four output blocks per pass
   /// over the input, so a conv with few output blocks pays input loads a larger one amortizes.
   public var filterSetLoad: Double
-  /// Per element a blocked conv reads or writes (channels rounded up).
+  /// Per element a blocked conv reads or writes (channels rounded up); memory side of the roofline.
   public var blockedElement: Double
+  /// Per filter element (channels rounded up) a blocked, stem or depthwise conv streams: what a
+  /// conv at one position (squeeze/excite) mostly costs.
+  public var filterElement: Double
+  /// Per element a blocked conv streams from beyond the cache: the part of its input (once per
+  /// filter-set pass) and of its output past `cacheElements`.
+  public var spillElement: Double
   /// Per multiply-add of a conv off the blocked path (im2col + GEMM).
   public var unblockedMAC: Double
   /// Per element of an off-path conv's GEMM operand (its im2col buffer, or the input of a 1×1),
@@ -38,11 +46,14 @@ public struct RuntimeCostModel: Sendable, Codable, Equatable {
   public var gatherElement: Double
   /// Per multiply-add of a MatMul/Gemm.
   public var matMulMAC: Double
+  /// Tensor size (elements) past which a blocked conv's streams spill out of the cache (fitted).
+  public var cacheElements: Double
 
   public init(
     block: Int = 16, nodeOverhead: Double, blockedMAC: Double, pointwiseMAC: Double, stemMAC: Double,
-    depthwiseMAC: Double, filterSetLoad: Double, blockedElement: Double, unblockedMAC: Double,
-    unblockedPack: Double, stridedIm2col: Double, groupCall: Double, reorderElement: Double, gatherElement: Double, matMulMAC: Double
+    depthwiseMAC: Double, filterSetLoad: Double, blockedElement: Double, filterElement: Double, spillElement: Double,
+    unblockedMAC: Double, unblockedPack: Double, stridedIm2col: Double, groupCall: Double, reorderElement: Double,
+    gatherElement: Double, matMulMAC: Double, cacheElements: Double
   ) {
     self.block = max(1, block)
     self.nodeOverhead = nodeOverhead
@@ -52,6 +63,8 @@ public struct RuntimeCostModel: Sendable, Codable, Equatable {
     self.depthwiseMAC = depthwiseMAC
     self.filterSetLoad = filterSetLoad
     self.blockedElement = blockedElement
+    self.filterElement = filterElement
+    self.spillElement = spillElement
     self.unblockedMAC = unblockedMAC
     self.unblockedPack = unblockedPack
     self.stridedIm2col = stridedIm2col
@@ -59,6 +72,7 @@ public struct RuntimeCostModel: Sendable, Codable, Equatable {
     self.reorderElement = reorderElement
     self.gatherElement = gatherElement
     self.matMulMAC = matMulMAC
+    self.cacheElements = cacheElements
   }
 
   /// The same constants with another channel block (`--channel-align N`): only rounding changes.
