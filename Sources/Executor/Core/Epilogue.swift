@@ -16,9 +16,30 @@ struct Epilogue: Sendable {
     /// The first three nodes of a decomposed HardSwish, Add(x, c) → Clip(lo, hi) → Mul(x, ·):
     /// x · clip(x + c).
     case timesClippedShift(Float, Float, Float)
+    /// Mul by a then Add b (PP-OCR's learnable affine blocks) in one pass: x · a + b.
+    case scaleShift(Float, Float)
+    /// `timesClippedShift` then Div by d (the whole decomposed HardSwish) in one pass.
+    case timesClippedShiftOver(Float, Float, Float, Float)
   }
 
-  var stages: [Stage]
+  let stages: [Stage]
+
+  /// Merges the stage pairs that have a one-pass form (each value goes through the same IEEE
+  /// operations in the same order: the same bits, one pass over the tile fewer per pair).
+  init(stages: [Stage]) {
+    var merged: [Stage] = []
+    for stage in stages {
+      switch (merged.last, stage) {
+      case (.arithmetic(.mul, let a, _), .arithmetic(.add, let b, _)):
+        merged[merged.count - 1] = .scaleShift(a, b)
+      case (.timesClippedShift(let c, let lo, let hi), .arithmetic(.div, let d, constantFirst: false)):
+        merged[merged.count - 1] = .timesClippedShiftOver(c, lo, hi, d)
+      default:
+        merged.append(stage)
+      }
+    }
+    self.stages = merged
+  }
 
   /// Applies every stage to `count` values of output channel `channel`, in place.
   func apply(_ p: UnsafeMutablePointer<Float>, count: Int, channel: Int) {
@@ -46,6 +67,13 @@ struct Epilogue: Sendable {
         for i in 0..<count {
           let v = p[i], s = v + c
           p[i] = v * (s.isNaN ? s : min(max(s, lo), hi))
+        }
+      case .scaleShift(let a, let b):
+        for i in 0..<count { p[i] = p[i] * a + b }
+      case .timesClippedShiftOver(let c, let lo, let hi, let d):
+        for i in 0..<count {
+          let v = p[i], s = v + c
+          p[i] = v * (s.isNaN ? s : min(max(s, lo), hi)) / d
         }
       }
     }

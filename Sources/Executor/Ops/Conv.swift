@@ -49,7 +49,7 @@ struct Conv: Operator {
           out.withUnsafeMutableBufferPointer { op in
             DepthwiseConv.run(
               xp.baseAddress!, wp.baseAddress!, images: n, channels: c, geometry: g, into: op.baseAddress!, threads: context.threads
-            ) { plane, ch in finish(plane, bias: bias, channels: ch..<(ch + 1), columns: p, rowStride: p) }
+            ) { row, ch, count in finish(row, bias: bias, channels: ch..<(ch + 1), columns: count, rowStride: count) }
           }
         }
       }

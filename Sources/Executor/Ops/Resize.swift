@@ -96,11 +96,23 @@ struct Resize: Operator {
       // Taps flattened (source, weight) per output position; nil positions take `extrapolation`.
       // Every row is zeroed (or filled) by its own piece below: no serial zero-fill first.
       let total = outer * m * inner
+      // Nearest taps are one source of weight 1: copy it (0 + 1·x would turn −0 into +0).
+      let nearest: [Int]? = taps.allSatisfy({ $0?.count == 1 && $0![0].1 == 1 }) ? taps.map { $0![0].0 } : nil
       var next = [Float](unsafeUninitializedCapacity: total) { $1 = total }
       data.withUnsafeBufferPointer { src in
         next.withUnsafeMutableBufferPointer { dst in
           // Each outer index writes its own rows: independent pieces (same bits for any thread count).
           parallelFor(outer, threads: outer * m * inner >= elementwiseParallelMinimum ? context.threads : 1) { o in
+            if let sources = nearest {
+              // One source per output position: a copy (a gather along the last axis).
+              let from = src.baseAddress! + o * n * inner, to = dst.baseAddress! + o * m * inner
+              if inner == 1 {
+                for j in 0..<m { to[j] = from[sources[j]] }
+              } else {
+                for j in 0..<m { (to + j * inner).update(from: from + sources[j] * inner, count: inner) }
+              }
+              return
+            }
             for (j, t) in taps.enumerated() {
               let row = dst.baseAddress! + (o * m + j) * inner
               guard let t else {
