@@ -57,11 +57,14 @@ public struct ExecutionPlan: Sendable {
 
   /// Compiles `model`.
   ///
-  /// The model is consumed: as each node's op is built the node leaves the graph, and the
-  /// initializers no remaining node reads leave with it (`Graph.removeUnused`), so each weight's
-  /// protobuf bytes are freed right after they are decoded and the two copies never coexist —
-  /// when the caller hands over its last copy (`Executor(model: consume m)`). A caller that keeps
-  /// its own copy is unaffected (copy-on-write).
+  /// FLOAT initializers are not copied: their constants are the graph's own values
+  /// (`ConstantValue.sharesGraphStorage`), so a plan and the model it was compiled from hold
+  /// each weight once between them. Other initializers (FLOAT16, integers, typed fields) are
+  /// decoded into copies; for those the model is consumed: as each node reading one is built
+  /// the node leaves the graph, and the initializers no remaining node reads leave with it
+  /// (`Graph.removeUnused`), so their protobuf bytes are freed right after they are decoded —
+  /// when the caller hands over its last copy (`Executor(model: consume m)`). A caller that
+  /// keeps its own copy is unaffected (copy-on-write).
   /// - Parameter model: the model; only its main graph is used.
   /// - Throws: `ExecutorError` naming the first node, op and what it lacks; `ONNXError` when
   ///   a constant's stored data is malformed.
@@ -95,9 +98,11 @@ public struct ExecutionPlan: Sendable {
 
     var constants: [(Int, TensorValue)] = []
     var steps: [ExecutionStep] = []
+    // Initializers decoded into a copy; FLOAT ones share the graph's storage and cost nothing more.
+    var copied = Set<String>()
     for position in order {
       let node = nodes[position]
-      var readsInitializer = false
+      var readsCopy = false
       // The builder holds a copy of the graph: it is gone before the graph is edited below.
       try {
         let builder = OpBuilder(node: node, id: ids[position], graph: graph, opset: opset)
@@ -110,14 +115,15 @@ public struct ExecutionPlan: Sendable {
         var inputSlots: [Int?] = []
         for name in node.inputs {
           if name.isEmpty { inputSlots.append(nil); continue }
-          readsInitializer = readsInitializer || graph.isInitializer(name)
           if !defined.contains(name) {
             guard let c = try graph.constant(name), graph.producer(of: name) == nil else {
               throw ExecutorError.undefinedValue(node: builder.name, value: name)
             }
             constants.append((slot(name), TensorValue(try c.data())))
             defined.insert(name)
+            if graph.isInitializer(name) && !c.sharesGraphStorage { copied.insert(name) }
           }
+          readsCopy = readsCopy || copied.contains(name)
           inputSlots.append(slot(name))
         }
         let op = try make(builder)
@@ -129,8 +135,10 @@ public struct ExecutionPlan: Sendable {
         steps.append(ExecutionStep(
           nodeName: builder.name, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
       }()
-      // Weights are decoded: drop the node, then the initializers only it still read.
-      if readsInitializer {
+      // Weights are decoded: drop the node, then the initializers only it still read. Not for
+      // shared ones: dropping frees none of their bytes, and editing a graph the caller also
+      // holds would copy its bookkeeping.
+      if readsCopy {
         graph.remove(ids[position])
         graph.removeUnused(Set(node.inputs))
       }

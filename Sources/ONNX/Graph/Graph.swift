@@ -24,23 +24,35 @@ public struct Graph {
 
   /// Initializers in file order; removed ones leave `nil` so other slots keep their numbers.
   var initializerSlots: [Onnx_TensorProto?] = []
+  /// Slot → the values of a FLOAT initializer whose `raw_data` is a view of them
+  /// (`SharedFloats`): readers get these, not a decoded copy.
+  var sharedFloats: [Int: [Float]] = [:]
   var index = GraphIndex()
   var names = NameAuthority()
   /// Whether the node order is known to be topological (checked when read, restored by
   /// `topologicallySort()`); the invariant check enforces it while true.
   public internal(set) var claimsTopologicalOrder = false
 
-  init(proto: Onnx_GraphProto, irVersion: Int) {
-    var header = proto
+  /// The graph of `proto`, consumed: pass the last copy and each FLOAT initializer's protobuf
+  /// bytes are freed as soon as they are decoded into its shared values (`SharedFloats`), so
+  /// the model is never held twice while it loads.
+  init(proto: consuming Onnx_GraphProto, irVersion: Int) {
+    var header = consume proto
+    let nodes = header.node
+    var initializers = header.initializer
     header.node = []
     header.initializer = []
     self.header = header
     self.irVersion = irVersion
-    for t in proto.initializer { appendInitializerSlot(t) }
-    for v in proto.input { index.graphInputs.insert(v.name); names.reserve(v.name) }
-    for v in proto.output { index.graphOutputs.insert(v.name); names.reserve(v.name) }
-    for v in proto.valueInfo { names.reserve(v.name) }
-    for n in proto.node { _ = linkNode(n, before: -1) }
+    for i in initializers.indices {
+      let t = initializers[i]
+      initializers[i] = Onnx_TensorProto()  // `t` is now the last holder of its bytes
+      appendInitializerSlot(t)
+    }
+    for v in header.input { index.graphInputs.insert(v.name); names.reserve(v.name) }
+    for v in header.output { index.graphOutputs.insert(v.name); names.reserve(v.name) }
+    for v in header.valueInfo { names.reserve(v.name) }
+    for n in nodes { _ = linkNode(n, before: -1) }
     claimsTopologicalOrder = isTopologicallyOrdered
   }
 
@@ -132,9 +144,20 @@ public struct Graph {
 
   // MARK: - Storage primitives (callers keep the index in step)
 
-  mutating func appendInitializerSlot(_ t: Onnx_TensorProto) {
-    index.initializers[t.name] = initializerSlots.count
-    initializerSlots.append(t)
+  /// Stores `t`; `values`: the values its `raw_data` already views, else a FLOAT tensor is
+  /// decoded once here and its bytes rebuilt as a view of them.
+  mutating func appendInitializerSlot(_ t: Onnx_TensorProto, values: [Float]? = nil) {
+    let slot = initializerSlots.count
+    index.initializers[t.name] = slot
+    if let values {
+      initializerSlots.append(t)
+      sharedFloats[slot] = values
+    } else if let shared = SharedFloats.share(t) {
+      initializerSlots.append(shared.tensor)
+      sharedFloats[slot] = shared.values
+    } else {
+      initializerSlots.append(t)
+    }
     names.reserve(t.name)
   }
 
