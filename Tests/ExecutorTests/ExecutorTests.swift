@@ -130,6 +130,21 @@ final class ExecutorTests: XCTestCase {
     XCTAssertThrowsError(try broken.observe(feed, observing: ["r", "y"]) { _, _ in }, "observing the tail runs it")
   }
 
+  /// A plan's FLOAT constants are the model's own initializer storage, not decoded copies: a
+  /// caller that keeps the model (the output check) holds each weight once.
+  func testConstantsShareTheModelsWeights() throws {
+    let model = try TestModel.chain([TestModel.ConvLayer("conv0", outputChannels: 4, kernel: [3, 3])], inputChannels: 3)
+    let plan = try Executor(model: model).plan
+    let w = try XCTUnwrap(try model.graph.constant("conv0.w")).floats()
+    let slot = try XCTUnwrap(plan.slotOfName["conv0.w"])
+    let constant = try XCTUnwrap(plan.constants.first { $0.slot == slot }?.value.floats)
+    XCTAssertEqual(constant, w)
+    XCTAssertEqual(
+      constant.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
+      w.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) })
+    XCTAssertTrue(model.graph.isInitializer("conv0.w"), "the caller's model is untouched")
+  }
+
   func testIntermediatesDieAfterTheirLastReader() throws {
     let layers = (0..<3).map { TestModel.ConvLayer("conv\($0)", outputChannels: 4, kernel: [1, 1]) }
     let plan = try Executor(model: try TestModel.chain(layers, inputChannels: 3)).plan

@@ -158,9 +158,10 @@ public struct ExecutionPlan: Sendable {
 
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
     let known = Dictionary(constants, uniquingKeysWith: { a, _ in a })
-    let (fused, hidden) = ConvFusion.fuse(steps, constants: known, keep: keep)
-    steps = Self.withFrees(steps, inputs: inputs.map(\.1), keep: keep)
-    self.fusedSteps = Self.withFrees(fused, inputs: inputs.map(\.1), keep: keep)
+    var (fused, hidden) = ConvFusion.fuse(steps, constants: known, keep: keep)
+    Self.setFrees(&steps, slotCount: slotNames.count, inputs: inputs.map(\.1), keep: keep)
+    Self.setFrees(&fused, slotCount: slotNames.count, inputs: inputs.map(\.1), keep: keep)
+    self.fusedSteps = fused
     self.fusedAway = hidden
     self.steps = steps
     self.slotCount = slotNames.count
@@ -175,19 +176,19 @@ public struct ExecutionPlan: Sendable {
   }
 
   /// Liveness: a slot dies after its last reader, or right after its producer when nothing
-  /// reads it. Graph outputs and constants (`keep`) live for the whole run.
-  private static func withFrees(_ steps: [ExecutionStep], inputs: [Int], keep: Set<Int>) -> [ExecutionStep] {
-    var lastUse = [Int: Int]()
+  /// reads it. Graph outputs and constants (`keep`) live for the whole run. In place, with
+  /// per-slot arrays: a large plan is not held twice while it is annotated.
+  private static func setFrees(_ steps: inout [ExecutionStep], slotCount: Int, inputs: [Int], keep: Set<Int>) {
+    let unseen = -2
+    var lastUse = [Int](repeating: unseen, count: slotCount)
     for (i, step) in steps.enumerated() {
-      for s in step.outputs.compactMap({ $0 }) where lastUse[s] == nil { lastUse[s] = i }
-      for s in step.inputs.compactMap({ $0 }) { lastUse[s] = i }
+      for case let s? in step.outputs where lastUse[s] == unseen { lastUse[s] = i }
+      for case let s? in step.inputs { lastUse[s] = i }
     }
-    for s in inputs where lastUse[s] == nil { lastUse[s] = -1 }
-    var freesAt = [Int: [Int]]()
-    for (s, i) in lastUse where !keep.contains(s) && i >= 0 { freesAt[i, default: []].append(s) }
-    var steps = steps
-    for i in steps.indices { steps[i].frees = (freesAt[i] ?? []).sorted() }
-    return steps
+    for s in inputs where lastUse[s] == unseen { lastUse[s] = -1 }
+    var freesAt = [[Int]](repeating: [], count: steps.count)
+    for s in 0..<slotCount where lastUse[s] >= 0 && !keep.contains(s) { freesAt[lastUse[s]].append(s) }  // ascending
+    for i in steps.indices { steps[i].frees = freesAt[i] }
   }
 
   /// Runs, once, every step whose inputs are all constants (Constant nodes, shape arithmetic,

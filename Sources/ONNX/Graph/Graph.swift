@@ -29,6 +29,9 @@ public struct Graph {
   var sharedFloats: [Int: [Float]] = [:]
   var index = GraphIndex()
   var names = NameAuthority()
+  /// Attributes of the nodes, each distinct one stored once: equal attributes (every 3×3 Conv's
+  /// `kernel_shape` and `pads`) share one protobuf storage instead of one each (`linkNode`).
+  var attributePool = Set<Onnx_AttributeProto>()
   /// Whether the node order is known to be topological (checked when read, restored by
   /// `topologicallySort()`); the invariant check enforces it while true.
   public internal(set) var claimsTopologicalOrder = false
@@ -38,7 +41,7 @@ public struct Graph {
   /// the model is never held twice while it loads.
   init(proto: consuming Onnx_GraphProto, irVersion: Int) {
     var header = consume proto
-    let nodes = header.node
+    var nodes = header.node
     var initializers = header.initializer
     header.node = []
     header.initializer = []
@@ -52,7 +55,11 @@ public struct Graph {
     for v in header.input { index.graphInputs.insert(v.name); names.reserve(v.name) }
     for v in header.output { index.graphOutputs.insert(v.name); names.reserve(v.name) }
     for v in header.valueInfo { names.reserve(v.name) }
-    for n in nodes { _ = linkNode(n, before: -1) }
+    for i in nodes.indices {
+      let n = nodes[i]
+      nodes[i] = Onnx_NodeProto()  // the pooled copy replaces it (`linkNode`)
+      _ = linkNode(n, before: -1)
+    }
     claimsTopologicalOrder = isTopologicallyOrdered
   }
 
@@ -165,7 +172,7 @@ public struct Graph {
   /// reserves its names.
   mutating func linkNode(_ node: Onnx_NodeProto, before: Int) -> NodeID {
     let s = nodeSlots.count
-    nodeSlots.append(node)
+    nodeSlots.append(pooled(node))
     let prev = before < 0 ? lastSlot : previousSlot[before]
     nextSlot.append(before)
     previousSlot.append(prev)
@@ -181,6 +188,20 @@ public struct Graph {
     GraphIndex.declaredNames(of: node, into: &inner)
     for n in inner { names.reserve(n) }
     return id
+  }
+
+  /// `node` with each of its small attributes (numbers, strings) replaced by the equal one in
+  /// `attributePool`, so they share storage; equal messages serialize to the same bytes.
+  private mutating func pooled(_ node: Onnx_NodeProto) -> Onnx_NodeProto {
+    guard !node.attribute.isEmpty else { return node }
+    var node = node
+    node.attribute = node.attribute.map { a in
+      switch a.type {
+      case .int, .ints, .float, .floats, .string, .strings: attributePool.insert(a).memberAfterInsert
+      default: a
+      }
+    }
+    return node
   }
 
   /// Unlinks and unindexes the node in slot `s`; its names stay reserved.
