@@ -9,11 +9,14 @@ public struct Model {
   /// The external-data files the model was read with (empty when all tensors were inline).
   public let externalDataFiles: [String]
 
-  init(proto: Onnx_ModelProto, externalDataFiles: [String] = []) {
-    self.graph = Graph(proto: proto.graph, irVersion: Int(proto.irVersion))
+  /// Consumes `proto`: handed the last copy, the graph's weights move into `graph` one at a
+  /// time (see `Graph.init(proto:irVersion:)`), never held twice.
+  init(proto: consuming Onnx_ModelProto, externalDataFiles: [String] = []) {
+    var rest = consume proto
+    let graph = rest.graph
     // The graph lives in `graph` alone, so replaced weights are freed, not kept twice.
-    var rest = proto
     rest.graph = Onnx_GraphProto()
+    self.graph = Graph(proto: consume graph, irVersion: Int(rest.irVersion))
     self.proto = rest
     self.externalDataFiles = externalDataFiles
   }
@@ -48,7 +51,7 @@ public struct Model {
       throw ONNXError.notAModel(path: "(bytes)", reason: "the bytes are not protobuf")
     }
     try ModelIO.checkIsModel(proto, path: "(bytes)")
-    self.init(proto: proto)
+    self.init(proto: consume proto)
   }
 
   /// Imported operator sets by domain ("" is the default ONNX domain; "ai.onnx" is read as "").
@@ -63,7 +66,7 @@ public struct Model {
   public static func load(path: String) throws -> Model {
     var sideFiles: [String] = []
     let proto = try ModelIO.readModel(at: path, sideFiles: &sideFiles)
-    return Model(proto: proto, externalDataFiles: sideFiles)
+    return Model(proto: consume proto, externalDataFiles: sideFiles)
   }
 
   /// Writes the model atomically (temporary file, then rename).

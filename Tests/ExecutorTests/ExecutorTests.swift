@@ -72,6 +72,21 @@ final class ExecutorTests: XCTestCase {
     XCTAssertLessThan(err, tolerance, "relative error \(err) against the reference")
   }
 
+  /// Depthwise convs below `DepthwiseConv.parallelMinimum` multiply-adds run on the caller
+  /// alone, larger ones in planes on the pool: either way 1 and 2 threads give the same bits.
+  func testDepthwiseBitsDoNotDependOnThreadsEitherSideOfTheParallelMinimum() throws {
+    var rng = SeededNormal(seed: 5)
+    for channels in [16, 128] {  // 16·64·9 multiply-adds are below the minimum, 128·64·9 above
+      let shape = [channels, 1, 3, 3]
+      XCTAssertEqual(channels * 64 * 9 < DepthwiseConv.parallelMinimum, channels == 16)
+      let model = try TestModel.conv(weightShape: shape, group: channels, attributes: [Attribute("pads", .ints([1, 1, 1, 1]))])
+      let x = rng.tensor([1, channels, 8, 8])
+      let one = try run(model, x, threads: 1), two = try run(model, x, threads: 2)
+      XCTAssertEqual(one.scalars.map(\.bitPattern), two.scalars.map(\.bitPattern), "\(channels) channels")
+      XCTAssertLessThan(relativeError(one, try reference(model, x)), tolerance, "\(channels) channels")
+    }
+  }
+
   func testObserverSeesChosenIntermediatesAsProduced() throws {
     let layers = (0..<3).map { TestModel.ConvLayer("conv\($0)", outputChannels: 4, kernel: [3, 3], attributes: [Attribute("pads", .ints([1, 1, 1, 1]))]) }
     let model = try TestModel.chain(layers, inputChannels: 3)
@@ -128,6 +143,21 @@ final class ExecutorTests: XCTestCase {
     XCTAssertEqual(full.count, 4 * 64)
     XCTAssertEqual(seen["c"]?.map(\.bitPattern), full.map(\.bitPattern), "the prefix gives the bits of a whole run")
     XCTAssertThrowsError(try broken.observe(feed, observing: ["r", "y"]) { _, _ in }, "observing the tail runs it")
+  }
+
+  /// A plan's FLOAT constants are the model's own initializer storage, not decoded copies: a
+  /// caller that keeps the model (the output check) holds each weight once.
+  func testConstantsShareTheModelsWeights() throws {
+    let model = try TestModel.chain([TestModel.ConvLayer("conv0", outputChannels: 4, kernel: [3, 3])], inputChannels: 3)
+    let plan = try Executor(model: model).plan
+    let w = try XCTUnwrap(try model.graph.constant("conv0.w")).floats()
+    let slot = try XCTUnwrap(plan.slotOfName["conv0.w"])
+    let constant = try XCTUnwrap(plan.constants.first { $0.slot == slot }?.value.floats)
+    XCTAssertEqual(constant, w)
+    XCTAssertEqual(
+      constant.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
+      w.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) })
+    XCTAssertTrue(model.graph.isInitializer("conv0.w"), "the caller's model is untouched")
   }
 
   func testIntermediatesDieAfterTheirLastReader() throws {

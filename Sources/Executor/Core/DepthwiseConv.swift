@@ -6,6 +6,11 @@
 /// K multiply-adds per output (PP-OCR det's 3×3 and 5×5 depthwise layers at 184² and 368²).
 /// Pieces are (image, channel) planes, so any thread count gives the same bits.
 enum DepthwiseConv {
+  /// Multiply-adds below which the conv runs on the caller alone: handing planes to a helper and
+  /// waiting for it costs more than they do (a CP chain's 3×1 and 1×3 layers on 8×8 maps spent
+  /// more CPU in the pool's hand-off than in arithmetic). Any thread count gives the same bits.
+  static let parallelMinimum = 1 << 16
+
   /// y[img, ch] = Σ over taps (ky, kx), in order, of w[ch, ky, kx] · x[img, ch] at the tap;
   /// then `finish(row, channel, count)` (bias and epilogue) on each finished output row, while
   /// it is in cache (zeroed just before, too: a plane is larger than the cache).
@@ -29,7 +34,9 @@ enum DepthwiseConv {
     let lo = spans.map(\.lo).max() ?? 0, hi = max(lo, spans.map(\.hi).min() ?? 0)
     let joined = (kw == 3 || kw == 5) && (sw == 1 || sw == 2) && hi > lo
     spans.withUnsafeBufferPointer { spans in
-      parallelFor(images * channels, threads: threads) { plane in
+      // The output and the weights exist, so neither product overflows; theirs might.
+      let (work, overflow) = (images * channels * oh * ow).multipliedReportingOverflow(by: kh * kw)
+      parallelFor(images * channels, threads: !overflow && work < parallelMinimum ? 1 : threads) { plane in
         let ch = plane % channels
         let src = x + plane * ih * iw, dst = y + plane * oh * ow, wk = w + ch * kh * kw
         for oy in 0..<oh {

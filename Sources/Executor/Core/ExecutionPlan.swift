@@ -57,11 +57,14 @@ public struct ExecutionPlan: Sendable {
 
   /// Compiles `model`.
   ///
-  /// The model is consumed: as each node's op is built the node leaves the graph, and the
-  /// initializers no remaining node reads leave with it (`Graph.removeUnused`), so each weight's
-  /// protobuf bytes are freed right after they are decoded and the two copies never coexist —
-  /// when the caller hands over its last copy (`Executor(model: consume m)`). A caller that keeps
-  /// its own copy is unaffected (copy-on-write).
+  /// FLOAT initializers are not copied: their constants are the graph's own values
+  /// (`ConstantValue.sharesGraphStorage`), so a plan and the model it was compiled from hold
+  /// each weight once between them. Other initializers (FLOAT16, integers, typed fields) are
+  /// decoded into copies; for those the model is consumed: as each node reading one is built
+  /// the node leaves the graph, and the initializers no remaining node reads leave with it
+  /// (`Graph.removeUnused`), so their protobuf bytes are freed right after they are decoded —
+  /// when the caller hands over its last copy (`Executor(model: consume m)`). A caller that
+  /// keeps its own copy is unaffected (copy-on-write).
   /// - Parameter model: the model; only its main graph is used.
   /// - Throws: `ExecutorError` naming the first node, op and what it lacks; `ONNXError` when
   ///   a constant's stored data is malformed.
@@ -95,9 +98,11 @@ public struct ExecutionPlan: Sendable {
 
     var constants: [(Int, TensorValue)] = []
     var steps: [ExecutionStep] = []
+    // Initializers decoded into a copy; FLOAT ones share the graph's storage and cost nothing more.
+    var copied = Set<String>()
     for position in order {
       let node = nodes[position]
-      var readsInitializer = false
+      var readsCopy = false
       // The builder holds a copy of the graph: it is gone before the graph is edited below.
       try {
         let builder = OpBuilder(node: node, id: ids[position], graph: graph, opset: opset)
@@ -110,14 +115,15 @@ public struct ExecutionPlan: Sendable {
         var inputSlots: [Int?] = []
         for name in node.inputs {
           if name.isEmpty { inputSlots.append(nil); continue }
-          readsInitializer = readsInitializer || graph.isInitializer(name)
           if !defined.contains(name) {
             guard let c = try graph.constant(name), graph.producer(of: name) == nil else {
               throw ExecutorError.undefinedValue(node: builder.name, value: name)
             }
             constants.append((slot(name), TensorValue(try c.data())))
             defined.insert(name)
+            if graph.isInitializer(name) && !c.sharesGraphStorage { copied.insert(name) }
           }
+          readsCopy = readsCopy || copied.contains(name)
           inputSlots.append(slot(name))
         }
         let op = try make(builder)
@@ -129,8 +135,10 @@ public struct ExecutionPlan: Sendable {
         steps.append(ExecutionStep(
           nodeName: builder.name, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
       }()
-      // Weights are decoded: drop the node, then the initializers only it still read.
-      if readsInitializer {
+      // Weights are decoded: drop the node, then the initializers only it still read. Not for
+      // shared ones: dropping frees none of their bytes, and editing a graph the caller also
+      // holds would copy its bookkeeping.
+      if readsCopy {
         graph.remove(ids[position])
         graph.removeUnused(Set(node.inputs))
       }
@@ -150,9 +158,10 @@ public struct ExecutionPlan: Sendable {
 
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
     let known = Dictionary(constants, uniquingKeysWith: { a, _ in a })
-    let (fused, hidden) = ConvFusion.fuse(steps, constants: known, keep: keep)
-    steps = Self.withFrees(steps, inputs: inputs.map(\.1), keep: keep)
-    self.fusedSteps = Self.withFrees(fused, inputs: inputs.map(\.1), keep: keep)
+    var (fused, hidden) = ConvFusion.fuse(steps, constants: known, keep: keep)
+    Self.setFrees(&steps, slotCount: slotNames.count, inputs: inputs.map(\.1), keep: keep)
+    Self.setFrees(&fused, slotCount: slotNames.count, inputs: inputs.map(\.1), keep: keep)
+    self.fusedSteps = fused
     self.fusedAway = hidden
     self.steps = steps
     self.slotCount = slotNames.count
@@ -167,19 +176,19 @@ public struct ExecutionPlan: Sendable {
   }
 
   /// Liveness: a slot dies after its last reader, or right after its producer when nothing
-  /// reads it. Graph outputs and constants (`keep`) live for the whole run.
-  private static func withFrees(_ steps: [ExecutionStep], inputs: [Int], keep: Set<Int>) -> [ExecutionStep] {
-    var lastUse = [Int: Int]()
+  /// reads it. Graph outputs and constants (`keep`) live for the whole run. In place, with
+  /// per-slot arrays: a large plan is not held twice while it is annotated.
+  private static func setFrees(_ steps: inout [ExecutionStep], slotCount: Int, inputs: [Int], keep: Set<Int>) {
+    let unseen = -2
+    var lastUse = [Int](repeating: unseen, count: slotCount)
     for (i, step) in steps.enumerated() {
-      for s in step.outputs.compactMap({ $0 }) where lastUse[s] == nil { lastUse[s] = i }
-      for s in step.inputs.compactMap({ $0 }) { lastUse[s] = i }
+      for case let s? in step.outputs where lastUse[s] == unseen { lastUse[s] = i }
+      for case let s? in step.inputs { lastUse[s] = i }
     }
-    for s in inputs where lastUse[s] == nil { lastUse[s] = -1 }
-    var freesAt = [Int: [Int]]()
-    for (s, i) in lastUse where !keep.contains(s) && i >= 0 { freesAt[i, default: []].append(s) }
-    var steps = steps
-    for i in steps.indices { steps[i].frees = (freesAt[i] ?? []).sorted() }
-    return steps
+    for s in inputs where lastUse[s] == unseen { lastUse[s] = -1 }
+    var freesAt = [[Int]](repeating: [], count: steps.count)
+    for s in 0..<slotCount where lastUse[s] >= 0 && !keep.contains(s) { freesAt[lastUse[s]].append(s) }  // ascending
+    for i in steps.indices { steps[i].frees = freesAt[i] }
   }
 
   /// Runs, once, every step whose inputs are all constants (Constant nodes, shape arithmetic,

@@ -26,6 +26,19 @@ public struct ConstantValue: Sendable {
   public let name: String
   public let source: Source
   let tensor: Onnx_TensorProto
+  /// The values `tensor`'s `raw_data` is a view of (`SharedFloats`), handed out without a copy.
+  let shared: [Float]?
+
+  init(name: String, source: Source, tensor: Onnx_TensorProto, shared: [Float]? = nil) {
+    self.name = name
+    self.source = source
+    self.tensor = tensor
+    self.shared = shared
+  }
+
+  /// Whether `floats()` and `data()` hand out the graph's own values (a FLOAT initializer,
+  /// `SharedFloats`) rather than a decoded copy.
+  public var sharesGraphStorage: Bool { shared != nil }
 
   /// Dimensions of the value.
   public var shape: [Int] { tensor.shape }
@@ -41,7 +54,10 @@ public struct ConstantValue: Sendable {
 
   /// The values as Float, whatever the stored floating-point type.
   /// - Throws: `ONNXError` when the stored bytes do not match the dims or the type is not float.
-  public func floats() throws -> [Float] { try tensor.floatValues() }
+  public func floats() throws -> [Float] {
+    if let shared { return shared }
+    return try tensor.floatValues()
+  }
 
   /// The values as Int64 (INT64 or INT32 tensors).
   public func int64s() throws -> [Int64] { try tensor.int64Values() }

@@ -15,7 +15,7 @@ extension Graph {
     if let i = index.initializers[value], let t = initializerSlots[i] {
       let source: ConstantValue.Source =
         index.graphInputs.contains(value) ? .initializerAndGraphInput : .initializer
-      return ConstantValue(name: value, source: source, tensor: t)
+      return ConstantValue(name: value, source: source, tensor: t, shared: sharedFloats[i])
     }
     guard let p = index.producers[value], let node = nodeSlots[p.raw] else { return nil }
     guard node.domain.isEmpty || node.domain == "ai.onnx" else { return nil }

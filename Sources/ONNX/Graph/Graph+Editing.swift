@@ -77,9 +77,13 @@ extension Graph {
   }
 
   /// Adds a floating-point initializer stored in `type` (values rounded from Float).
+  /// A FLOAT initializer shares `values`' storage (no copy).
   public mutating func addInitializer(name: String, values: [Float], shape: [Int], type: ElementType) {
-    let t = Onnx_TensorProto.makeFloats(values, shape: shape, name: name, dataType: type.dataType)
-    appendInitializer(t, elemType: type.dataType)
+    if type == .float {
+      appendInitializer(SharedFloats.tensor(values, shape: shape, name: name), elemType: .float, values: values)
+    } else {
+      appendInitializer(Onnx_TensorProto.makeFloats(values, shape: shape, name: name, dataType: type.dataType), elemType: type.dataType)
+    }
   }
 
   /// Adds an INT64 initializer.
@@ -92,9 +96,9 @@ extension Graph {
     appendInitializer(Onnx_TensorProto.makeInt8s(int8s, shape: shape, name: name), elemType: .int8)
   }
 
-  private mutating func appendInitializer(_ t: Onnx_TensorProto, elemType: Onnx_TensorProto.DataType) {
+  private mutating func appendInitializer(_ t: Onnx_TensorProto, elemType: Onnx_TensorProto.DataType, values: [Float]? = nil) {
     precondition(!isDefined(t.name), "initializer '\(t.name)' would define a value twice")
-    appendInitializerSlot(t)
+    appendInitializerSlot(t, values: values)
     if irVersion < 4 {
       // Before IR 4 every initializer must also be declared as a graph input.
       var v = Onnx_ValueInfoProto()
@@ -125,6 +129,7 @@ extension Graph {
       guard !name.isEmpty, consumers(of: name).isEmpty, !hasOtherUses(name) else { continue }
       if let i = index.initializers[name] {
         initializerSlots[i] = nil
+        sharedFloats[i] = nil
         index.initializers[name] = nil
         index.graphInputs.remove(name)
         removed.insert(name)

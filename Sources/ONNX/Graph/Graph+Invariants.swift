@@ -11,7 +11,8 @@ extension Graph {
   ///
   /// Checks that the index equals one rebuilt from scratch, that the node list is consistently
   /// linked, that every value is defined once (SSA: no two nodes, and no node and initializer,
-  /// define the same name), that every name in use is reserved, and — while
+  /// define the same name), that every name in use is reserved, that shared initializer values
+  /// belong to a live initializer of their size, and — while
   /// `claimsTopologicalOrder` — that every node reads only values defined before it.
   /// - Complexity: O(nodes + edges).
   public func invariantViolations() -> [String] {
@@ -21,6 +22,9 @@ extension Graph {
     if slots.count != nodeSlots.lazy.filter({ $0 != nil }).count { problems.append("a live node is not linked") }
     var fresh = GraphIndex()
     for (i, t) in initializerSlots.enumerated() { if let t { fresh.initializers[t.name] = i } }
+    for (slot, values) in sharedFloats where initializerSlots[slot] == nil || initializerSlots[slot]!.rawData.count != values.count * 4 {
+      problems.append("shared values of initializer slot \(slot) do not match its tensor")
+    }
     for v in header.input { fresh.graphInputs.insert(v.name) }
     for v in header.output { fresh.graphOutputs.insert(v.name) }
     var defined = Set(fresh.initializers.keys).union(fresh.graphInputs)

@@ -24,23 +24,42 @@ public struct Graph {
 
   /// Initializers in file order; removed ones leave `nil` so other slots keep their numbers.
   var initializerSlots: [Onnx_TensorProto?] = []
+  /// Slot → the values of a FLOAT initializer whose `raw_data` is a view of them
+  /// (`SharedFloats`): readers get these, not a decoded copy.
+  var sharedFloats: [Int: [Float]] = [:]
   var index = GraphIndex()
   var names = NameAuthority()
+  /// Attributes of the nodes, each distinct one stored once: equal attributes (every 3×3 Conv's
+  /// `kernel_shape` and `pads`) share one protobuf storage instead of one each (`linkNode`).
+  var attributePool = Set<Onnx_AttributeProto>()
   /// Whether the node order is known to be topological (checked when read, restored by
   /// `topologicallySort()`); the invariant check enforces it while true.
   public internal(set) var claimsTopologicalOrder = false
 
-  init(proto: Onnx_GraphProto, irVersion: Int) {
-    var header = proto
+  /// The graph of `proto`, consumed: pass the last copy and each FLOAT initializer's protobuf
+  /// bytes are freed as soon as they are decoded into its shared values (`SharedFloats`), so
+  /// the model is never held twice while it loads.
+  init(proto: consuming Onnx_GraphProto, irVersion: Int) {
+    var header = consume proto
+    var nodes = header.node
+    var initializers = header.initializer
     header.node = []
     header.initializer = []
     self.header = header
     self.irVersion = irVersion
-    for t in proto.initializer { appendInitializerSlot(t) }
-    for v in proto.input { index.graphInputs.insert(v.name); names.reserve(v.name) }
-    for v in proto.output { index.graphOutputs.insert(v.name); names.reserve(v.name) }
-    for v in proto.valueInfo { names.reserve(v.name) }
-    for n in proto.node { _ = linkNode(n, before: -1) }
+    for i in initializers.indices {
+      let t = initializers[i]
+      initializers[i] = Onnx_TensorProto()  // `t` is now the last holder of its bytes
+      appendInitializerSlot(t)
+    }
+    for v in header.input { index.graphInputs.insert(v.name); names.reserve(v.name) }
+    for v in header.output { index.graphOutputs.insert(v.name); names.reserve(v.name) }
+    for v in header.valueInfo { names.reserve(v.name) }
+    for i in nodes.indices {
+      let n = nodes[i]
+      nodes[i] = Onnx_NodeProto()  // the pooled copy replaces it (`linkNode`)
+      _ = linkNode(n, before: -1)
+    }
     claimsTopologicalOrder = isTopologicallyOrdered
   }
 
@@ -132,9 +151,20 @@ public struct Graph {
 
   // MARK: - Storage primitives (callers keep the index in step)
 
-  mutating func appendInitializerSlot(_ t: Onnx_TensorProto) {
-    index.initializers[t.name] = initializerSlots.count
-    initializerSlots.append(t)
+  /// Stores `t`; `values`: the values its `raw_data` already views, else a FLOAT tensor is
+  /// decoded once here and its bytes rebuilt as a view of them.
+  mutating func appendInitializerSlot(_ t: Onnx_TensorProto, values: [Float]? = nil) {
+    let slot = initializerSlots.count
+    index.initializers[t.name] = slot
+    if let values {
+      initializerSlots.append(t)
+      sharedFloats[slot] = values
+    } else if let shared = SharedFloats.share(t) {
+      initializerSlots.append(shared.tensor)
+      sharedFloats[slot] = shared.values
+    } else {
+      initializerSlots.append(t)
+    }
     names.reserve(t.name)
   }
 
@@ -142,7 +172,7 @@ public struct Graph {
   /// reserves its names.
   mutating func linkNode(_ node: Onnx_NodeProto, before: Int) -> NodeID {
     let s = nodeSlots.count
-    nodeSlots.append(node)
+    nodeSlots.append(pooled(node))
     let prev = before < 0 ? lastSlot : previousSlot[before]
     nextSlot.append(before)
     previousSlot.append(prev)
@@ -158,6 +188,20 @@ public struct Graph {
     GraphIndex.declaredNames(of: node, into: &inner)
     for n in inner { names.reserve(n) }
     return id
+  }
+
+  /// `node` with each of its small attributes (numbers, strings) replaced by the equal one in
+  /// `attributePool`, so they share storage; equal messages serialize to the same bytes.
+  private mutating func pooled(_ node: Onnx_NodeProto) -> Onnx_NodeProto {
+    guard !node.attribute.isEmpty else { return node }
+    var node = node
+    node.attribute = node.attribute.map { a in
+      switch a.type {
+      case .int, .ints, .float, .floats, .string, .strings: attributePool.insert(a).memberAfterInsert
+      default: a
+      }
+    }
+    return node
   }
 
   /// Unlinks and unindexes the node in slot `s`; its names stay reserved.
