@@ -43,7 +43,7 @@ let package = Package(
       name: "bench-decompose", dependencies: ["TensorAlgebra"], path: "bench/decompose", exclude: ["run.py"]),
     .executableTarget(name: "bench-io", dependencies: ["ONNX"], path: "bench/io"),
     .executableTarget(
-      name: "bench-executor", dependencies: ["Executor", "ONNX"], path: "bench/executor", exclude: ["run.py", "scaling.py", "compare.py", "rt_compare.py", "results.md"]),
+      name: "bench-executor", dependencies: ["Executor", "ONNX"], path: "bench/executor", exclude: ["run.py", "scaling.py", "compare.py", "rt_compare.py", "perf_groups.py", "ort_profile.py", "results.md"]),
 
     // MARK: - Tests
     .testTarget(name: "TensorAlgebraTests", dependencies: ["TensorAlgebra"], exclude: ["shuffles_reference.py"]),
