@@ -1,4 +1,5 @@
 import ArgumentParser
+import Executor
 import Foundation
 import RsTD
 
@@ -16,6 +17,8 @@ struct OnnxRstd: ParsableCommand {
   /// (the message's first line and a hint), not the message plus the whole usage, with exit 64.
   static func main() {
     SignalCleanup.install()
+    // One short-lived process running many models: reuse freed buffers (docs/executor.md).
+    Executor.keepFreedMemoryForReuse()
     do {
       var command = try parseAsRoot()
       try command.run()

@@ -86,6 +86,8 @@ func main() throws {
   }
 }
 
+// Timed repeated runs: reuse freed buffers as onnx-rstd does (docs/executor.md).
+Executor.keepFreedMemoryForReuse()
 do {
   try main()
 } catch {

@@ -21,7 +21,6 @@ public struct Executor: Sendable {
   public init(model: consuming Model, options: ExecutorOptions = ExecutorOptions()) throws {
     // Constant folding runs ops too: the same limit applies. The model moves into the plan.
     var handed: Model? = consume model
-    _ = HeapReuse.configured
     self.plan = try Axes.$maxElements.withValue(options.maxElements) { try ExecutionPlan(model: handed.take()!) }
     self.options = options
   }

@@ -9,7 +9,9 @@ import Glibc
 /// fresh mapping and trims the heap top past 2× that: each run then faults in and zeroes its
 /// pages anew (≈ 8% of det's CPU in the kernel). Raising both keeps the freed memory mapped:
 /// no faults after the first run, and the peak stays the peak of live buffers (det +3% RSS:
-/// free blocks no longer merge with the OS). Process-wide, set once by the first `Executor`.
+/// free blocks no longer merge with the OS). Process-wide, so a program opts in
+/// (`Executor.keepFreedMemoryForReuse()`; onnx-rstd and bench-executor do at start): a library
+/// must not change its host's allocator behind its back, and the heap is then never trimmed.
 enum HeapReuse {
   /// Blocks up to this size come from the heap (glibc's largest allowed mmap threshold).
   static let mmapThreshold: Int32 = 32 << 20
@@ -26,4 +28,13 @@ enum HeapReuse {
     return false
     #endif
   }()
+}
+
+extension Executor {
+  /// Keeps freed tensor buffers mapped in this process's heap for the next run to reuse
+  /// (`HeapReuse`): faster repeated runs at the price of never returning freed heap memory to
+  /// the system. Process-wide and irreversible; call once at program start. Results are the
+  /// same bits either way. Returns whether the allocator accepted the settings (false off glibc).
+  @discardableResult
+  public static func keepFreedMemoryForReuse() -> Bool { HeapReuse.configured }
 }
