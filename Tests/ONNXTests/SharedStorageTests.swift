@@ -77,6 +77,10 @@ final class SharedStorageTests: XCTestCase {
     var bad = Onnx_TensorProto.makeFloats([1, 2, 3], shape: [3], name: "w", dataType: .float)
     bad.dims = [4]
     XCTAssertNil(SharedFloats.share(bad))
+    // dims whose element count × 4 overflows Int (found by the fuzz slice): not shared, no trap
+    var huge = bad
+    huge.dims = [1 << 62]
+    XCTAssertNil(SharedFloats.share(huge))
     var proto = Onnx_GraphProto()
     proto.initializer = [bad]
     let g = Graph(proto: proto, irVersion: 8)

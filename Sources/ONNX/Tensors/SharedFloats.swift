@@ -17,7 +17,9 @@ enum SharedFloats {
     #if _endian(little)
       guard tensor.dataType == Int32(Onnx_TensorProto.DataType.float.rawValue), tensor.hasRawData,
         !(tensor.hasDataLocation && tensor.dataLocation == .external),
-        let count = try? tensor.checkedElementCount(), count > 0, tensor.rawData.count == count * 4,
+        let count = try? tensor.checkedElementCount(), count > 0,
+        // compared by division: dims from the file may make count × 4 overflow
+        tensor.rawData.count % 4 == 0, tensor.rawData.count / 4 == count,
         let values = try? tensor.floatValues()
       else { return nil }
       var shared = tensor
