@@ -7,7 +7,8 @@ public struct Tucker2Factors: Sendable, Equatable {
   public var core: Tensor
   /// `[M, ro]`, orthonormal columns.
   public var output: Tensor
-  /// `[C, ri]`, orthonormal columns.
+  /// `[C, ri]`; orthonormal columns for weight fits (`tucker2`), not for response fits
+  /// (`tucker2ResponseFit`, whose input factor is whitened).
   public var input: Tensor
 
   /// Creates factors from their parts.

@@ -227,13 +227,15 @@ def _accuracy(model: Path, x: np.ndarray, y: np.ndarray) -> float:
     return float((logits.argmax(1) == y).mean())
 
 
-def test_response_fit_beats_weight_fit_on_calibration_and_held_out_digits(tmp_path):
+# measured 2026-11-30 (output error weights → responses): svd 0.459 → 0.386; tucker2 0.229 → 0.142
+@pytest.mark.parametrize("method", ["svd", "tucker2"])
+def test_response_fit_beats_weight_fit_on_calibration_and_held_out_digits(method, tmp_path):
     cal, x, y = _digits_split(tmp_path)
     errors, accuracy = {}, {}
     for fit in ("weights", "responses"):
         (tmp_path / fit).mkdir()
         out, report, _ = rewrite(tmp_path / fit, DIGITS, "--calibration", str(cal), "--calibration-samples", "150",
-                                 "--ratio", "0.4", "--method", "svd", "--fit", fit,
+                                 "--ratio", "0.4", "--method", method, "--fit", fit,
                                  "--correction-stages", "0")
         m = report["measurement"]
         assert m["inputs"].startswith("calibration: 150 sample(s)"), m["inputs"]
@@ -243,9 +245,9 @@ def test_response_fit_beats_weight_fit_on_calibration_and_held_out_digits(tmp_pa
         measured = ort_error(DIGITS, out, feeds)
         assert abs(measured - m["outputError"]) <= 1e-4 + 1e-3 * measured, (fit, measured, m["outputError"])
         fits = {s["format"] for s in report["sites"] if s["status"] == "rewritten"}
-        assert fits == ({"svd (responses)"} if fit == "responses" else {"svd"}), fits
-    print(f"digits --ratio 0.4 svd: output error {errors}, held-out accuracy {accuracy}")
-    # measured 0.386 vs 0.459 (2026-11-30); ReLUs and the unfitted Gemm dilute the gain
+        assert fits == ({f"{method} (responses)"} if fit == "responses" else {method}), fits
+    print(f"digits --ratio 0.4 {method}: output error {errors}, held-out accuracy {accuracy}")
+    # ReLUs and the unfitted Gemm dilute the gain
     assert errors["responses"] < 0.95 * errors["weights"], errors
     assert accuracy["responses"] >= accuracy["weights"] - 0.01, accuracy
 

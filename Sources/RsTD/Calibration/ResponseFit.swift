@@ -6,8 +6,9 @@ public enum FitTarget: String, CaseIterable, Sendable {
   /// The weights: ‖W − Ŵ‖F (data-free; the default without calibration data).
   case weights
   /// The layer's responses on the check inputs (response PCA, `responsePCA`), with the bias
-  /// corrected for the mean of the discarded part. Applies to svd plans of ungrouped Convs in
-  /// the factorized layout with a constant (or no) bias; other sites keep weight fits.
+  /// corrected for the mean of the discarded part. Applies to svd, spatial and tucker2 plans of
+  /// ungrouped Convs in the factorized layout with a constant (or no) bias; other sites keep
+  /// weight fits.
   case responses
 }
 
@@ -19,7 +20,12 @@ extension Rewriter {
     for d in prepared.decisions {
       guard case .rewrite(let site) = d else { continue }
       defer { i += 1 }
-      if respondsToFit(site), let out = site.node.outputs.first, !out.isEmpty { watched[out] = site.outputChannels }
+      guard respondsToFit(site), let out = site.node.outputs.first, !out.isEmpty else { continue }
+      watched[out] = site.outputChannels
+      // A tucker2 fit also needs the input channels' second moment (`tucker2ResponseFit`).
+      if case .factor(.tucker2, _) = prepared.plans[i], let x = site.node.inputs.first, !x.isEmpty {
+        watched[x] = site.inputChannelsPerGroup
+      }
     }
     return watched
   }
@@ -69,6 +75,18 @@ extension Rewriter {
         factorizations[key] = Result { try spatialResponseFactorization(site, graph: graph, moments: moments, rank: ranks[0], bias: bias) }
         continue
       }
+      if respondsToFit(site), case .factor(.tucker2, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
+        let out = site.node.outputs.first, let moments = statistics.moments[out], moments.count > 0,
+        let x = site.node.inputs.first, let input = statistics.moments[x], input.count > 0,
+        let bias = try responseFitBias(site, graph: graph)
+      {
+        let key = oldKey + "|responses:" + out
+        keyOf[i] = key
+        factorizations[key] = Result {
+          try tucker2ResponseFactorization(site, graph: graph, moments: moments, input: input, ranks: ranks, bias: bias)
+        }
+        continue
+      }
       guard respondsToFit(site), case .factor(.svd, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
         let out = site.node.outputs.first, let moments = statistics.moments[out], moments.count > 0
       else { continue }
@@ -103,6 +121,27 @@ extension Rewriter {
     return Factorization(
       format: .svd, ranks: [rank], relativeError: norm > 0 ? residual.squareRoot() / norm : 0,
       factors: [factors], bias: responseBias(left: factors.left, bias: bias, mean: moments.mean),
+      responseError: responseError, fittedTo: FitTarget.responses.rawValue)
+  }
+
+  /// The tucker2 factors of `site` at `ranks` (output, input) fitted to its responses and its
+  /// input channels' second moment (`tucker2ResponseFit`), with `bias` corrected for the mean of
+  /// the discarded output directions. `relativeError` stays the weight error.
+  func tucker2ResponseFactorization(
+    _ site: ConvSite, graph: Graph, moments: SecondMoments, input: SecondMoments, ranks: [Int], bias: [Float]
+  ) throws -> Factorization {
+    let kernel = try site.kernel(in: graph)
+    let c = input.dimension
+    let (mean, covariance) = (input.mean, input.covariance)
+    // E[x xᵀ] = Cov(x) + μ μᵀ
+    let second = (0..<(c * c)).map { covariance[$0] + mean[$0 / c] * mean[$0 % c] }
+    let (factors, responseError) = try tucker2ResponseFit(
+      kernel, outputCovariance: moments.covariance, inputSecondMoment: second, ranks: (ranks[0], ranks[1]))
+    let residual = zip(kernel.scalars, factors.reconstruct().scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+    let norm = kernel.frobeniusNorm
+    return Factorization(
+      format: .tucker2, ranks: ranks, relativeError: norm > 0 ? residual.squareRoot() / norm : 0, factors: [factors],
+      bias: responseBias(left: factors.output, bias: bias, mean: moments.mean),
       responseError: responseError, fittedTo: FitTarget.responses.rawValue)
   }
 

@@ -88,6 +88,8 @@ struct Tucker2Format: ConvFormat {
     let w3 = e.initializer("tucker2_out", last, shape: [site.outputChannels, ro] + ones)
     let t1 = e.conv(site.node.inputs[0], weight: w1, bias: nil, attributes: e.pointwiseAttributes(group: g), suffix: "tucker2_conv1")
     let t2 = e.conv(t1, weight: w2, bias: nil, attributes: e.spatialAttributes(group: g), suffix: "tucker2_conv2")
-    e.conv(t2, weight: w3, bias: site.biasName, attributes: e.pointwiseAttributes(group: g), suffix: "tucker2_conv3", output: site.node.outputs[0])
+    // A response fit brings its own bias (the mean of the discarded output directions).
+    let bias = f.bias.map { e.bias("tucker2_bias", $0, shape: [site.outputChannels]) } ?? site.biasName
+    e.conv(t2, weight: w3, bias: bias, attributes: e.pointwiseAttributes(group: g), suffix: "tucker2_conv3", output: site.node.outputs[0])
   }
 }
