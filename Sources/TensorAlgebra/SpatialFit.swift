@@ -1,5 +1,3 @@
-import CLAPACK
-
 /// A spatially separable fit with its relative error.
 public struct SpatialFit: Sendable {
   public var factors: SpatialFactors
@@ -49,13 +47,6 @@ public func spatialResponseRefit(
   try spatialResponseRefit(factors, kernel: kernel, covariance: covariance, mean: mean, bias: bias, ridge: ridge, precomputed: nil)
 }
 
-/// tr(W Gx Wᵀ) from W `[M, D]` and Gx Wᵀ `[D, M]`: the layer's total response variance.
-private func responseEnergy(_ w: [Double], _ gw: [Double], m: Int, d: Int) -> Double {
-  var total = 0.0
-  for o in 0..<m { for k in 0..<d { total += w[o * d + k] * gw[k * m + o] } }
-  return total
-}
-
 /// `spatialResponseRefit` with Gx Wᵀ and tr(W Gx Wᵀ), which do not depend on the rank, given
 /// (`spatialResponseCurve` computes them once for all its ranks).
 private func spatialResponseRefit(
@@ -76,42 +67,17 @@ private func spatialResponseRefit(
       for j in 0..<kw { lifted[(q * kw + j) * d + ci * kw + j] = v }
     }
   }
-  let gv = gemm(covariance, lifted, m: d, n: n, k: d, transposeB: true)  // Gx Ṽᵀ [D, n]
-  var normal = gemm(lifted, gv, m: n, n: n, k: d)  // Ṽ Gx Ṽᵀ [n, n]
-  let gw = precomputed?.gw ?? gemm(covariance, w, m: d, n: m, k: d, transposeB: true)  // Gx Wᵀ [D, M]
-  var rhs = gemm(lifted, gw, m: n, n: m, k: d)  // Ṽ Gx Wᵀ [n, M]
-  let lambda = ridge * max((0..<n).reduce(0.0) { $0 + normal[$1 * n + $1] } / Double(n), .leastNormalMagnitude)
-  for i in 0..<n { normal[i * n + i] += lambda }
-  let info = LAPACKE_dposv(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), LapackInt(n), LapackInt(m), &normal, LapackInt(n), &rhs, LapackInt(m))
-  if info < 0 { throw DecompositionError.lapackFailure(routine: "dposv", info: Int(info)) }
+  let gw = precomputed?.gw ?? LastFactorRefit.gemm(covariance, w, m: d, n: m, k: d, transposeB: true)  // Gx Wᵀ [D, M]
   var refitted = factors
-  if info == 0, rhs.allSatisfy(\.isFinite) {
+  if let rhs = try LastFactorRefit.solve(prefix: lifted, n: n, covariance: covariance, gw: gw, m: m, d: d, ridge: ridge) {
     var h = [Float](repeating: 0, count: m * n)  // [M, r, kw] from Hᵀ [(r, j), M]
     for q in 0..<n { for o in 0..<m { h[o * n + q] = Float(rhs[q * m + o]) } }
     refitted.horizontal = Tensor(shape: [m, r, kw], scalars: h)
   }
-  let e = zip(w, refitted.reconstruct().scalars).map { $0 - Double($1) }  // [M, D]
-  let ge = gemm(e, covariance, m: m, n: d, k: d)
-  let residual = zip(ge, e).reduce(0.0) { $0 + $1.0 * $1.1 }
-  let total = precomputed?.total ?? responseEnergy(w, gw, m: m, d: d)
-  var newBias = bias
-  for o in 0..<m {
-    var s = 0.0
-    for k in 0..<d { s += e[o * d + k] * mean[k] }
-    newBias[o] = Float(Double(bias[o]) + s)
-  }
-  let error = total > 0 ? (max(residual, 0) / total).squareRoot() : 0
+  let total = precomputed?.total ?? LastFactorRefit.responseEnergy(w, gw, m: m, d: d)
+  let (newBias, error) = LastFactorRefit.finish(
+    kernel: w, approximation: refitted.reconstruct().scalars, covariance: covariance, mean: mean, bias: bias, total: total, m: m, d: d)
   return (refitted, newBias, error)
-}
-
-/// Row-major `op(a) · op(b)` in `Double`.
-private func gemm(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int, transposeB: Bool = false) -> [Double] {
-  var c = [Double](repeating: 0, count: m * n)
-  guard m > 0, n > 0, k > 0 else { return c }
-  cblas_dgemm(
-    CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, blasint(m), blasint(n), blasint(k), 1, a, blasint(k),
-    b, blasint(transposeB ? k : n), 0, &c, blasint(n))
-  return c
 }
 
 /// The relative response error (`spatialResponseRefit`) of the response-refitted spatial fit at
@@ -124,8 +90,8 @@ public func spatialResponseCurve(_ kernel: Tensor, covariance: [Double], mean: [
   let (m, d) = (kernel.shape[0], kernel.count / kernel.shape[0])
   precondition(covariance.count == d * d)
   let w = kernel.scalars.map(Double.init)
-  let gw = gemm(covariance, w, m: d, n: m, k: d, transposeB: true)
-  let shared = (gw: gw, total: responseEnergy(w, gw, m: m, d: d))
+  let gw = LastFactorRefit.gemm(covariance, w, m: d, n: m, k: d, transposeB: true)
+  let shared = (gw: gw, total: LastFactorRefit.responseEnergy(w, gw, m: m, d: d))
   let zeros = [Float](repeating: 0, count: m)
   var curve: [Int: Double] = [:]
   for r in ranks {

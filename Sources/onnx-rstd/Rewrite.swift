@@ -77,7 +77,7 @@ extension OnnxRstd {
 
     @Option(
       help: ArgumentHelp(
-        "What svd factors of ungrouped convs are fitted to: their weights, or their responses on the check inputs (response PCA, bias corrected; needs the check). Default: responses with --calibration, else weights.",
+        "What the factors of ungrouped convs are fitted to: their weights, or their responses on the check inputs (svd: response PCA; spatial, cp: last factor by least squares on the input patches; tucker2: response PCA and a whitened input mode; bias corrected; needs the check). Default: responses with --calibration, else weights.",
         valueName: "weights|responses"))
     var fit: FitTarget?
 

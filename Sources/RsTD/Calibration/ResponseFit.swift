@@ -6,7 +6,7 @@ public enum FitTarget: String, CaseIterable, Sendable {
   /// The weights: ‖W − Ŵ‖F (data-free; the default without calibration data).
   case weights
   /// The layer's responses on the check inputs (response PCA, `responsePCA`), with the bias
-  /// corrected for the mean of the discarded part. Applies to svd, spatial and tucker2 plans of
+  /// corrected for the mean of the discarded part. Applies to svd, spatial, tucker2 and cp plans of
   /// ungrouped Convs in the factorized layout with a constant (or no) bias; other sites keep
   /// weight fits.
   case responses
@@ -30,7 +30,7 @@ extension Rewriter {
     return watched
   }
 
-  /// The sites planned as spatial factors whose input patches a response refit needs
+  /// The sites planned as spatial or cp factors whose input patches a response refit needs
   /// (`PatchSpec`; wider patches keep weight fits), by the Conv's output value name.
   func patchSites(_ prepared: PreparedRewrite) -> [String: PatchSpec] {
     var watched: [String: PatchSpec] = [:]
@@ -40,7 +40,7 @@ extension Rewriter {
       defer { i += 1 }
       let spatial: Bool
       switch prepared.plans[i] {
-      case .factor(.spatial, _): spatial = true
+      case .factor(.spatial, _), .factor(.cp, _): spatial = true
       // A site the budget or a bound kept may be opened by the calibrated allocation.
       case .keep(.excludedByBudget), .keep(.noCompressionUnderBound): spatial = options.method == .spatial && SpatialFormat.applies(to: site)
       default: spatial = false
@@ -73,6 +73,18 @@ extension Rewriter {
         let key = oldKey + "|responses:" + out
         keyOf[i] = key
         factorizations[key] = Result { try spatialResponseFactorization(site, graph: graph, moments: moments, rank: ranks[0], bias: bias) }
+        continue
+      }
+      if respondsToFit(site), case .factor(.cp, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
+        let out = site.node.outputs.first, let moments = statistics.patchMoments[out], moments.count > 0,
+        case .success(let weightFit)? = prepared.factorizations[oldKey], let start = weightFit.factors as? CPFactors,
+        let bias = try responseFitBias(site, graph: graph)
+      {
+        let key = oldKey + "|responses:" + out
+        keyOf[i] = key
+        factorizations[key] = Result {
+          try cpResponseFactorization(site, graph: graph, start: start, moments: moments, rank: ranks[0], bias: bias)
+        }
         continue
       }
       if respondsToFit(site), case .factor(.tucker2, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
@@ -143,6 +155,22 @@ extension Rewriter {
       format: .tucker2, ranks: ranks, relativeError: norm > 0 ? residual.squareRoot() / norm : 0, factors: [factors],
       bias: responseBias(left: factors.output, bias: bias, mean: moments.mean),
       responseError: responseError, fittedTo: FitTarget.responses.rawValue)
+  }
+
+  /// The cp factors of `site` at `rank`: the weight fit's (`start`) input, vertical and
+  /// horizontal factors, the output factor refitted to the responses on the observed input
+  /// patches (`cpResponseRefit`), and the bias restoring the mean response. `relativeError`
+  /// stays the weight error.
+  func cpResponseFactorization(
+    _ site: ConvSite, graph: Graph, start: CPFactors, moments: SecondMoments, rank: Int, bias: [Float]
+  ) throws -> Factorization {
+    let kernel = try site.kernel(in: graph)
+    let fit = try cpResponseRefit(start, kernel: kernel, covariance: moments.covariance, mean: moments.mean, bias: bias)
+    let residual = zip(kernel.scalars, fit.factors.reconstruct().scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+    let norm = kernel.frobeniusNorm
+    return Factorization(
+      format: .cp, ranks: [rank], relativeError: norm > 0 ? residual.squareRoot() / norm : 0, factors: fit.factors,
+      bias: fit.bias, responseError: fit.responseError, fittedTo: FitTarget.responses.rawValue)
   }
 
   /// The spatial factors of `site` at `rank`: the weight fit's vertical factor, the horizontal

@@ -97,6 +97,8 @@ struct CPFormat: ConvFormat {
     let t1 = e.conv(node.inputs[0], weight: w1, bias: nil, attributes: e.pointwiseAttributes(group: 1), suffix: "cp_conv1")
     let t2 = e.conv(t1, weight: w2, bias: nil, attributes: e.separableAttributes(axis: 0, group: r), suffix: "cp_conv2")
     let t3 = e.conv(t2, weight: w3, bias: nil, attributes: e.separableAttributes(axis: 1, group: r), suffix: "cp_conv3")
-    e.conv(t3, weight: w4, bias: site.biasName, attributes: e.pointwiseAttributes(group: 1), suffix: "cp_conv4", output: node.outputs[0])
+    // A response refit brings its own bias (the mean response it restores).
+    let bias = f.bias.map { e.bias("cp_bias", $0, shape: [m]) } ?? site.biasName
+    e.conv(t3, weight: w4, bias: bias, attributes: e.pointwiseAttributes(group: 1), suffix: "cp_conv4", output: node.outputs[0])
   }
 }
