@@ -10,7 +10,8 @@ import ONNX
 enum CalibrationInputs {
   /// At most `samples` single-sample input sets from `path`, in file order.
   /// - Throws: `NumPyIOError` for an unreadable file, `InputError` for arrays that do not fit
-  ///   the model or disagree on their number of samples, `CalibrationError` for an empty set.
+  ///   the model or disagree on their number of samples, `CalibrationError` for an empty set or
+  ///   non-finite values.
   static func load(path: String, model: Model, samples: Int) throws -> [[String: TensorValue]] {
     try load(path: path, model: model, samples: samples, after: 0)
   }
@@ -56,6 +57,12 @@ enum CalibrationInputs {
     guard counts.count == 1, let n = counts.first, batch.values.allSatisfy({ !$0.shape.isEmpty }) else {
       throw CalibrationError.unevenSamples(file: file, names: names, counts: names.map { batch[$0]!.shape.first ?? 0 })
     }
+    // A NaN or infinity would poison every statistic and make the measured error meaningless.
+    for name in names {
+      guard case .floats(let f) = batch[name]!.storage, let bad = f.firstIndex(where: { !$0.isFinite }) else { continue }
+      let size = max(batch[name]!.shape.dropFirst().reduce(1, *), 1)
+      throw CalibrationError.nonFinite(file: file, input: name, sample: bad / size, count: f.count(where: { !$0.isFinite }))
+    }
     return (0..<n).map { i in
       var sample: [String: TensorValue] = [:]
       for name in names {
@@ -79,6 +86,7 @@ enum CalibrationError: Error, CustomStringConvertible {
   case empty(path: String)
   case unevenSamples(file: String, names: [String], counts: [Int])
   case tooFewForHoldout(path: String, found: Int, fitted: Int, heldOut: Int)
+  case nonFinite(file: String, input: String, sample: Int, count: Int)
 
   var description: String {
     switch self {
@@ -87,6 +95,8 @@ enum CalibrationError: Error, CustomStringConvertible {
       "the inputs in '\(file)' hold different numbers of samples on axis 0 (\(zip(names, counts).map { "\($0): \($1)" }.joined(separator: ", ")))."
     case .tooFewForHoldout(let path, let found, let fitted, let heldOut):
       "'\(path)' holds \(found) calibration sample(s); --calibration-samples \(fitted) with --holdout-samples \(heldOut) needs \(fitted + heldOut)."
+    case .nonFinite(let file, let input, let sample, let count):
+      "input '\(input)' in '\(file)' holds \(count) NaN or infinite value(s), the first in sample \(sample); calibration data must be finite."
     }
   }
 }

@@ -274,7 +274,8 @@ def test_calibration_folder_reads_every_npz_in_name_order(tmp_path):
     assert report["measurement"]["inputs"].startswith("calibration: 10 sample(s)"), report["measurement"]
 
 
-@pytest.mark.parametrize("case", ["label array", "wrong shape", "wrong dtype", "uneven", "empty folder", "missing", "not npz"])
+@pytest.mark.parametrize("case", ["label array", "wrong shape", "wrong dtype", "uneven", "empty folder", "missing", "not npz",
+                                  "nan", "infinity"])
 def test_bad_calibration_data_is_one_line_and_writes_nothing(case, tmp_path):
     x = np.load(REPO / "Models/digits_test.npz")["x"][:4]
     path = tmp_path / "cal.npz"
@@ -291,6 +292,10 @@ def test_bad_calibration_data_is_one_line_and_writes_nothing(case, tmp_path):
         path.mkdir()
     elif case == "missing":
         path = tmp_path / "nothing.npz"
+    elif case in ("nan", "infinity"):
+        x = x.copy()
+        x[2, 0, 3, 3] = np.nan if case == "nan" else -np.inf
+        np.savez(path, input=x)
     else:
         path.write_bytes(b"PK\x03\x04 not really a zip")
     model = DIGITS if case != "uneven" else _two_input_model(tmp_path)
@@ -299,6 +304,24 @@ def test_bad_calibration_data_is_one_line_and_writes_nothing(case, tmp_path):
     assert code == (66 if case == "missing" else 65), (code, err)
     assert len(err.strip().splitlines()) == 1 and err.startswith("onnx-rstd: error:"), err
     assert not out.exists()
+    if case in ("nan", "infinity"):
+        assert "sample 2" in err and "'input'" in err, err
+
+
+def test_calibration_the_original_overflows_on_is_not_measured_and_says_so(tmp_path):
+    """Finite inputs whose outputs overflow in the original: no error can be measured on them, so
+    the rewrite falls back to weight fits and says so (stderr and report), never states a number."""
+    x = np.load(REPO / "Models/digits_test.npz")["x"][:8].copy()
+    x[5] = 3e38
+    path = tmp_path / "cal.npz"
+    np.savez(path, input=x)
+    out, report, err = rewrite(tmp_path, DIGITS, "--calibration", str(path), "--ratio", "0.4")
+    m = report["measurement"]
+    assert m["outputError"] is None and "NaN or infinite on check input 6" in m["note"], m
+    assert "outputs not measured" in err, err
+    onnx.checker.check_model(str(out))
+    # the weight-fit model still runs in onnxruntime near the original (svd at 0.4 measured 0.46)
+    assert ort_error(DIGITS, out, [{"input": s[None]} for s in x[:5]]) < 0.8
 
 
 def _two_input_model(tmp_path: Path) -> Path:

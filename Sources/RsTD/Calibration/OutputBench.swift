@@ -60,6 +60,14 @@ struct OutputBench {
         throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")
       }
     }
+    // Outputs that are not finite cannot be compared (inputs beyond the model's range, e.g.
+    // overflowing activations): the check cannot measure anything on them.
+    for (n, y) in references.enumerated() {
+      for name in y.keys.sorted() {
+        guard let f = y[name]?.floats, f.contains(where: { !$0.isFinite }) else { continue }
+        throw OutputCheckUnavailable("the original model's output '\(name)' is NaN or infinite on check input \(n + 1) (\(described))")
+      }
+    }
     self.references = references
     self.statistics = statistics
     runs = inputs.count
