@@ -25,6 +25,12 @@ public struct ExecutionPlan: Sendable {
   let inputs: [(name: String, slot: Int)]
   /// Graph outputs in order, with their slots.
   let outputs: [(name: String, slot: Int)]
+  /// Decoded copies of at least this many bytes (counted as 8 per element, the widest storage)
+  /// leave the graph with the nodes that read them. Smaller ones (shapes, indices, a shuffle's
+  /// integers: a reconstructed layout has a dozen per site) stay: dropping them frees next to
+  /// nothing, costs a graph edit each, and copies the graph's bookkeeping when the caller still
+  /// holds the model (the output check does).
+  static let dropCopiesFrom = 4096
 
   /// The names of the graph inputs a run needs, in graph order.
   public var inputNames: [String] { inputs.map(\.name) }
@@ -98,7 +104,8 @@ public struct ExecutionPlan: Sendable {
 
     var constants: [(Int, TensorValue)] = []
     var steps: [ExecutionStep] = []
-    // Initializers decoded into a copy; FLOAT ones share the graph's storage and cost nothing more.
+    // Large initializers decoded into a copy; FLOAT ones share the graph's storage and cost
+    // nothing more.
     var copied = Set<String>()
     for position in order {
       let node = nodes[position]
@@ -119,9 +126,10 @@ public struct ExecutionPlan: Sendable {
             guard let c = try graph.constant(name), graph.producer(of: name) == nil else {
               throw ExecutorError.undefinedValue(node: builder.name, value: name)
             }
-            constants.append((slot(name), TensorValue(try c.data())))
+            let value = TensorValue(try c.data())
+            constants.append((slot(name), value))
             defined.insert(name)
-            if graph.isInitializer(name) && !c.sharesGraphStorage { copied.insert(name) }
+            if graph.isInitializer(name) && !c.sharesGraphStorage && value.count * 8 >= Self.dropCopiesFrom { copied.insert(name) }
           }
           readsCopy = readsCopy || copied.contains(name)
           inputSlots.append(slot(name))
@@ -154,7 +162,7 @@ public struct ExecutionPlan: Sendable {
       outputs.append((name, slot(name)))
     }
 
-    (steps, constants) = try Self.foldConstants(steps, constants, outputs: outputs.map(\.1))
+    (steps, constants) = try Self.foldConstants(steps, constants, outputs: outputs.map(\.1), slotCount: slotNames.count)
 
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
     let known = Dictionary(constants, uniquingKeysWith: { a, _ in a })
@@ -195,17 +203,19 @@ public struct ExecutionPlan: Sendable {
   /// a kernel rebuilt from stored factors), as runtimes do at load; their outputs become
   /// constants, and constants no step or output reads any more are dropped.
   private static func foldConstants(
-    _ steps: [ExecutionStep], _ constants: [(Int, TensorValue)], outputs: [Int]
+    _ steps: [ExecutionStep], _ constants: [(Int, TensorValue)], outputs: [Int], slotCount: Int
   ) throws -> ([ExecutionStep], [(Int, TensorValue)]) {
-    var known = [Int: TensorValue]()
+    // Per slot (not dictionaries: a reconstructed layout folds ~25 steps per site).
+    var known = [TensorValue?](repeating: nil, count: slotCount)
     for (s, v) in constants { known[s] = v }
     var kept: [ExecutionStep] = []
     // A folded value no kept step or output reads goes after its last reader: the values a
     // reconstructed kernel is rebuilt through would otherwise all live until folding ends.
-    var lastReader = [Int: Int]()
-    for (i, step) in steps.enumerated() { for s in step.inputs.compactMap({ $0 }) { lastReader[s] = i } }
-    let outputSlots = Set(outputs)
-    var readByKept = Set<Int>()
+    var lastReader = [Int](repeating: -1, count: slotCount)
+    for (i, step) in steps.enumerated() { for case let s? in step.inputs { lastReader[s] = i } }
+    var isOutput = [Bool](repeating: false, count: slotCount)
+    for s in outputs { isOutput[s] = true }
+    var readByKept = [Bool](repeating: false, count: slotCount)
     let context = RunContext(threads: 1)
     let previous = openblas_get_num_threads()
     openblas_set_num_threads(1)  // the same bits as a run
@@ -213,7 +223,7 @@ public struct ExecutionPlan: Sendable {
     for (position, step) in steps.enumerated() {
       guard step.inputs.allSatisfy({ $0 == nil || known[$0!] != nil }) else {
         kept.append(step)
-        for s in step.inputs.compactMap({ $0 }) { readByKept.insert(s) }
+        for case let s? in step.inputs { readByKept[s] = true }
         continue
       }
       let results: [TensorValue]
@@ -227,13 +237,15 @@ public struct ExecutionPlan: Sendable {
         }
         known[s] = results[i]
       }
-      for s in step.inputs.compactMap({ $0 }) where lastReader[s] == position && !readByKept.contains(s) && !outputSlots.contains(s) {
+      for case let s? in step.inputs where lastReader[s] == position && !readByKept[s] && !isOutput[s] {
         known[s] = nil
       }
     }
-    var read = Set(outputs)
-    for step in kept { for s in step.inputs.compactMap({ $0 }) { read.insert(s) } }
-    return (kept, known.filter { read.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    var read = isOutput
+    for step in kept { for case let s? in step.inputs { read[s] = true } }
+    var folded: [(Int, TensorValue)] = []
+    for s in 0..<slotCount where read[s] { if let v = known[s] { folded.append((s, v)) } }
+    return (kept, folded)
   }
 
   /// Node positions in an order where every value is produced before it is read; file order

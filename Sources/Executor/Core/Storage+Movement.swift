@@ -2,6 +2,22 @@ import ONNX
 
 /// Type-independent data movement for the shape ops: each works on any storage kind.
 extension TensorData.Values {
+  /// The runs `start..<start + length` for each of `starts`, in that order: `picking` of every
+  /// index in them, one slice copy per run (Gather along an inner axis moves whole rows).
+  func pickingRuns(_ starts: [Int], length: Int) -> Self {
+    func runs<T>(_ v: [T]) -> [T] {
+      var out = [T]()
+      out.reserveCapacity(starts.count * length)
+      for s in starts { out.append(contentsOf: v[s..<(s + length)]) }
+      return out
+    }
+    switch self {
+    case .floats(let v): return .floats(runs(v))
+    case .integers(let v): return .integers(runs(v))
+    case .bools(let v): return .bools(runs(v))
+    }
+  }
+
   /// The values at `indices`, in that order.
   func picking(_ indices: [Int]) -> Self {
     switch self {

@@ -96,10 +96,28 @@ struct Binary: Operator {
         f = fmod ? Self.truncatedRemainder : Self.flooredRemainder
       default: throw OpFailure("unreachable binary kind")
       }
+      if y.count == 1, case let s = try Broadcast.shape(a.shape, b.shape), s.reduce(1, *) == x.count,
+        let v = integerByScalar(x, y[0])
+      {
+        return [a.with(shape: s, storage: .integers(wrap(v, to: a.elementType)))]
+      }
       let (v, s) = try Broadcast.apply(x, a.shape, y, b.shape, f)
       return [a.with(shape: s, storage: .integers(wrap(v, to: a.elementType)))]
     default:
       throw OpFailure("inputs have types \(a.elementType.name) and \(b.elementType.name), which this op does not combine")
+    }
+  }
+
+  /// `x ∘ y` for the kinds constant folding runs on index tensors (a reconstructed kernel's
+  /// shuffle: Mul, Add, Mod by scalars on every entry), written out so that the loop is not a
+  /// closure call per element; nil for the other kinds. The same values as `Broadcast.apply`.
+  private func integerByScalar(_ x: [Int64], _ y: Int64) -> [Int64]? {
+    switch kind {
+    case .add: x.map { $0 &+ y }
+    case .sub: x.map { $0 &- y }
+    case .mul: x.map { $0 &* y }
+    case .mod(let fmod): fmod ? x.map { Self.truncatedRemainder($0, y) } : x.map { Self.flooredRemainder($0, y) }
+    default: nil
     }
   }
 

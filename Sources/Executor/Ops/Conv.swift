@@ -17,6 +17,13 @@ struct Conv: Operator {
   /// Output columns per piece: enough to keep sgemm efficient, small enough to split work.
   static let columnsPerPiece = 1024
 
+  /// Multiply-adds below which the conv runs on the caller alone (sgemm does this many in
+  /// ≈ 10 µs): handing its pieces to a helper saves a few µs of wall clock and costs the
+  /// helper's spin after the region (up to `WorkerPool.spinNanoseconds` of a second core), so a
+  /// chain of small grouped convs (kron's factors on 8×8 maps) kept a helper spinning for the
+  /// whole run. The pieces and their order are the same, so are the bits.
+  static let parallelMinimum = 1 << 18
+
   static func build(_ b: OpBuilder) throws -> Operator {
     let group = try ConvOperands.group(b)
     return Conv(spatial: try SpatialAttributes(b), group: group)
@@ -43,6 +50,9 @@ struct Conv: Operator {
     let channelSplits = max(1, min((8 + pieces - 1) / pieces, mg / 32))
     let channelsPerBlock = (mg + channelSplits - 1) / channelSplits
     let pointwise = g.isPointwise
+    // The output exists, so `total` does not overflow; `total · rows` might.
+    let (work, overflow) = total.multipliedReportingOverflow(by: rows)
+    let threads = !overflow && work < Self.parallelMinimum ? 1 : context.threads
     if filled && cg == 1 && mg == 1 && g.input.count == 2 {
       x.withUnsafeBufferPointer { xp in
         w.withUnsafeBufferPointer { wp in
@@ -70,13 +80,13 @@ struct Conv: Operator {
             }
             func input(_ img: Int, _ gi: Int) -> UnsafePointer<Float> { xBase + (img * c + gi * cg) * inSize }
             if pointwise {
-              parallelFor(n * group * pieces * channelSplits, threads: context.threads) { item in
+              parallelFor(n * group * pieces * channelSplits, threads: threads) { item in
                 let block = item % channelSplits, rest = item / channelSplits
                 let piece = rest % pieces, ng = rest / pieces
                 multiply(ng / group, ng % group, piece, block, input(ng / group, ng % group) + piece * Self.columnsPerPiece, p)
               }
             } else if channelSplits == 1 {
-              parallelFor(n * group * pieces, threads: context.threads) { item in
+              parallelFor(n * group * pieces, threads: threads) { item in
                 let piece = item % pieces, ng = item / pieces
                 let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
                 // im2col writes every element: no need to zero the buffer first.
@@ -96,7 +106,7 @@ struct Conv: Operator {
               let chunks = max(1, min(cg, (8 + pieces - 1) / pieces))
               let channelsPerChunk = (cg + chunks - 1) / chunks
               for ng in 0..<(n * group) {
-                parallelFor(pieces * chunks, threads: context.threads) { item in
+                parallelFor(pieces * chunks, threads: threads) { item in
                   let piece = item / chunks, c0 = (item % chunks) * channelsPerChunk
                   let j0 = piece * Self.columnsPerPiece, cols = min(Self.columnsPerPiece, p - j0)
                   let count = min(channelsPerChunk, cg - c0)
@@ -105,7 +115,7 @@ struct Conv: Operator {
                     input(ng / group, ng % group) + c0 * inSize, channels: count, geometry: g, columns: j0..<(j0 + cols),
                     into: colBase + rows * j0 + c0 * g.kernelCount * cols)
                 }
-                parallelFor(pieces * channelSplits, threads: context.threads) { item in
+                parallelFor(pieces * channelSplits, threads: threads) { item in
                   let piece = item / channelSplits, block = item % channelSplits
                   let cols = min(Self.columnsPerPiece, p - piece * Self.columnsPerPiece)
                   multiply(ng / group, ng % group, piece, block, colBase + rows * piece * Self.columnsPerPiece, cols)

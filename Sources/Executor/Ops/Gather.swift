@@ -16,15 +16,14 @@ struct Gather: Operator {
       guard j >= 0 && j < n else { throw OpFailure("index \(i) is out of range for axis \(a) of size \(n)") }
       return j
     }
-    var source = [Int]()
-    source.reserveCapacity(outer * resolved.count * inner)
+    // One run of `inner` contiguous values per (outer, index): a channel shuffle copies planes.
+    var starts = [Int]()
+    starts.reserveCapacity(outer * resolved.count)
     for o in 0..<outer {
-      for j in resolved {
-        let base = (o * n + j) * inner
-        for k in 0..<inner { source.append(base + k) }
-      }
+      for j in resolved { starts.append((o * n + j) * inner) }
     }
     let shape = Array(x.shape[..<a]) + iv.shape + Array(x.shape[(a + 1)...])
-    return [x.with(shape: shape, storage: x.storage.picking(source))]
+    let storage = inner == 1 ? x.storage.picking(starts) : x.storage.pickingRuns(starts, length: inner)
+    return [x.with(shape: shape, storage: storage)]
   }
 }

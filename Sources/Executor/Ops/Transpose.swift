@@ -13,13 +13,37 @@ struct Transpose: Operator {
     if p == Array(0..<r) { return [x] }
     let strides = Axes.strides(x.shape)
     // Walk the output in order; each output axis steps the input by its source stride.
-    let source = boxIndices(shape: outShape, start: [Int](repeating: 0, count: r), step: [Int](repeating: 1, count: r), counts: outShape)
-    let outStrides = Axes.strides(outShape)
-    let indices = source.map { flat -> Int in
-      var rest = flat, offset = 0
-      for d in 0..<r { offset += (rest / outStrides[d]) * strides[p[d]]; rest %= outStrides[d] }
-      return offset
-    }
+    let indices = Self.sources(counts: outShape, strides: p.map { strides[$0] })
     return [x.with(shape: outShape, storage: x.storage.picking(indices))]
+  }
+
+  /// The input offset of each output position, in output order: an odometer over `counts`
+  /// where axis d advances the offset by `strides[d]` (no division per element: constant
+  /// folding transposes many index tensors, e.g. a reconstructed kernel's shuffle).
+  static func sources(counts: [Int], strides: [Int]) -> [Int] {
+    let total = counts.reduce(1, *)
+    let r = counts.count
+    if total == 0 { return [] }
+    if r == 0 { return [0] }
+    var result = [Int](repeating: 0, count: total)
+    var index = [Int](repeating: 0, count: r)
+    let inner = counts[r - 1], innerStride = strides[r - 1]
+    var offset = 0, o = 0
+    result.withUnsafeMutableBufferPointer { out in
+      for _ in 0..<(total / inner) {
+        var q = offset
+        for _ in 0..<inner { out[o] = q; o += 1; q += innerStride }
+        var d = r - 2
+        while d >= 0 {
+          index[d] += 1
+          offset += strides[d]
+          if index[d] < counts[d] { break }
+          offset -= strides[d] * counts[d]
+          index[d] = 0
+          d -= 1
+        }
+      }
+    }
+    return result
   }
 }
