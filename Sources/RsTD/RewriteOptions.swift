@@ -94,6 +94,11 @@ public struct RewriteOptions: Sendable {
   /// Stages of sequential correction of response-fitted svd sites (`correctSequentially`); 0
   /// turns it off. Default 8 (docs/calibration.md, "Sequential correction").
   public var correctionStages = 8
+  /// Check inputs the sequential correction fits on and decides its stages by (evenly spread,
+  /// `Rewriter.correctionInputs`); with fewer than the check inputs, the corrected model is kept
+  /// only if its error on all of them does not grow. Default 8 (docs/calibration.md, "Time with
+  /// 32 samples").
+  public var correctionSamples = 8
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32

@@ -94,6 +94,13 @@ extension OnnxRstd {
         valueName: "K"))
     var correctionStages = 8
 
+    @Option(
+      name: .customLong("correction-samples"),
+      help: ArgumentHelp(
+        "Calibration samples (evenly spread) sequential correction fits and keeps its stages on; with fewer than all, the result is kept only if its error on all samples does not grow.",
+        valueName: "N"))
+    var correctionSamples = 8
+
     @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
     var noCheck = false
 
@@ -189,6 +196,7 @@ extension OnnxRstd {
       if !(1...1024).contains(channelAlign) { throw ValidationError("--channel-align must be in 1...1024, not \(channelAlign).") }
       if !(1...4096).contains(probeSamples) { throw ValidationError("--probe-samples must be in 1...4096, not \(probeSamples).") }
       if !(0...64).contains(correctionStages) { throw ValidationError("--correction-stages must be in 0...64, not \(correctionStages).") }
+      if !(1...4096).contains(correctionSamples) { throw ValidationError("--correction-samples must be in 1...4096, not \(correctionSamples).") }
       if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }
       _ = try parsedInputShapes()
       if output == nil && !dryRun { throw ValidationError("Give an output path, or --dry-run to only plan.") }
@@ -217,6 +225,7 @@ extension OnnxRstd {
       o.fit = fit ?? (calibration != nil ? .responses : .weights)
       o.allocation = allocation
       o.correctionStages = correctionStages
+      o.correctionSamples = correctionSamples
       if let calibration {
         let samples = calibrationSamples
         o.check.inputsFor = { model in try CalibrationInputs.load(path: calibration, model: model, samples: samples) }

@@ -117,6 +117,7 @@ def test_output_equal_to_input_is_refused(tmp_path):
     (["--rank", "3", "--ratio", "0.5"], "at most one of --rank, --ratio and --max-error"),
     (["--layout", "reconstructed", "--method", "cp"], "rebuilds svd or tucker2 factors"),
     (["--method", "magic"], "magic"),
+    (["--correction-samples", "0"], "--correction-samples must be in 1...4096"),
 ])
 def test_usage_errors_are_exit_64(args, needle, tmp_path):
     code, _, err = run_cli(str(DIGITS), str(tmp_path / "o.onnx"), *args)

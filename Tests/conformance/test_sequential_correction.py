@@ -15,9 +15,9 @@ DIGITS = REPO / "Models/digits_cnn.onnx"
 SAMPLES = 64
 
 
-def _rewrite(tmp_path: Path, name: str, *args: str) -> tuple[Path, dict]:
+def _rewrite(tmp_path: Path, name: str, *args: str, model: Path = DIGITS) -> tuple[Path, dict]:
     out, rep = tmp_path / f"{name}.onnx", tmp_path / f"{name}.json"
-    code, _, err = run_cli(str(DIGITS), str(out), "--report", str(rep), "--quiet", *args)
+    code, _, err = run_cli(str(model), str(out), "--report", str(rep), "--quiet", *args)
     assert code == 0, err
     return out, json.loads(rep.read_text())
 
@@ -70,3 +70,83 @@ def test_correction_is_measured_never_worse_and_reproducible(tmp_path):
     # Same inputs and options: the same bytes.
     again, _ = _rewrite(tmp_path, "again", *common)
     assert again.read_bytes() == fixed.read_bytes()
+
+
+
+def test_digits_fit_on_all_inputs_for_enough_pairs(tmp_path):
+    """The digits CNN's sites have 16 output positions per input: 8 inputs would give ~6 pairs
+    per unknown, under the 64 the fitting inputs must give, so the default fits on all 64
+    digits: the same bytes as `--correction-samples 64`."""
+    d = np.load(REPO / "Models/digits_test.npz")
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, input=d["x"][:SAMPLES])
+    common = ("--calibration", str(cal), "--calibration-samples", str(SAMPLES), "--ratio", "0.4", "--method", "svd",
+              "--no-latency-guard")
+    default, report = _rewrite(tmp_path, "default", *common)
+    every, _ = _rewrite(tmp_path, "every", *common, "--correction-samples", str(SAMPLES))
+    assert default.read_bytes() == every.read_bytes()
+    assert any(s["format"] == "svd (responses, corrected)" for s in report["sites"])
+
+
+def _conv_chain(path: Path, seed: int = 0) -> None:
+    """x [N, 3, 32, 32] → three 3×3 convs (3→32→32→32, Relu) → 1×1 conv to 8 channels; kernels
+    of rank ~8 plus noise, so that rank-reduced svd sites keep most of the response."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(seed)
+    nodes, inits, prev, c = [], [], "x", 3
+    for i, (m, k) in enumerate(((32, 3), (32, 3), (32, 3), (8, 1))):
+        w = (rng.standard_normal((m, 8)) @ rng.standard_normal((8, c * k * k)) + 0.3 * rng.standard_normal((m, c * k * k)))
+        w = (w / np.sqrt(c * k * k)).reshape(m, c, k, k).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array((0.1 * rng.standard_normal(m)).astype(np.float32), f"b{i}")]
+        out = f"c{i}" if m == 8 else f"r{i}"
+        nodes.append(helper.make_node("Conv", [prev, f"w{i}", f"b{i}"], [f"c{i}"], name=f"conv{i}", pads=[k // 2] * 4))
+        if m != 8:
+            nodes.append(helper.make_node("Relu", [f"c{i}"], [out], name=f"relu{i}"))
+        prev, c = out, m
+    g = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+                          [helper.make_tensor_value_info(prev, TensorProto.FLOAT, ["N", 8, 32, 32])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), str(path))
+
+
+def test_correction_on_a_subset_is_kept_only_if_not_worse_on_all_inputs(tmp_path):
+    """1,024 positions per input: the default fits and keeps its stages on 8 of the 32 inputs
+    (`--correction-samples 8`, evenly spread); its last run measures every input, and the result
+    is kept only if that error is no larger than the uncorrected model's. Both allocations:
+    calibrated (uncorrected error known) and `--allocation weights` (the first stage measures it)."""
+    model = tmp_path / "chain.onnx"
+    _conv_chain(model)
+    n = 32
+    rng = np.random.default_rng(1)
+    # Smooth images (neighbouring pixels correlated), as a camera's are.
+    x = rng.standard_normal((n, 3, 8, 8)).astype(np.float32).repeat(4, axis=2).repeat(4, axis=3)
+    x += 0.2 * rng.standard_normal(x.shape).astype(np.float32)
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, x=x)
+    common = ("--calibration", str(cal), "--calibration-samples", str(n), "--ratio", "0.5", "--method", "svd",
+              "--no-latency-guard")
+    for allocation in ("responses", "weights"):
+        args = (*common, "--allocation", allocation)
+        _, plain = _rewrite(tmp_path, f"plain-{allocation}", *args, "--correction-stages", "0", model=model)
+        _, every = _rewrite(tmp_path, f"all-{allocation}", *args, "--correction-samples", str(n), model=model)
+        part, subset = _rewrite(tmp_path, f"subset-{allocation}", *args, model=model)
+        m0, m_all, m = plain["measurement"], every["measurement"], subset["measurement"]
+        # The stated error is the final model's on all 32 inputs (onnxruntime, one by one).
+        pairs = [(ort_outputs(model, {"x": s[None]}, optimized=False)[0], ort_outputs(part, {"x": s[None]}, optimized=False)[0])
+                 for s in x]
+        ort = rel_l2(np.concatenate([a.ravel() for a, _ in pairs]), np.concatenate([b.ravel() for _, b in pairs]))
+        assert abs(ort - m["outputError"]) <= 1e-4 + 1e-3 * ort, (allocation, ort, m["outputError"])
+        assert m["outputError"] <= m0["outputError"], (allocation, m["outputError"], m0["outputError"])
+        assert m_all["outputError"] <= m0["outputError"], (allocation, m_all["outputError"], m0["outputError"])
+        corrected = [s["node"] for s in subset["sites"] if s["format"] == "svd (responses, corrected)"]
+        print(f"{allocation}: runs plain {m0['modelRuns']}, all {m_all['modelRuns']}, subset {m['modelRuns']}; error "
+              f"{m0['outputError']:.5f} -> all {m_all['outputError']:.5f}, subset {m['outputError']:.5f}; corrected {corrected}")
+        # Runs on top of the plain rewrite's, K ≤ 4 stages (4 convs). All inputs: 32 × (K + 2)
+        # ≥ 96. 8 of them: 8 (the original, held) + 8K, + 32 measuring every input, + 24 for
+        # the uncorrected model's error when it is not known, + 8 per stage not kept but the
+        # last, or + 32 measuring every input again when the last is not kept after an
+        # earlier one was (≤ 8 + 32 + 32 + 24 + 32 = 128).
+        assert m_all["modelRuns"] - m0["modelRuns"] >= 3 * n, (m_all["modelRuns"], m0["modelRuns"])
+        assert 0 < m["modelRuns"] - m0["modelRuns"] <= 128, (m["modelRuns"], m0["modelRuns"])
+        assert m["modelRuns"] < m_all["modelRuns"], (m["modelRuns"], m_all["modelRuns"])
+        again, _ = _rewrite(tmp_path, f"again-{allocation}", *args, model=model)
+        assert again.read_bytes() == part.read_bytes()

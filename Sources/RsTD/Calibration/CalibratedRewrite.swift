@@ -146,7 +146,8 @@ extension Rewriter {
     // Sequential correction of the accepted choice, kept only if the measured error does not grow
     // (each of its stages is also kept only then), so the bound still holds.
     if options.correctionStages > 0, let prepared = preparedOf[a.chosen.map { $0.format == nil ? 0 : $0.ranks[0] }] {
-      let (corrected, measured) = try correctSequentially(prepared, original: original, compiled: compiled, bench: &bench)
+      let (corrected, measured) = try correctSequentially(
+        prepared, original: original, compiled: compiled, bench: &bench, measured: a.difference)
       var candidate = original
       let rows = try apply(corrected, to: &candidate)
       // The correction's last run measured its model already, when it ran.

@@ -17,76 +17,166 @@ extension Rewriter {
   /// input after GlobalAveragePool, 8 inputs, r = 48), an exact fit of the gates raised the
   /// output error 0.284 → 0.291 on those very inputs.
   static let pairsPerUnknown = 4
+  /// Pairs per unknown the fitting inputs give every correctable site (more inputs than
+  /// `correctionSamples` when needed, up to all): a least-squares fit on m pairs with p unknowns
+  /// per output overfits by about p/m, and neighbouring positions are correlated. Measured on the
+  /// digits CNN (16 positions per input): fitted on 8 of 64 inputs (~6 pairs per unknown) the
+  /// correction lowered the error on those 8 and raised it on all 64, so it was not kept.
+  static let fittingPairsPerUnknown = 64
+  /// Bytes of the original's responses the correction holds for all its stages at once (one
+  /// run of the original per fitting input instead of one per stage and input); above it, the
+  /// original runs again per stage. PP-OCR det at 736 with 8 fitting inputs holds ~100 MiB.
+  static let heldResponseBytes = 512 << 20
 
   /// `prepared` with its response-fitted svd sites corrected in `options.correctionStages`
   /// stages: the sites, in graph (topological) order, are split into K contiguous groups, and
   /// stage k refits its group on the activations of the model with stages < k corrected. Each
-  /// stage is kept only if the measured output error on the check inputs does not grow.
+  /// stage is kept only if the measured output error on the fitting inputs does not grow.
   ///
-  /// Per stage the original runs once per input as far as the group's outputs y (a prefix of
-  /// the graph; y held for that input only) and the compressed model once (observing the first
-  /// factors' outputs z, and its outputs, which measure the previous stage): inputs × (2K + 1)
-  /// runs, K × inputs of them partial, plus 2 × inputs for each stage not kept but the last.
-  /// Sites whose first factor cannot be observed are left as fitted. The correction stops,
-  /// keeping what it has, if a candidate cannot be run.
-  /// - Returns: the rewrite, and its model's output difference on the check inputs when the
-  ///   correction measured it (the last stage's run does), so that callers need not run it again.
+  /// The fitting inputs are `options.correctionSamples` of the check inputs, evenly spread
+  /// (`correctionInputs`), or more when a site needs them for `fittingPairsPerUnknown`, up to
+  /// all. The original runs once per fitting input as far as the last stage's outputs y, held
+  /// for all stages (`holdResponses`; above `heldResponseBytes` it runs again per stage and
+  /// input, as far as that stage's y); per stage the compressed model runs once per fitting
+  /// input (observing the first factors' outputs z, and its outputs, which measure the previous
+  /// stage): n × (K + 2) runs for n fitting inputs, n of them partial, plus n for each stage
+  /// not kept but the last. With fewer fitting inputs
+  /// than check inputs the last measuring run covers every check input, and the result is kept
+  /// only if its error on all of them is no larger than the uncorrected model's (`measured`, or
+  /// measured by the first stage's run on every input when not given). Sites whose first factor
+  /// cannot be observed are left as fitted. The correction stops, keeping what it has, if a
+  /// candidate cannot be run.
+  /// - Parameter measured: `prepared`'s model's difference on all check inputs, if known.
+  /// - Returns: the rewrite, and its model's output difference on all check inputs when the
+  ///   correction measured it, so that callers need not run it again.
   func correctSequentially(
-    _ prepared: PreparedRewrite, original: Model, compiled: Executor?, bench: inout OutputBench
+    _ prepared: PreparedRewrite, original: Model, compiled: Executor?, bench: inout OutputBench,
+    measured: OutputDifference? = nil
   ) throws -> (prepared: PreparedRewrite, difference: OutputDifference?) {
     let sites = prepared.decisions.compactMap { d -> ConvSite? in if case .rewrite(let s) = d { s } else { nil } }
-    let samples = bench.inputs.count
-    let correctable = sites.indices.filter { isCorrectable(prepared, site: $0, sites[$0], samples: samples) }
+    let correctable = sites.indices.filter { isCorrectable(prepared, site: $0, sites[$0], samples: bench.inputs.count) }
+    // Inputs each site needs for `fittingPairsPerUnknown` (≥ `pairsPerUnknown`: the same sites
+    // stay correctable on the fitting inputs).
+    let needed = correctable.compactMap { i in
+      correctionShape(prepared, site: i, sites[i]).map { (Self.fittingPairsPerUnknown * ($0.rank + 1) + $0.positions - 1) / max($0.positions, 1) }
+    }.max() ?? 1
+    let fitting = Self.correctionInputs(count: bench.inputs.count, limit: max(options.correctionSamples, needed))
+    let subset = fitting.count < bench.inputs.count
     let k = min(max(options.correctionStages, 0), correctable.count)
-    guard k > 0 else { return (prepared, nil) }
+    guard k > 0 else { return (prepared, measured) }
     let stages = (0..<k).map { s in Array(correctable[(s * correctable.count / k)..<((s + 1) * correctable.count / k)]) }
-    guard let reference = try? compiled ?? Executor(model: original, options: bench.options) else { return (prepared, nil) }
+    guard let reference = try? compiled ?? Executor(model: original, options: bench.options) else { return (prepared, measured) }
 
+    let held = holdResponses(stages.flatMap { $0 }, sites: sites, fitting: fitting, reference: reference, bench: &bench)
     var current = prepared
     progress?("sequential correction: stage 1 of \(k)")
-    var collected = try collect(current, stage: stages[0], sites: sites, original: original, reference: reference, bench: &bench)
+    // On a subset, the uncorrected model's error on every input is the final comparison's.
+    var collected = try collect(
+      current, stage: stages[0], sites: sites, fitting: fitting, measuringAll: subset && measured == nil, original: original,
+      reference: reference, held: held, bench: &bench)
     var error = collected.error
-    guard error.isFinite else { return (prepared, nil) }
-    // `current`'s model's difference (a stage not kept leaves the model as it was).
-    var difference = collected.difference
+    guard error.isFinite else { return (prepared, measured) }
+    let baseline = measured ?? collected.all
+    // `current`'s model's difference on all inputs, when known (a stage not kept leaves the
+    // model as it was).
+    var difference = subset ? baseline : collected.all
+    var kept = false
     for (n, stage) in stages.enumerated() {
       let (candidate, uncorrected) = try refit(current, stage: stage, sites: sites, moments: collected.moments, graph: original.graph)
       let next = n + 1 < stages.count ? stages[n + 1] : []
       progress?(next.isEmpty ? "sequential correction: measuring" : "sequential correction: stage \(n + 2) of \(k)")
-      let tried = try collect(candidate, stage: next, sites: sites, original: original, reference: reference, bench: &bench)
+      let tried = try collect(
+        candidate, stage: next, sites: sites, fitting: fitting, measuringAll: subset && next.isEmpty, original: original,
+        reference: reference, held: held, bench: &bench)
       if tried.error <= error {
-        (current, error, collected, difference) = (candidate, tried.error, tried, tried.difference)
+        (current, error, collected, difference, kept) = (candidate, tried.error, tried, tried.all, true)
       } else {
         current = uncorrected
         if !next.isEmpty {
           progress?("sequential correction: stage \(n + 1) not kept (error \(tried.error) > \(error)); stage \(n + 2) again")
-          collected = try collect(current, stage: next, sites: sites, original: original, reference: reference, bench: &bench)
-          guard collected.error.isFinite else { return (current, nil) }
+          collected = try collect(
+            current, stage: next, sites: sites, fitting: fitting, measuringAll: false, original: original, reference: reference,
+            held: held, bench: &bench)
+          guard collected.error.isFinite else { return subset ? (prepared, baseline) : (current, nil) }
         }
       }
     }
-    return (current, difference)
+    guard subset, kept else { return (current, difference) }
+    // Kept on the fitting inputs: kept only if not worse on all of them.
+    if difference == nil {
+      progress?("sequential correction: measuring on all inputs")
+      var model = original
+      _ = try apply(current, to: &model)
+      difference = bench.difference(of: model)
+    }
+    guard let d = difference, let b = baseline, d.error <= b.error else {
+      progress?("sequential correction: not kept (error on all inputs \(difference?.error ?? .infinity) > \(baseline?.error ?? .infinity))")
+      return (prepared, baseline)
+    }
+    return (current, d)
+  }
+
+  /// The original's outputs y of `sites` on each fitting input, from one run per input as far
+  /// as the last of them (`Executor.observe`: the same bits as the per-stage runs), or nil when
+  /// they would exceed `heldResponseBytes` (those runs then count for nothing) or a run fails.
+  private func holdResponses(
+    _ stageSites: [Int], sites: [ConvSite], fitting: [Int], reference: Executor, bench: inout OutputBench
+  ) -> [Int: [String: TensorValue]]? {
+    let ys = Set(stageSites.compactMap { sites[$0].node.outputs.first }.filter { !$0.isEmpty && reference.plan.canObserve($0) })
+    guard !ys.isEmpty else { return nil }
+    var held: [Int: [String: TensorValue]] = [:]
+    var bytes = 0
+    struct TooLarge: Error {}
+    do {
+      for s in fitting {
+        try bench.observe(reference, sample: s, observing: ys) { name, y in
+          bytes += y.count * 4
+          guard bytes <= Self.heldResponseBytes else { throw TooLarge() }
+          held[s, default: [:]][name] = y
+        }
+      }
+    } catch {
+      return nil
+    }
+    return held
+  }
+
+  /// The check inputs the correction fits on and decides by: `limit` of the `count`, evenly
+  /// spread (input i·count/limit for i < limit), so that inputs grouped by kind in the
+  /// calibration folder are all represented; all of them when `limit` ≥ `count`.
+  static func correctionInputs(count: Int, limit: Int) -> [Int] {
+    let n = min(max(limit, 1), count)
+    return (0..<n).map { $0 * count / n }
   }
 
   /// A response-fitted svd conv with enough pairs: `samples` × its output positions (from the
   /// geometry probe, one input) ≥ `pairsPerUnknown` × (r + 1).
   private func isCorrectable(_ p: PreparedRewrite, site i: Int, _ site: ConvSite, samples: Int) -> Bool {
+    guard let shape = correctionShape(p, site: i, site) else { return false }
+    let (pairs, overflow) = samples.multipliedReportingOverflow(by: shape.positions)
+    return overflow || pairs >= Self.pairsPerUnknown * (shape.rank + 1)
+  }
+
+  /// The rank r and output positions per input of a response-fitted svd conv, else nil.
+  private func correctionShape(_ p: PreparedRewrite, site i: Int, _ site: ConvSite) -> (rank: Int, positions: Int)? {
     guard site.kind == .conv, site.group == 1, case .factor(.svd, _) = p.plans[i], let key = p.keyOf[i],
       case .success(let f)? = p.factorizations[key], f.fittedTo == FitTarget.responses.rawValue,
       let svd = f.factors as? [SVDFactors], svd.count == 1
-    else { return false }
-    let positions = p.planner.geometry.geometry(of: site).outputPositions
-    let (pairs, overflow) = samples.multipliedReportingOverflow(by: positions)
-    return overflow || pairs >= Self.pairsPerUnknown * (svd[0].rank + 1)
+    else { return nil }
+    return (svd[0].rank, p.planner.geometry.geometry(of: site).outputPositions)
   }
 
-  /// Emits `p`, runs it and the original on every check input, and accumulates for each site
+  /// Emits `p`, runs it and the original on each fitting input, and accumulates for each site
   /// of `stage` the pairs (z in `p`, y in the original); `error` is `p`'s measured output error
-  /// (infinite when either model fails to compile or run: the correction then stops or rejects,
-  /// it never fails the rewrite).
+  /// on the fitting inputs (infinite when either model fails to compile or run: the correction
+  /// then stops or rejects, it never fails the rewrite). With `measuringAll`, `p` also runs on
+  /// the other check inputs and `all` is its difference on every input (in input order, as
+  /// `OutputBench.difference` adds them); otherwise `all` is the fitting inputs' difference
+  /// when they are all the inputs, else nil.
   private func collect(
-    _ p: PreparedRewrite, stage: [Int], sites: [ConvSite], original: Model, reference: Executor, bench: inout OutputBench
-  ) throws -> (error: Double, difference: OutputDifference?, moments: [Int: LeastSquaresMoments]) {
+    _ p: PreparedRewrite, stage: [Int], sites: [ConvSite], fitting: [Int], measuringAll: Bool, original: Model,
+    reference: Executor, held responses: [Int: [String: TensorValue]]?, bench: inout OutputBench
+  ) throws -> (error: Double, all: OutputDifference?, moments: [Int: LeastSquaresMoments]) {
     var model = original
     _ = try apply(p, to: &model)
     guard let executor = try? Executor(model: model, options: bench.options) else { return (.infinity, nil, [:]) }
@@ -102,23 +192,30 @@ extension Rewriter {
       pairs[z] = (i, y)
     }
     let ys = Set(pairs.values.map(\.y))
+    let fits = Set(fitting)
     var moments: [Int: LeastSquaresMoments] = [:]
-    var difference = OutputDifference()
-    for s in bench.inputs.indices {
+    var (difference, all) = (OutputDifference(), OutputDifference())
+    for s in bench.inputs.indices where measuringAll || fits.contains(s) {
+      let fit = fits.contains(s)
       var held: [String: TensorValue] = [:]
       let outputs: [String: TensorValue]
       do {
-        if !ys.isEmpty { try bench.observe(reference, sample: s, observing: ys) { held[$0] = $1 } }
-        outputs = try bench.run(executor, sample: s, observing: Set(pairs.keys)) { name, z in
+        if let responses {
+          held = responses[s] ?? [:]
+        } else if fit && !ys.isEmpty {
+          try bench.observe(reference, sample: s, observing: ys) { held[$0] = $1 }
+        }
+        outputs = try bench.run(executor, sample: s, observing: fit ? Set(pairs.keys) : []) { name, z in
           guard let pair = pairs[name], let y = held[pair.y] else { return }
           Self.accumulate(&moments[pair.site], z: z, y: y)
         }
       } catch {
         return (.infinity, nil, [:])
       }
-      difference.add(reference: bench.reference(s), candidate: outputs)
+      if fit { difference.add(reference: bench.reference(s), candidate: outputs) }
+      all.add(reference: bench.reference(s), candidate: outputs)
     }
-    return (difference.error, difference, moments)
+    return (difference.error, measuringAll || fitting.count == bench.inputs.count ? all : nil, moments)
   }
 
   /// Adds the pairs of one run: z `[N, r, spatial…]`, y `[N, M, spatial…]` at the same positions.
