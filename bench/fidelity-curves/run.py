@@ -176,8 +176,13 @@ def plot(rows: list[dict], png: Path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     models = [m for m in ORDER if any(r["model"] == m for r in rows)]
-    fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 4.2), squeeze=False)
-    for ax, model in zip(axes[0], models):
+    cols = 2 if len(models) > 2 else len(models)
+    rows_n = (len(models) + cols - 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(6.0 * cols, 4.6 * rows_n), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[len(models):]:
+        ax.axis("off")
+    for ax, model in zip(flat, models):
         key, label, limit, _ = TARGETS[model]
         mine = [r for r in rows if r["model"] == model]
         orig = next((r for r in mine if r["variant"] == "original"), None)
@@ -191,18 +196,19 @@ def plot(rows: list[dict], png: Path):
             ax.axhline(thr, color="g", ls="--", lw=1)
             ax.axvline(limit, color="g", ls="--", lw=1)
             ax.fill_between([0, limit], thr, 1.02, color="g", alpha=0.08, label="issue #11 target")
+        low = min([r[key] for r in mine if key in r] + [threshold(model, orig[key]) if orig else 1.0])
         ax.set_xlim(0.2, 1.02)
-        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylim(max(-0.02, low - 0.05), 1.01)  # zoomed where the curves stay high (cls, digits)
         ax.set_title(f"{model}: {label}")
         ax.set_xlabel("conv parameters / original (measured)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     legend = {}
-    for ax in axes[0]:
+    for ax in flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(lab, h)
     fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(png, dpi=100)
     plt.close(fig)
 
