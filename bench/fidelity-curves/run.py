@@ -11,11 +11,13 @@ Per model and --ratio R, two rewrites with the same --method:
               check runs on 4 synthetic inputs and only measures under --ratio, it backs nothing off)
   calibrated  onnx-rstd M OUT --method svd --ratio R --calibration DATA --calibration-samples 32
               (default fit = responses, allocation = responses, --correction-stages 8)
-Calibration data and evaluation are bench/calibrated-allocation/run.py's (disjoint; digits: the
-first 150 test digits calibrate, the other 300 evaluate). Each rewrite is scored with
-Tests/realmodels/rm_helpers.Evaluator (det mask IoU, cls top-1 agreement and accuracy, rec line
-accuracy) or held-out accuracy (digits); the x axis is the measured conv-parameter ratio from the
---report totals (paramsAfter / paramsBefore over the Conv sites).
+--variants adds the settings that lift a model's limit (VARIANTS below: no latency guard, spatial
+factors, 128 samples). Calibration data and evaluation are bench/calibrated-allocation/run.py's
+(disjoint; digits: the first 150 test digits calibrate, the other 300 evaluate). Each rewrite is
+scored with Tests/realmodels/rm_helpers.Evaluator (det mask IoU, cls top-1 agreement and accuracy,
+rec line accuracy) or held-out accuracy (digits); the x axis is the measured conv-parameter ratio
+from the --report (paramsAfter / paramsBefore over its Conv sites; the totals also count
+Gemm/MatMul sites).
 
 Rows are appended to DIR/rows-MODEL.jsonl as they land (a rerun skips rows already there), so
 several invocations (one per model) can run side by side; --plot-only (also run at the end of
@@ -51,11 +53,14 @@ ORDER = ("det", "cls", "rec", "digits")
 # The two the issue asks for come first; the others are the settings that lift a model's limit
 # (digits: spatial factors as Tests/conformance/test_spatial_responses.py runs them; cls: the
 # latency guard, which keeps most of its sites dense).
+# rec: 128 samples, as Tests/realmodels/test_rm_calibrated.py runs it. A sample count here
+# overrides --samples.
 VARIANTS = {
-    "data-free": (False, [], "C0", "o", "-"),
-    "calibrated": (True, [], "C3", "s", "-"),
-    "calibrated (no latency guard)": (True, ["--no-latency-guard"], "C1", "^", ":"),
-    "calibrated (spatial)": (True, ["--method", "spatial", "--channel-align", "1", "--no-latency-guard"], "C2", "v", ":"),
+    "data-free": (False, [], "C0", "o", "-", None),
+    "calibrated": (True, [], "C3", "s", "-", None),
+    "calibrated (no latency guard)": (True, ["--no-latency-guard"], "C1", "^", ":", None),
+    "calibrated (spatial)": (True, ["--method", "spatial", "--channel-align", "1", "--no-latency-guard"], "C2", "v", ":", None),
+    "calibrated (128 samples)": (True, [], "C4", "P", ":", 128),
 }
 
 
@@ -64,12 +69,11 @@ def threshold(model: str, original: float) -> float:
     return v if kind == "abs" else original - v
 
 
-def prepare(model: str, out: Path, samples: int, det_side: int):
-    """(source model, calibration path, score(dst) -> metrics dict, original metrics)."""
+def prepare(model: str, out: Path, det_side: int):
+    """(source model, calibration(samples) -> path, score(dst) -> metrics dict, original metrics)."""
     if model == "digits":
         src = REPO / "Models" / "digits_cnn.onnx"
-        cal = out / "digits_cal.npz"
-        ex, ey = CA.digits_split(cal)
+        ex, ey = CA.digits_split(out / "digits_cal.npz")
         base = H.session(src).run(None, {"input": ex})[0]
 
         def score(dst):
@@ -77,12 +81,18 @@ def prepare(model: str, out: Path, samples: int, det_side: int):
             return {"accuracy": float((got.argmax(1) == ey).mean()),
                     "top1_agreement": float((got.argmax(1) == base.argmax(1)).mean()),
                     "rel_l2": H.rel_l2(base, got)}
-        return src, cal, score, {"accuracy": float((base.argmax(1) == ey).mean()), "top1_agreement": 1.0}
+        return src, lambda samples: out / "digits_cal.npz", score, {"accuracy": float((base.argmax(1) == ey).mean()), "top1_agreement": 1.0}
     src = Path(H.fetch_models()[f"ppocr-{model}"]["path"])
-    cal = {"det": lambda: CA.det_calibration(out / f"det_cal_{det_side}_{samples}", det_side,
-                                             pages=max(4, samples - len(CA.CAL_PHOTOS))),
-           "cls": lambda: CA.cls_calibration(out / f"cls_cal_{samples}.npz", lines=max(16, samples // 2)),
-           "rec": lambda: CA.rec_calibration(out / f"rec_cal_{samples}.npz", lines=max(64, samples))}[model]()
+    made = {}
+
+    def cal(samples: int) -> Path:  # as bench/calibrated-allocation makes it for that many samples
+        if samples not in made:
+            made[samples] = {
+                "det": lambda: CA.det_calibration(out / f"det_cal_{det_side}_{samples}", det_side,
+                                                  pages=max(4, samples - len(CA.CAL_PHOTOS))),
+                "cls": lambda: CA.cls_calibration(out / f"cls_cal_{samples}.npz", lines=max(16, samples // 2)),
+                "rec": lambda: CA.rec_calibration(out / f"rec_cal_{samples}.npz", lines=max(64, samples))}[model]()
+        return made[samples]
     ev = H.Evaluator(f"ppocr-{model}", model, src)
     keep = ("iou", "iou_min", "rel_l2", "top1_agreement", "accuracy", "accuracy_original",
             "crops_top1_agreement", "string_agreement", "cer")
@@ -123,7 +133,7 @@ def run_model(model: str, ratios: list[str], variants: list[str], a, out: Path, 
         for line in rows_path.read_text().splitlines():
             r = json.loads(line)
             done.add((r["variant"], r["ratio"]))
-    src, cal, score, orig = prepare(model, out, a.samples, a.det_side)
+    src, calibration, score, orig = prepare(model, out, a.det_side)
     if ("original", 1.0) not in done:
         append(rows_path, {"model": model, "variant": "original", "ratio": 1.0, "conv": 1.0, "conv_weights": 1.0,
                            **orig})
@@ -133,14 +143,16 @@ def run_model(model: str, ratios: list[str], variants: list[str], a, out: Path, 
                 continue
             rep = report_path(out, model, variant, ratio)
             dst = rep.with_name(rep.name.replace(".report.json", ".onnx"))
-            opts = options(variant, ratio, cal, a.samples, a.method)
+            samples = VARIANTS[variant][5] or a.samples
+            cal = calibration(samples) if VARIANTS[variant][0] else None
+            opts = options(variant, ratio, cal, samples, a.method)
             res = H.run_cli(cli, src, dst, *opts, report=rep, timeout=a.timeout)
             if res.returncode != 0 or res.report is None:
                 print(res.describe(), flush=True)
                 continue
             t, m = res.report["totals"], res.report["measurement"]
             row = {"model": model, "variant": variant, "ratio": float(ratio),
-                   "samples": a.samples if VARIANTS[variant][0] else 0,
+                   "samples": samples if VARIANTS[variant][0] else 0,
                    "options": " ".join(o if o != str(cal) else "DATA" for o in opts),
                    "conv": conv_sites_ratio(res.report),
                    "paramsRatioTotals": round(t["paramsAfter"] / t["paramsBefore"], 4),
@@ -186,7 +198,7 @@ def plot(rows: list[dict], png: Path):
         key, label, limit, _ = TARGETS[model]
         mine = [r for r in rows if r["model"] == model]
         orig = next((r for r in mine if r["variant"] == "original"), None)
-        for variant, (_, _, color, marker, ls) in VARIANTS.items():
+        for variant, (_, _, color, marker, ls, _) in VARIANTS.items():
             pts = sorted((r["conv"], r[key]) for r in mine if r["variant"] == variant and key in r)
             if pts:
                 ax.plot(*zip(*pts), marker=marker, color=color, ls=ls, label=variant, ms=5)
