@@ -174,6 +174,12 @@ def merged(out: Path) -> list[dict]:
     rows = []
     for p in sorted(out.glob("rows-*.jsonl")):
         rows += [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    seen, unique = set(), []
+    for r in rows:  # side-by-side invocations may both run a row; the first one stands
+        if (r["model"], r["variant"], r["ratio"]) not in seen:
+            seen.add((r["model"], r["variant"], r["ratio"]))
+            unique.append(r)
+    rows = unique
     for r in rows:  # rows of an earlier version of this script took "conv" from the totals
         rep = report_path(out, r["model"], r["variant"], r["ratio"])
         if r["variant"] != "original" and rep.exists():
