@@ -61,6 +61,7 @@ VARIANTS = {
     "calibrated (no latency guard)": (True, ["--no-latency-guard"], "C1", "^", ":", None),
     "calibrated (spatial)": (True, ["--method", "spatial", "--channel-align", "1", "--no-latency-guard"], "C2", "v", ":", None),
     "calibrated (128 samples)": (True, [], "C4", "P", ":", 128),
+    "calibrated (no latency guard, 128 samples)": (True, ["--no-latency-guard"], "C5", "X", ":", 128),
 }
 
 
