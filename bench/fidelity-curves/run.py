@@ -30,7 +30,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -61,7 +60,7 @@ VARIANTS = {
     "calibrated (no latency guard)": (True, ["--no-latency-guard"], "C1", "^", ":", None),
     "calibrated (spatial)": (True, ["--method", "spatial", "--channel-align", "1", "--no-latency-guard"], "C2", "v", ":", None),
     "calibrated (128 samples)": (True, [], "C4", "P", ":", 128),
-    "calibrated (no latency guard, 128 samples)": (True, ["--no-latency-guard"], "C5", "X", ":", 128),
+    "calibrated (no latency guard; 128 samples)": (True, ["--no-latency-guard"], "C5", "X", ":", 128),
 }
 
 
@@ -226,8 +225,8 @@ def plot(rows: list[dict], png: Path):
     for ax in flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(lab, h)
-    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(png, dpi=100)
     plt.close(fig)
 
@@ -268,7 +267,7 @@ def main():
     ap.add_argument("--models", default="digits,cls,rec,det")
     ap.add_argument("--ratios", default="0.9,0.75,0.6,0.5,0.4,0.3")
     ap.add_argument("--det-ratios", default="", help="--ratios for det (calibrated det runs take minutes)")
-    ap.add_argument("--variants", default="data-free,calibrated")
+    ap.add_argument("--variants", default="data-free,calibrated", help="comma-separated names from VARIANTS")
     ap.add_argument("--samples", type=int, default=32, help="--calibration-samples of the calibrated runs")
     ap.add_argument("--method", default="svd")
     ap.add_argument("--det-side", type=int, default=736)
