@@ -20,7 +20,7 @@ extension Rewriter {
   /// Pairs per unknown the fitting inputs give every correctable site (more inputs than
   /// `correctionSamples` when needed, up to all): a least-squares fit on m pairs with p unknowns
   /// per output overfits by about p/m, and neighbouring positions are correlated. Measured on the
-  /// digits CNN (16 positions per input): fitted on 8 of 64 inputs (~6 pairs per unknown) the
+  /// digits CNN (16 positions per input, r = 16): fitted on 8 of 64 inputs (~8 pairs per unknown) the
   /// correction lowered the error on those 8 and raised it on all 64, so it was not kept.
   static let fittingPairsPerUnknown = 64
   /// Bytes of the original's responses the correction holds for all its stages at once (one
