@@ -96,9 +96,9 @@ public struct RewriteOptions: Sendable {
   public var correctionStages = 8
   /// Check inputs the sequential correction fits on and decides its stages by (evenly spread,
   /// `Rewriter.correctionInputs`); with fewer than the check inputs, the corrected model is kept
-  /// only if its error on all of them does not grow. Default 8 (docs/calibration.md, "Time with
+  /// only if its error on all of them does not grow. Default 16 (docs/calibration.md, "Time with
   /// 32 samples").
-  public var correctionSamples = 8
+  public var correctionSamples = 16
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32

@@ -99,7 +99,7 @@ extension OnnxRstd {
       help: ArgumentHelp(
         "Calibration samples (evenly spread) sequential correction fits and keeps its stages on; with fewer than all, the result is kept only if its error on all samples does not grow.",
         valueName: "N"))
-    var correctionSamples = 8
+    var correctionSamples = 16
 
     @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
     var noCheck = false

@@ -20,12 +20,12 @@ extension Rewriter {
   /// Pairs per unknown the fitting inputs give every correctable site (more inputs than
   /// `correctionSamples` when needed, up to all): a least-squares fit on m pairs with p unknowns
   /// per output overfits by about p/m, and neighbouring positions are correlated. Measured on the
-  /// digits CNN (16 positions per input): fitted on 8 of 64 inputs (~6 pairs per unknown) the
+  /// digits CNN (16 positions per input, r = 16): fitted on 8 of 64 inputs (~8 pairs per unknown) the
   /// correction lowered the error on those 8 and raised it on all 64, so it was not kept.
   static let fittingPairsPerUnknown = 64
   /// Bytes of the original's responses the correction holds for all its stages at once (one
   /// run of the original per fitting input instead of one per stage and input); above it, the
-  /// original runs again per stage. PP-OCR det at 736 with 8 fitting inputs holds ~100 MiB.
+  /// original runs again per stage. PP-OCR det at 736, 16 fitting inputs: ~50–220 MiB (4–11 sites).
   static let heldResponseBytes = 512 << 20
 
   /// `prepared` with its response-fitted svd sites corrected in `options.correctionStages`
@@ -40,8 +40,8 @@ extension Rewriter {
   /// input, as far as that stage's y); per stage the compressed model runs once per fitting
   /// input (observing the first factors' outputs z, and its outputs, which measure the previous
   /// stage): n × (K + 2) runs for n fitting inputs, n of them partial, plus n for each stage
-  /// not kept but the last. With fewer fitting inputs
-  /// than check inputs the last measuring run covers every check input, and the result is kept
+  /// not kept but the last. With fewer fitting inputs than check inputs the last measuring run
+  /// covers every check input, and the result is kept
   /// only if its error on all of them is no larger than the uncorrected model's (`measured`, or
   /// measured by the first stage's run on every input when not given). Sites whose first factor
   /// cannot be observed are left as fitted. The correction stops, keeping what it has, if a
