@@ -257,7 +257,7 @@ public struct ExecutionPlan: Sendable {
   /// Node positions in an order where every value is produced before it is read; file order
   /// when the file is already sorted (the usual case).
   private static func topologicalOrder(_ nodes: [Node], available: Set<String>, graph: Graph) throws -> [Int] {
-    var producer = [String: Int]()
+    var producer = [String: Int](minimumCapacity: nodes.count)
     for (i, n) in nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = i } }
     var order: [Int] = []
     var state = [UInt8](repeating: 0, count: nodes.count)  // 0 new, 1 in progress, 2 done
