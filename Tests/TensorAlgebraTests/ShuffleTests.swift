@@ -33,6 +33,46 @@ final class ShuffleTests: XCTestCase {
     XCTAssertEqual(big.enumerated().reduce(0) { $0 + $1.offset * $1.element }, ShuffleGolden.gather16x8x3x3Seed5Checksum)
   }
 
+  /// The indices by the definition: `(a·g + b) mod N` by 64-bit division, transposes by a
+  /// division per axis and entry.
+  private func referenceGatherIndices(_ s: EntryShuffle) -> [Int] {
+    let n = s.count
+    var g = Array(0..<n)
+    for step in s.steps {
+      switch step {
+      case let .affine(a, b): g = g.map { (a * $0 + b) % n }
+      case let .transpose(dims, perm):
+        let out = perm.map { dims[$0] }
+        func strides(_ d: [Int]) -> [Int] { (0..<d.count).map { d[($0 + 1)...].reduce(1, *) } }
+        let si = strides(dims), so = strides(out)
+        g = (0..<n).map { o in g[out.indices.reduce(0) { $0 + (o / so[$1]) % out[$1] * si[perm[$1]] }] }
+      }
+    }
+    return g
+  }
+
+  /// Affine steps below `reciprocalLimit` entries take the reciprocal remainder; larger N,
+  /// negative multipliers or offsets, and what follows them, the 64-bit one: the same indices.
+  func testGatherIndicesMatchTheDefinitionEitherSideOfTheReciprocalLimit() {
+    XCTAssertEqual(EntryShuffle.reciprocalLimit, 65_535)
+    for shape in [[3], [4, 3, 2, 2], [16, 16, 3, 3], [255, 257], [256, 256], [2], [1]] {
+      for seed: UInt64 in [1, 77] {
+        let s = EntryShuffle(shape: shape, seed: seed)
+        XCTAssertEqual(s.gatherIndices(), referenceGatherIndices(s), "\(shape) seed \(seed)")
+      }
+    }
+    let n = 16 * 9
+    for steps: [EntryShuffle.Step] in [
+      [.affine(multiplier: -5, offset: 3), .affine(multiplier: 7, offset: 2)],  // negative remainders, then the 64-bit path
+      [.affine(multiplier: 5, offset: -140), .transpose(dims: [16, 9], permutation: [1, 0]), .affine(multiplier: 11, offset: 0)],
+      [.affine(multiplier: n + 5, offset: 2 * n + 1)],  // a, b beyond N
+      [.affine(multiplier: 143, offset: 143), .transpose(dims: [16, 9], permutation: [1, 0])],  // a, b = N − 1
+    ] {
+      let s = EntryShuffle(shape: [16, 9], steps: steps)
+      XCTAssertEqual(s.gatherIndices(), referenceGatherIndices(s), "\(steps)")
+    }
+  }
+
   func testEntryShuffleInvertsExactly() {
     var g = NormalGenerator(seed: 30)
     for shape in [[16, 8, 3, 3], [5, 7], [1, 4, 1, 1], [2, 1], [1], [6, 1, 3]] {

@@ -84,23 +84,27 @@ public struct ExecutionPlan: Sendable {
     }
     var slotOfName: [String: Int] = [:]
     var slotNames: [String] = []
+    // Per slot: whether a graph input, constant or earlier node defines it (one hash per name
+    // read, not two: a reconstructed layout has ~25 nodes per site).
+    var defined: [Bool] = []
     func slot(_ name: String) -> Int {
       if let s = slotOfName[name] { return s }
       slotOfName[name] = slotNames.count
       slotNames.append(name)
+      defined.append(false)
       return slotNames.count - 1
     }
 
-    var defined = Set<String>()
     var inputs: [(String, Int)] = []
     for name in graph.inputNames {
-      inputs.append((name, slot(name)))
-      defined.insert(name)
+      let s = slot(name)
+      inputs.append((name, s))
+      defined[s] = true
     }
 
     let nodes = graph.nodes
     let ids = graph.nodeIDs
-    let order = try Self.topologicalOrder(nodes, available: defined, graph: graph)
+    let order = try Self.topologicalOrder(nodes, available: Set(graph.inputNames), graph: graph)
 
     var constants: [(Int, TensorValue)] = []
     var steps: [ExecutionStep] = []
@@ -122,24 +126,25 @@ public struct ExecutionPlan: Sendable {
         var inputSlots: [Int?] = []
         for name in node.inputs {
           if name.isEmpty { inputSlots.append(nil); continue }
-          if !defined.contains(name) {
+          let s = slot(name)
+          if !defined[s] {
             guard let c = try graph.constant(name), graph.producer(of: name) == nil else {
               throw ExecutorError.undefinedValue(node: builder.name, value: name)
             }
             let value = TensorValue(try c.data())
-            constants.append((slot(name), value))
-            defined.insert(name)
+            constants.append((s, value))
+            defined[s] = true
             if graph.isInitializer(name) && !c.sharesGraphStorage && value.count * 8 >= Self.dropCopiesFrom { copied.insert(name) }
           }
           readsCopy = readsCopy || copied.contains(name)
-          inputSlots.append(slot(name))
+          inputSlots.append(s)
         }
         let op = try make(builder)
         if let extra = builder.unreadAttributes.first {
           throw builder.unsupported("attribute '\(extra)'")
         }
         let outputSlots: [Int?] = node.outputs.map { $0.isEmpty ? nil : slot($0) }
-        for o in node.outputs where !o.isEmpty { defined.insert(o) }
+        for case let s? in outputSlots { defined[s] = true }
         steps.append(ExecutionStep(
           nodeName: builder.name, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
       }()
@@ -154,12 +159,13 @@ public struct ExecutionPlan: Sendable {
 
     var outputs: [(String, Int)] = []
     for name in graph.outputNames {
-      if !defined.contains(name) {
+      let s = slot(name)
+      if !defined[s] {
         guard let c = try graph.constant(name) else { throw ExecutorError.undefinedOutput(value: name) }
-        constants.append((slot(name), TensorValue(try c.data())))
-        defined.insert(name)
+        constants.append((s, TensorValue(try c.data())))
+        defined[s] = true
       }
-      outputs.append((name, slot(name)))
+      outputs.append((name, s))
     }
 
     (steps, constants) = try Self.foldConstants(steps, constants, outputs: outputs.map(\.1), slotCount: slotNames.count)
@@ -251,7 +257,7 @@ public struct ExecutionPlan: Sendable {
   /// Node positions in an order where every value is produced before it is read; file order
   /// when the file is already sorted (the usual case).
   private static func topologicalOrder(_ nodes: [Node], available: Set<String>, graph: Graph) throws -> [Int] {
-    var producer = [String: Int]()
+    var producer = [String: Int](minimumCapacity: nodes.count)
     for (i, n) in nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = i } }
     var order: [Int] = []
     var state = [UInt8](repeating: 0, count: nodes.count)  // 0 new, 1 in progress, 2 done

@@ -18,11 +18,11 @@ struct NameAuthority {
   mutating func make(_ base: String) -> String {
     var candidate = base
     var k = 1
-    while candidate.isEmpty || used.contains(candidate) {
+    // One hash per try: `insert` both checks and reserves (an emit names every node and value).
+    while candidate.isEmpty || !used.insert(candidate).inserted {
       candidate = "\(base)_\(k)"
       k += 1
     }
-    used.insert(candidate)
     return candidate
   }
 }
