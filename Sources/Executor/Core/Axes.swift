@@ -38,6 +38,30 @@ enum Axes {
     guard count <= maxElements else { throw OpFailure("shape \(shape) has \(count) elements, more than the executor's limit of \(maxElements)") }
     return count
   }
+
+  /// Visits, in row-major order of `counts`, the start offset of each innermost run of a
+  /// strided walk where axis d advances the offset by `strides[d]` (an odometer: no division
+  /// per element); a run is `counts.last` elements stepping `strides.last`, left to `body`.
+  /// - Precondition: at least one axis and no empty one.
+  @inline(__always)
+  static func forEachRun(counts: [Int], strides: [Int], _ body: (Int) -> Void) {
+    let r = counts.count
+    let runs = counts.dropLast().reduce(1, *)
+    var index = [Int](repeating: 0, count: r)
+    var offset = 0
+    for _ in 0..<runs {
+      body(offset)
+      var d = r - 2
+      while d >= 0 {
+        index[d] += 1
+        offset += strides[d]
+        if index[d] < counts[d] { break }
+        offset -= strides[d] * counts[d]
+        index[d] = 0
+        d -= 1
+      }
+    }
+  }
 }
 
 /// `d` truncated toward zero into Int64, saturating at the ends and 0 for NaN: a float result

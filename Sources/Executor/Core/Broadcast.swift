@@ -73,24 +73,12 @@ enum Broadcast {
     if count == 0 { return [] }
     if x.count == 1 { return [T](repeating: x[0], count: count) }
     let t = strides(s, in: out)
-    let r = out.count
     var result = [T]()
     result.reserveCapacity(count)
-    var index = [Int](repeating: 0, count: r)
-    var off = 0
-    let inner = out[r - 1], step = t[r - 1]
-    for _ in 0..<(count / inner) {
-      var p = off
+    let inner = out[out.count - 1], step = t[out.count - 1]
+    Axes.forEachRun(counts: out, strides: t) { start in
+      var p = start
       for _ in 0..<inner { result.append(x[p]); p += step }
-      var d = r - 2
-      while d >= 0 {
-        index[d] += 1
-        off += t[d]
-        if index[d] < out[d] { break }
-        off -= t[d] * out[d]
-        index[d] = 0
-        d -= 1
-      }
     }
     return result
   }

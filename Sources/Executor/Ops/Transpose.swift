@@ -26,22 +26,12 @@ struct Transpose: Operator {
     if total == 0 { return [] }
     if r == 0 { return [0] }
     var result = [Int](repeating: 0, count: total)
-    var index = [Int](repeating: 0, count: r)
     let inner = counts[r - 1], innerStride = strides[r - 1]
-    var offset = 0, o = 0
+    var o = 0
     result.withUnsafeMutableBufferPointer { out in
-      for _ in 0..<(total / inner) {
-        var q = offset
+      Axes.forEachRun(counts: counts, strides: strides) { start in
+        var q = start
         for _ in 0..<inner { out[o] = q; o += 1; q += innerStride }
-        var d = r - 2
-        while d >= 0 {
-          index[d] += 1
-          offset += strides[d]
-          if index[d] < counts[d] { break }
-          offset -= strides[d] * counts[d]
-          index[d] = 0
-          d -= 1
-        }
       }
     }
     return result
