@@ -118,8 +118,21 @@ extension Rewriter {
     var describe = "ratio \(ratio.map { "\($0)" } ?? "-")"
     if let budget {
       progress?("allocating the budget on response curves")
-      let chosen = allocate(curves: curves, budget: budget)
-      let (m, rows, d) = try attempt(chosen)
+      // Water-filling on hulls is exact only for convex curves, and refined sensitivities g(d)
+      // can make g·d non-convex; aligned ranks alone can be much coarser than the budget needs.
+      // So the first allocation and, when ranks are aligned, the unaligned one (both fit the same
+      // budget) are measured beside it, and the lowest measured error is kept (at most two more
+      // passes over the inputs, only for choices that differ).
+      var candidates = [allocate(curves: curves, budget: budget)]
+      if let alternative = onCurves(first, curves) { candidates.append(alternative) }
+      if aligned { candidates.append(allocate(curves: sites.map { $0.allocationCurve(aligned: false) }, budget: budget)) }
+      var chosen = candidates[0]
+      var (m, rows, d) = try attempt(chosen)
+      for alternative in candidates.dropFirst() where !tried.keys.contains(alternative.map { $0.format == nil ? 0 : $0.ranks[0] }) {
+        progress?("measuring another allocation of the same budget")
+        let other = try attempt(alternative)
+        if (other.2?.error ?? .infinity) < (d?.error ?? .infinity) { (chosen, m, rows, d) = (alternative, other.0, other.1, other.2) }
+      }
       firstError = d?.error ?? .infinity
       if bound == nil || (d?.error ?? .infinity) <= bound! { accepted = (chosen, m, rows, d) }
     }
@@ -178,6 +191,17 @@ extension Rewriter {
         + "(d ≤ \(CalibratedSite.probeResponseError), \(min(options.check.probeSamples, bench.inputs.count)) input(s)), "
         + "\(sites.map(\.probes.count).reduce(0, +)) probes, \(kept) kept whole")
     return RewriteOutcome(sites: rows, measurement: measurement, latency: planner.latencyPrediction)
+  }
+
+  /// `points` (one per site) as the same choices on `curves` (same format and ranks, the
+  /// curves' errors), or nil when a choice is not on its curve.
+  private func onCurves(_ points: [CurvePoint], _ curves: [[CurvePoint]]) -> [CurvePoint]? {
+    var out: [CurvePoint] = []
+    for (p, curve) in zip(points, curves) {
+      guard let q = curve.first(where: { $0.format == p.format && $0.ranks == p.ranks }) else { return nil }
+      out.append(q)
+    }
+    return out.count == points.count ? out : nil
   }
 
   /// The sites the calibrated allocation chooses ranks for, with their curves (in site order):
