@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO / "Tests" / "realmodels"))
 import rm_helpers as H  # noqa: E402
 
 PHOTOS = ("rocket", "coins", "clock", "moon", "hubble_deep_field", "immunohistochemistry", "logo", "brick", "cat")
-RUNS = {"ratio": ["--ratio", "0.5"], "target": ["--target-error", "0.15"]}
+RUNS = {"ratio": ["--ratio", "0.5"], "target": ["--target-error", "0.15"], "default": []}
 
 
 def calibration(folder: Path, samples: int) -> Path:
