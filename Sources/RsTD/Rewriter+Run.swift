@@ -86,7 +86,7 @@ extension Rewriter {
     let bound = c.effectiveBound(under: options.ranks, weights: options.weights).map { "bound=\($0)" } ?? "measure-only"
     let inputs = c.inputsSource.map { "calibration \($0)" } ?? c.inputs.map { "\($0.count) given input sets" } ?? "synthetic samples=\(c.samples)"
       + c.inputShapes.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value.map(String.init).joined(separator: "x"))" }.joined()
-    return "\(bound), \(inputs)" + (c.probeSamples == OutputCheck().probeSamples ? "" : ", probe-samples=\(c.probeSamples)")
+    return "\(bound), \(inputs)" + (c.probeSamples.map { ", probe-samples=\($0)" } ?? "")
   }
 
   /// Size of a file in bytes, 0 when it does not exist.

@@ -109,8 +109,10 @@ extension OnnxRstd {
 
     @Option(
       name: .customLong("probe-samples"),
-      help: ArgumentHelp("Inputs each single-site probe runs: the first N of the check's (calibration samples or synthetic inputs).", valueName: "N"))
-    var probeSamples = 2
+      help: ArgumentHelp(
+        "Inputs each single-site probe runs: the first N of the check's (calibration samples or synthetic inputs). Default: enough for 4096 output values, 2 to 32.",
+        valueName: "N"))
+    var probeSamples: Int?
 
     @Option(
       name: .customLong("input-shape"),
@@ -194,7 +196,7 @@ extension OnnxRstd {
       if noCheck && fit == .responses { throw ValidationError("--fit responses needs the output check's runs; drop --no-check.") }
       if noCheck && targetError != nil { throw ValidationError("--target-error needs the output check; drop --no-check.") }
       if !(1...1024).contains(channelAlign) { throw ValidationError("--channel-align must be in 1...1024, not \(channelAlign).") }
-      if !(1...4096).contains(probeSamples) { throw ValidationError("--probe-samples must be in 1...4096, not \(probeSamples).") }
+      if let probeSamples, !(1...4096).contains(probeSamples) { throw ValidationError("--probe-samples must be in 1...4096, not \(probeSamples).") }
       if !(0...64).contains(correctionStages) { throw ValidationError("--correction-stages must be in 0...64, not \(correctionStages).") }
       if !(1...4096).contains(correctionSamples) { throw ValidationError("--correction-samples must be in 1...4096, not \(correctionSamples).") }
       if !(1...1024).contains(checkSamples) { throw ValidationError("--check-samples must be in 1...1024, not \(checkSamples).") }

@@ -21,7 +21,8 @@ extension Rewriter {
   /// (`allocate(curves:errorBound:)`) is measured and the target tightened by the measured
   /// excess until the measurement meets the bound. Returns nil when no measured attempt does
   /// (the back-off then takes over, with the bench's run count kept). Other sites keep their plan.
-  /// Model runs: probe inputs × (up to 2 × sites) + inputs × (1 + attempts).
+  /// Model runs: probe inputs × (up to 2 × sites, 3 × under a budget with aligned ranks) + inputs ×
+  /// (1 + attempts).
   func rewriteCalibrated(
     _ prepared: PreparedRewrite, original: Model, compiled: Executor?, bench: inout OutputBench, bound: Double?,
     into model: inout Model
@@ -45,7 +46,7 @@ extension Rewriter {
         let withheld = Dictionary(uniqueKeysWithValues: (0..<base.siteCount).filter { $0 != s }.map { ($0, SkipReason.notSelected) })
         var candidate = original
         _ = try apply(calibrated(base, sites, fits: [s: fit]), to: &candidate, withholding: withheld)
-        let e = bench.error(of: candidate, inputs: options.check.probeSamples)
+        let e = bench.error(of: candidate, inputs: bench.probeInputs(options.check.probeSamples))
         sites[j.site].probes.append((sites[j.site].curve[j.rank], e.isFinite ? min(e, 1e6) : 1e6))
       }
     }
@@ -86,11 +87,24 @@ extension Rewriter {
     }
     var curves = sites.map { $0.allocationCurve(aligned: aligned) }
     // Refinement: probe each site again at the rank a first allocation gives it (when that is not
-    // the reference rank or kept whole), so that g is measured near where it is used.
+    // the reference rank or kept whole), so that g is measured near where it is used. Under a
+    // budget with aligned ranks, the unaligned first allocation's ranks are probed too: its
+    // sites sit far below their aligned ranks, where g is otherwise extrapolated from the
+    // reference probe (PP-OCR cls, 128 samples, --ratio 0.5 without the latency guard: the
+    // unaligned choice was estimated at 0.10 and measured above 0.68).
     let first = budget.map { allocate(curves: curves, budget: $0) } ?? allocate(curves: curves, errorBound: bound!)
-    try probe(zip(sites.indices, first).compactMap { n, p in
-      p.format == nil || p.ranks[0] == sites[n].referenceRank || sites[n].curve[p.ranks[0]] == 0 ? nil : (n, p.ranks[0])
-    }, "refining")
+    var firsts = [first]
+    if let budget, aligned { firsts.append(allocate(curves: sites.map { $0.allocationCurve(aligned: false) }, budget: budget)) }
+    var refining: [(site: Int, rank: Int)] = []
+    for choice in firsts {
+      for (n, p) in zip(sites.indices, choice) {
+        guard p.format != nil, p.ranks[0] != sites[n].referenceRank, sites[n].curve[p.ranks[0]] != 0,
+          !refining.contains(where: { $0.site == n && $0.rank == p.ranks[0] })
+        else { continue }
+        refining.append((n, p.ranks[0]))
+      }
+    }
+    try probe(refining, "refining")
     curves = sites.map { $0.allocationCurve(aligned: aligned) }
 
     // Choose, emit, measure.
@@ -129,7 +143,7 @@ extension Rewriter {
       var chosen = candidates[0]
       var (m, rows, d) = try attempt(chosen)
       for alternative in candidates.dropFirst() where !tried.keys.contains(alternative.map { $0.format == nil ? 0 : $0.ranks[0] }) {
-        progress?("measuring another allocation of the same budget")
+        progress?("measuring another allocation of the same budget (estimate \(OutputMeasurement.format(estimatedError(alternative))) against \(OutputMeasurement.format(estimatedError(chosen))), measured \(OutputMeasurement.format(d?.error ?? .infinity)))")
         let other = try attempt(alternative)
         if (other.2?.error ?? .infinity) < (d?.error ?? .infinity) { (chosen, m, rows, d) = (alternative, other.0, other.1, other.2) }
       }
@@ -188,7 +202,7 @@ extension Rewriter {
       modelRuns: bench.runs, note: a.difference == nil ? "the rewritten model does not run in the executor" : nil,
       estimatedError: estimate,
       allocation: "calibrated (\(describe)): \(sites.count) sites on response curves, \(probed) probed alone "
-        + "(d ≤ \(CalibratedSite.probeResponseError), \(min(options.check.probeSamples, bench.inputs.count)) input(s)), "
+        + "(d ≤ \(CalibratedSite.probeResponseError), \(bench.probeInputs(options.check.probeSamples)) input(s)), "
         + "\(sites.map(\.probes.count).reduce(0, +)) probes, \(kept) kept whole")
     return RewriteOutcome(sites: rows, measurement: measurement, latency: planner.latencyPrediction)
   }

@@ -42,8 +42,9 @@ public struct OutputCheck: Sendable {
   /// Number of synthetic inputs when `inputs` is nil. Default 4.
   public var samples = 4
   /// Inputs each single-site probe runs (the first ones); the allocation's models run all.
-  /// Default 2.
-  public var probeSamples = 2
+  /// Nil (the default): `OutputBench.probeInputs`, enough inputs for `probeOutputValues` output
+  /// values, 2 to 32.
+  public var probeSamples: Int?
   /// Shapes of synthetic inputs by input name, overriding the declared shape. Default empty.
   public var inputShapes: [String: [Int]] = [:]
   /// Worker threads of the executor (results are the same bits for any count). Default: all cores.

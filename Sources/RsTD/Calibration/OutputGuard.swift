@@ -84,7 +84,7 @@ extension Rewriter {
         choice[s] = 0
         var candidate = original
         _ = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
-        let measured = bench.error(of: candidate, inputs: options.check.probeSamples)
+        let measured = bench.error(of: candidate, inputs: bench.probeInputs(options.check.probeSamples))
         // Gentler levels are not run: their error is the measured one scaled by how much closer
         // their factors are to the layer (response or weight error), checked when the
         // allocation's model is measured.
