@@ -4,11 +4,13 @@ import TensorAlgebra
 
 /// Sequential correction (Zhang et al., TPAMI 2016, asymmetric reconstruction): response-PCA
 /// factors are fitted to the original network's responses, so a site never sees what its
-/// compressed upstream does to its input. Here each response-fitted svd site keeps its first
-/// factor (`Conv(k×k, C→r)`) and has its last one (`Conv(1×1, r→M)`) and bias refitted by least
-/// squares, so that fed with the compressed network's own activations z it reproduces the
-/// original layer's output y on the same calibration input: min Σ‖y − Wz − b‖² over all inputs
-/// and positions (`LeastSquaresMoments`).
+/// compressed upstream does to its input. Here each response-fitted svd, tucker2, cp or spatial
+/// site keeps its earlier factors and has its last conv (`LastFactor`: `Conv(1×1, r→M)`, or
+/// spatial's `Conv(1×k2, r→M)` on z's patches) and bias refitted by least squares, so that fed
+/// with the compressed network's own activations z it reproduces the original layer's output y
+/// on the same calibration input: min Σ‖y − Wz − b‖² over all inputs and positions
+/// (`LeastSquaresMoments`). Svd sites may instead get both factors by reduced-rank regression
+/// on their input patches (`CorrectionRefit`), where that measures better.
 extension Rewriter {
   /// Ridge of the refit, relative to the mean diagonal of the normal matrix.
   static let correctionRidge = 1e-6
@@ -32,10 +34,12 @@ extension Rewriter {
   /// get the last-factor refit only.
   static let twoFactorBytes = 256 << 20
 
-  /// `prepared` with its response-fitted svd sites corrected in `options.correctionStages`
+  /// `prepared` with its response-fitted sites corrected in `options.correctionStages`
   /// stages: the sites, in graph (topological) order, are split into K contiguous groups, and
   /// stage k refits its group on the activations of the model with stages < k corrected. Each
-  /// stage is kept only if the measured output error on the fitting inputs does not grow.
+  /// stage is kept only if the measured output error on the fitting inputs does not grow; with
+  /// `options.correctionBothFactors`, a stage whose svd sites have a better two-factor fit has
+  /// that candidate measured too (n more runs), and the lower goes on.
   ///
   /// The fitting inputs are `options.correctionSamples` of the check inputs, evenly spread
   /// (`correctionInputs`), or more when a site needs them for `fittingPairsPerUnknown`, up to
