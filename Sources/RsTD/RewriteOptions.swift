@@ -91,7 +91,7 @@ public struct RewriteOptions: Sendable {
   /// What ranks are allocated by under `--fit responses` with `--ratio` or an output bound.
   /// Default `.responses` (`Rewriter.rewriteCalibrated`).
   public var allocation: AllocationBasis = .responses
-  /// Stages of sequential correction of response-fitted svd sites (`correctSequentially`); 0
+  /// Stages of sequential correction of response-fitted svd, tucker2, cp and spatial sites (`correctSequentially`); 0
   /// turns it off. Default 8 (docs/calibration.md, "Sequential correction").
   public var correctionStages = 8
   /// Check inputs the sequential correction fits on and decides its stages by (evenly spread,
@@ -99,6 +99,9 @@ public struct RewriteOptions: Sendable {
   /// only if its error on all of them does not grow. Default 16 (docs/calibration.md, "Time with
   /// 32 samples").
   public var correctionSamples = 16
+  /// Whether each correction stage also tries both factors of its svd sites by reduced-rank
+  /// regression on their input patches, kept where it measures better. Default true.
+  public var correctionBothFactors = true
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32

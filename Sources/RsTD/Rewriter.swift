@@ -141,7 +141,7 @@ public struct Rewriter {
             weightSource: site.weightSource.description, shape: site.weightShape, group: site.group,
             status: .rewritten, reason: nil,
             format: f.format.rawValue + (options.layout == .reconstructed ? " (reconstructed)" : "")
-              + (f.fittedTo == FitTarget.responses.rawValue ? (f.corrected ? " (responses, corrected)" : " (responses)") : ""),
+              + (f.fittedTo == FitTarget.responses.rawValue ? (f.corrected ? (f.correctedBoth ? " (responses, corrected both)" : " (responses, corrected)") : " (responses)") : ""),
             ranks: f.ranks, shuffle: f.shuffleDescription, paramsBefore: site.parameterCount,
             paramsAfter: cost.params, macsBefore: site.multiplyAdds, macsAfter: cost.multiplyAdds,
             relativeError: f.relativeError, lowRankError: f.lowRankError, weights: f.storage,

@@ -65,8 +65,11 @@ public struct LeastSquaresMoments: Sendable, Equatable {
     count += columns
   }
 
+  /// B = Σ ẑ yᵀ, (r+1) × M row-major.
+  var crossMoments: [Double] { b }
+
   /// A with both triangles filled.
-  private var fullA: [Double] {
+  var fullA: [Double] {
     let n = inputs + 1
     var s = a
     for i in 0..<n { for j in 0..<i { s[i * n + j] = a[j * n + i] } }

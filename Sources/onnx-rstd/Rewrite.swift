@@ -90,7 +90,7 @@ extension OnnxRstd {
     @Option(
       name: .customLong("correction-stages"),
       help: ArgumentHelp(
-        "Under --fit responses: refit each svd site's last factor and bias to the original layer's output, fed by the compressed upstream, in K stages in graph order; each stage kept only if the measured error does not grow (0: off).",
+        "Under --fit responses: refit each svd, tucker2, cp or spatial site's last factor and bias to the original layer's output, fed by the compressed upstream, in K stages in graph order; each stage kept only if the measured error does not grow (0: off).",
         valueName: "K"))
     var correctionStages = 8
 
@@ -100,6 +100,11 @@ extension OnnxRstd {
         "Calibration samples (evenly spread) sequential correction fits and keeps its stages on; with fewer than all, the result is kept only if its error on all samples does not grow.",
         valueName: "N"))
     var correctionSamples = 16
+
+    @Flag(
+      name: .customLong("correction-last-factor-only"),
+      help: "Sequential correction refits only last factors: no stage tries both svd factors by reduced-rank regression on the input patches.")
+    var correctionLastFactorOnly = false
 
     @Flag(name: .customLong("no-check"), help: "Do not run the models: ranks from weight error alone, outputs not measured.")
     var noCheck = false
@@ -228,6 +233,7 @@ extension OnnxRstd {
       o.allocation = allocation
       o.correctionStages = correctionStages
       o.correctionSamples = correctionSamples
+      o.correctionBothFactors = !correctionLastFactorOnly
       if let calibration {
         let samples = calibrationSamples
         o.check.inputsFor = { model in try CalibrationInputs.load(path: calibration, model: model, samples: samples) }

@@ -1,4 +1,5 @@
 import Executor
+import ONNX
 import TensorAlgebra
 
 /// The input patches of a 2-D conv, as the conv sees them (zero padding included), for fits
@@ -24,15 +25,21 @@ struct PatchSpec: Sendable {
 
   init?(_ site: ConvSite) {
     guard site.kind == .conv, site.kernelSize.count == 2, site.group == 1 else { return nil }
-    let node = site.node
+    self.init(node: site.node, channels: site.inputChannelsPerGroup, kernel: site.kernelSize)
+  }
+
+  /// The patches an ungrouped 2-D `Conv` node with `channels` inputs and `kernel` reads (a
+  /// chain's own conv: sequential correction's 1×k last factor, a site's first factor).
+  init?(node: Node, channels: Int, kernel: [Int]) {
+    guard kernel.count == 2, channels >= 1, node.int("group", default: 1) == 1 else { return nil }
     input = node.inputs[0]
-    channels = site.inputChannelsPerGroup
-    kernel = site.kernelSize
+    self.channels = channels
+    self.kernel = kernel
     strides = node.ints("strides") ?? [1, 1]
     dilations = node.ints("dilations") ?? [1, 1]
     pads = node.ints("pads") ?? [0, 0, 0, 0]
     autoPad = node.string("auto_pad") ?? "NOTSET"
-    guard dimension <= Self.maxDimension else { return nil }
+    guard dimension <= Self.maxDimension, strides.count == 2, dilations.count == 2, pads.count == 4 else { return nil }
   }
 
   /// Padding before an axis of `size` and the output length along it.
@@ -57,6 +64,19 @@ struct PatchSpec: Sendable {
 
   /// Adds every patch of `value` (`[N, C, H, W]` floats) to `moments`; other shapes are ignored.
   func add(_ value: TensorValue, to moments: inout SecondMoments) {
+    forEachBlock(of: value) { block, _, _, cols in moments.addColumns(block, columns: cols) }
+  }
+
+  /// Output positions per image of `value` (`[N, C, H, W]`), nil for another shape.
+  func positions(of value: TensorValue) -> Int? {
+    guard value.shape.count == 4, value.shape[1] == channels else { return nil }
+    return axis(0, size: value.shape[2]).out * axis(1, size: value.shape[3]).out
+  }
+
+  /// Calls `body(block, image, start, cols)` for every run of output positions: `block` holds
+  /// the patches of positions `start..<start + cols` of `image` as the columns of a row-major
+  /// `[dimension, cols]` block (valid during the call). Other shapes are ignored.
+  func forEachBlock(of value: TensorValue, _ body: (_ block: [Float], _ image: Int, _ start: Int, _ cols: Int) -> Void) {
     guard value.shape.count == 4, value.shape[1] == channels, let x = value.floats else { return }
     let (h, w) = (value.shape[2], value.shape[3])
     let (top, oh) = axis(0, size: h), (left, ow) = axis(1, size: w)
@@ -82,7 +102,7 @@ struct PatchSpec: Sendable {
             }
           }
         }
-        moments.addColumns(block, columns: cols)
+        body(block, n, start, cols)
         start += cols
       }
     }

@@ -4,11 +4,13 @@ import TensorAlgebra
 
 /// Sequential correction (Zhang et al., TPAMI 2016, asymmetric reconstruction): response-PCA
 /// factors are fitted to the original network's responses, so a site never sees what its
-/// compressed upstream does to its input. Here each response-fitted svd site keeps its first
-/// factor (`Conv(k×k, C→r)`) and has its last one (`Conv(1×1, r→M)`) and bias refitted by least
-/// squares, so that fed with the compressed network's own activations z it reproduces the
-/// original layer's output y on the same calibration input: min Σ‖y − Wz − b‖² over all inputs
-/// and positions (`LeastSquaresMoments`).
+/// compressed upstream does to its input. Here each response-fitted svd, tucker2, cp or spatial
+/// site keeps its earlier factors and has its last conv (`LastFactor`: `Conv(1×1, r→M)`, or
+/// spatial's `Conv(1×k2, r→M)` on z's patches) and bias refitted by least squares, so that fed
+/// with the compressed network's own activations z it reproduces the original layer's output y
+/// on the same calibration input: min Σ‖y − Wz − b‖² over all inputs and positions
+/// (`LeastSquaresMoments`). Svd sites may instead get both factors by reduced-rank regression
+/// on their input patches (`CorrectionRefit`), where that measures better.
 extension Rewriter {
   /// Ridge of the refit, relative to the mean diagonal of the normal matrix.
   static let correctionRidge = 1e-6
@@ -27,11 +29,17 @@ extension Rewriter {
   /// run of the original per fitting input instead of one per stage and input); above it, the
   /// original runs again per stage. PP-OCR det at 736, 16 fitting inputs: ~50–220 MiB (4–11 sites).
   static let heldResponseBytes = 512 << 20
+  /// Bytes of one stage's patch moments for the two-factor refit, (D+1)(D+1+M) doubles per svd
+  /// site (D = C·k1·k2 ≤ `PatchSpec.maxDimension`: at most 45 MiB): sites past it in a stage
+  /// get the last-factor refit only.
+  static let twoFactorBytes = 256 << 20
 
-  /// `prepared` with its response-fitted svd sites corrected in `options.correctionStages`
+  /// `prepared` with its response-fitted sites corrected in `options.correctionStages`
   /// stages: the sites, in graph (topological) order, are split into K contiguous groups, and
   /// stage k refits its group on the activations of the model with stages < k corrected. Each
-  /// stage is kept only if the measured output error on the fitting inputs does not grow.
+  /// stage is kept only if the measured output error on the fitting inputs does not grow; with
+  /// `options.correctionBothFactors`, a stage whose svd sites have a better two-factor fit has
+  /// that candidate measured too (n more runs), and the lower goes on.
   ///
   /// The fitting inputs are `options.correctionSamples` of the check inputs, evenly spread
   /// (`correctionInputs`), or more when a site needs them for `fittingPairsPerUnknown`, up to
@@ -82,12 +90,23 @@ extension Rewriter {
     var difference = subset ? baseline : collected.all
     var kept = false
     for (n, stage) in stages.enumerated() {
-      let (candidate, uncorrected) = try refit(current, stage: stage, sites: sites, moments: collected.moments, graph: original.graph)
+      var (candidate, uncorrected, _) = try refit(
+        current, stage: stage, sites: sites, moments: collected.moments, graph: original.graph, twoFactor: false)
       let next = n + 1 < stages.count ? stages[n + 1] : []
       progress?(next.isEmpty ? "sequential correction: measuring" : "sequential correction: stage \(n + 2) of \(k)")
-      let tried = try collect(
+      var tried = try collect(
         candidate, stage: next, sites: sites, fitting: fitting, measuringAll: subset && next.isEmpty, original: original,
         reference: reference, held: held, bench: &bench)
+      // The two-factor candidate, where some site's fits its pairs better: kept if it measures better.
+      let both = try refit(
+        current, stage: stage, sites: sites, moments: collected.moments, graph: original.graph, twoFactor: options.correctionBothFactors)
+      if options.correctionBothFactors, both.twoFactors > 0 {
+        progress?("sequential correction: stage \(n + 1) with both factors refitted at \(both.twoFactors) site(s)")
+        let other = try collect(
+          both.candidate, stage: next, sites: sites, fitting: fitting, measuringAll: subset && next.isEmpty, original: original,
+          reference: reference, held: held, bench: &bench)
+        if other.error < tried.error { (candidate, tried) = (both.candidate, other) }
+      }
       if tried.error <= error {
         (current, error, collected, difference, kept) = (candidate, tried.error, tried, tried.all, true)
       } else {
@@ -149,21 +168,27 @@ extension Rewriter {
     return (0..<n).map { $0 * count / n }
   }
 
-  /// A response-fitted svd conv with enough pairs: `samples` × its output positions (from the
-  /// geometry probe, one input) ≥ `pairsPerUnknown` × (r + 1).
+  /// A response-fitted conv with a refittable last factor and enough pairs: `samples` × its
+  /// output positions (from the geometry probe, one input) ≥ `pairsPerUnknown` × (n + 1).
   private func isCorrectable(_ p: PreparedRewrite, site i: Int, _ site: ConvSite, samples: Int) -> Bool {
     guard let shape = correctionShape(p, site: i, site) else { return false }
     let (pairs, overflow) = samples.multipliedReportingOverflow(by: shape.positions)
     return overflow || pairs >= Self.pairsPerUnknown * (shape.rank + 1)
   }
 
-  /// The rank r and output positions per input of a response-fitted svd conv, else nil.
+  /// The unknowns per output n of the last factor (`LastFactor`) and the output positions per
+  /// input of a response-fitted conv, else nil.
   private func correctionShape(_ p: PreparedRewrite, site i: Int, _ site: ConvSite) -> (rank: Int, positions: Int)? {
-    guard site.kind == .conv, site.group == 1, case .factor(.svd, _) = p.plans[i], let key = p.keyOf[i],
-      case .success(let f)? = p.factorizations[key], f.fittedTo == FitTarget.responses.rawValue,
-      let svd = f.factors as? [SVDFactors], svd.count == 1
+    guard let last = lastFactor(p, site: i, site) else { return nil }
+    return (last.unknowns, p.planner.geometry.geometry(of: site).outputPositions)
+  }
+
+  /// The last factor of a response-fitted ungrouped conv's svd, tucker2, cp or spatial fit.
+  private func lastFactor(_ p: PreparedRewrite, site i: Int, _ site: ConvSite) -> LastFactor? {
+    guard site.kind == .conv, site.group == 1, case .factor = p.plans[i], let key = p.keyOf[i],
+      case .success(let f)? = p.factorizations[key], f.fittedTo == FitTarget.responses.rawValue
     else { return nil }
-    return (svd[0].rank, p.planner.geometry.geometry(of: site).outputPositions)
+    return LastFactor(f)
   }
 
   /// Emits `p`, runs it and the original on each fitting input, and accumulates for each site
@@ -176,24 +201,43 @@ extension Rewriter {
   private func collect(
     _ p: PreparedRewrite, stage: [Int], sites: [ConvSite], fitting: [Int], measuringAll: Bool, original: Model,
     reference: Executor, held responses: [Int: [String: TensorValue]]?, bench: inout OutputBench
-  ) throws -> (error: Double, all: OutputDifference?, moments: [Int: LeastSquaresMoments]) {
+  ) throws -> (error: Double, all: OutputDifference?, moments: [Int: CorrectionMoments]) {
     var model = original
     _ = try apply(p, to: &model)
     guard let executor = try? Executor(model: model, options: bench.options) else { return (.infinity, nil, [:]) }
     // The last factor writes the site's output; its input is z.
     var producer: [String: Node] = [:]
     for node in model.graph.nodes { for o in node.outputs where !o.isEmpty { producer[o] = node } }
-    var pairs: [String: (site: Int, y: String)] = [:]
+    var pairs: [String: (site: Int, y: String, spec: PatchSpec?)] = [:]
+    // The svd sites' inputs x̃ (an input may feed several sites), for the two-factor refit.
+    var inputs: [String: [(site: Int, y: String, spec: PatchSpec, step: Int)]] = [:]
+    var patchBytes = 0
     for i in stage {
       let site = sites[i]
       guard let y = site.node.outputs.first, !y.isEmpty, let last = producer[y], last.opType == "Conv", last.name != site.node.name,
-        let z = last.inputs.first, !z.isEmpty, executor.plan.canObserve(z), reference.plan.canObserve(y)
+        let z = last.inputs.first, !z.isEmpty, executor.plan.canObserve(z), reference.plan.canObserve(y),
+        let factor = lastFactor(p, site: i, site)
       else { continue }
-      pairs[z] = (i, y)
+      var spec: PatchSpec? = nil
+      if factor.readsPatches {
+        let area = factor.kernel.reduce(1, *)
+        guard let s = PatchSpec(node: last, channels: factor.unknowns / area, kernel: factor.kernel), s.dimension == factor.unknowns else { continue }
+        spec = s
+      }
+      pairs[z] = (i, y, spec)
+      guard options.correctionBothFactors, let key = p.keyOf[i], case .success(let f)? = p.factorizations[key], f.factors is [SVDFactors],
+        let s = PatchSpec(site), let x = site.node.inputs.first, !x.isEmpty, executor.plan.canObserve(x)
+      else { continue }
+      let bytes = 8 * (s.dimension + 1) * (s.dimension + 1 + site.outputChannels)
+      guard patchBytes + bytes <= Self.twoFactorBytes else { continue }
+      patchBytes += bytes
+      let available = fitting.count * p.planner.geometry.geometry(of: site).outputPositions
+      let step = max(1, available / (Self.fittingPairsPerUnknown * (s.dimension + 1)))
+      inputs[x, default: []].append((i, y, s, step))
     }
     let ys = Set(pairs.values.map(\.y))
     let fits = Set(fitting)
-    var moments: [Int: LeastSquaresMoments] = [:]
+    var moments: [Int: CorrectionMoments] = [:]
     var (difference, all) = (OutputDifference(), OutputDifference())
     for s in bench.inputs.indices where measuringAll || fits.contains(s) {
       let fit = fits.contains(s)
@@ -205,9 +249,14 @@ extension Rewriter {
         } else if fit && !ys.isEmpty {
           try bench.observe(reference, sample: s, observing: ys) { held[$0] = $1 }
         }
-        outputs = try bench.run(executor, sample: s, observing: fit ? Set(pairs.keys) : []) { name, z in
-          guard let pair = pairs[name], let y = held[pair.y] else { return }
-          Self.accumulate(&moments[pair.site], z: z, y: y)
+        outputs = try bench.run(executor, sample: s, observing: fit ? Set(pairs.keys).union(inputs.keys) : []) { name, z in
+          if let pair = pairs[name], let y = held[pair.y] {
+            Self.accumulate(&moments[pair.site, default: CorrectionMoments()].last, z: z, y: y, spec: pair.spec)
+          }
+          for t in inputs[name] ?? [] {
+            guard let y = held[t.y] else { continue }
+            Self.accumulate(&moments[t.site, default: CorrectionMoments()].patches, z: z, y: y, spec: t.spec, step: t.step)
+          }
         }
       } catch {
         return (.infinity, nil, [:])
@@ -216,75 +265,5 @@ extension Rewriter {
       all.add(reference: bench.reference(s), candidate: outputs)
     }
     return (difference.error, measuringAll || fitting.count == bench.inputs.count ? all : nil, moments)
-  }
-
-  /// Adds the pairs of one run: z `[N, r, spatial…]`, y `[N, M, spatial…]` at the same positions.
-  private static func accumulate(_ m: inout LeastSquaresMoments?, z: TensorValue, y: TensorValue) {
-    guard z.shape.count >= 2, z.shape.count == y.shape.count, z.shape[0] == y.shape[0], z.shape.dropFirst(2) == y.shape.dropFirst(2),
-      let zf = z.floats, let yf = y.floats
-    else { return }
-    let (r, outputs) = (z.shape[1], y.shape[1])
-    var moments = m ?? LeastSquaresMoments(inputs: max(r, 1), outputs: max(outputs, 1))
-    guard r >= 1, outputs >= 1, moments.inputs == r, moments.outputs == outputs else { return }
-    let positions = z.shape.dropFirst(2).reduce(1, *)
-    for n in 0..<z.shape[0] {
-      moments.add(z: zf, zOffset: n * r * positions, y: yf, yOffset: n * outputs * positions, columns: positions)
-    }
-    m = moments
-  }
-
-  /// `p` with the stage's sites refitted from `moments` (`candidate`), and `p` with only their
-  /// measured errors recorded (`uncorrected`, what stays if the stage is not kept).
-  private func refit(
-    _ p: PreparedRewrite, stage: [Int], sites: [ConvSite], moments: [Int: LeastSquaresMoments], graph: Graph
-  ) throws -> (candidate: PreparedRewrite, uncorrected: PreparedRewrite) {
-    var (keyOf, factorizations) = (p.keyOf, p.factorizations)
-    var uncorrected = p.factorizations
-    for i in stage {
-      guard let m = moments[i], m.count >= Self.pairsPerUnknown * (m.inputs + 1), let key = p.keyOf[i], case .success(let f)? = p.factorizations[key],
-        let svd = (f.factors as? [SVDFactors])?.first, svd.left.shape == [m.outputs, m.inputs]
-      else { continue }
-      let site = sites[i]
-      let (outputs, r) = (m.outputs, m.inputs)
-      var bias = [Float](repeating: 0, count: outputs)
-      if let b = f.bias {
-        bias = b
-      } else if let name = site.biasName {
-        guard let b = try graph.constant(name)?.floats(), b.count == outputs else { continue }
-        bias = b
-      }
-      // X = [Wᵀ; bᵀ], (r+1) × M row-major.
-      var prior = [Double](repeating: 0, count: (r + 1) * outputs)
-      for o in 0..<outputs {
-        for j in 0..<r { prior[j * outputs + o] = Double(svd.left.scalars[o * r + j]) }
-        prior[r * outputs + o] = Double(bias[o])
-      }
-      let before = m.relativeError(of: prior)
-      var marked = f
-      marked.siteOutputErrorUncorrected = before
-      uncorrected[key] = .success(marked)
-      guard let x = try m.solve(prior: prior, ridge: Self.correctionRidge) else {
-        factorizations[key] = .success(marked)
-        continue
-      }
-      var left = [Float](repeating: 0, count: outputs * r)
-      for o in 0..<outputs { for j in 0..<r { left[o * r + j] = Float(x[j * outputs + o]) } }
-      let factors = SVDFactors(left: Tensor(shape: [outputs, r], scalars: left), right: svd.right)
-      var g = marked
-      g.factors = [factors]
-      g.bias = (0..<outputs).map { Float(x[r * outputs + $0]) }
-      g.corrected = true
-      g.siteOutputError = m.relativeError(of: x)
-      let kernel = try site.kernel(in: graph)
-      let norm = kernel.frobeniusNorm
-      let residual = zip(kernel.scalars, factors.reconstruct().scalars).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-      g.relativeError = norm > 0 ? residual.squareRoot() / norm : 0
-      let newKey = key + "|corrected"
-      keyOf[i] = newKey
-      factorizations[newKey] = .success(g)
-    }
-    let candidate = PreparedRewrite(planner: p.planner, decisions: p.decisions, plans: p.plans, keyOf: keyOf, factorizations: factorizations)
-    let kept = PreparedRewrite(planner: p.planner, decisions: p.decisions, plans: p.plans, keyOf: p.keyOf, factorizations: uncorrected)
-    return (candidate, kept)
   }
 }

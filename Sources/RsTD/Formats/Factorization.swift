@@ -19,6 +19,8 @@ struct Factorization {
   var fittedTo = "weights"
   /// Whether sequential correction refitted the last factor and bias (`correctSequentially`).
   var corrected = false
+  /// Whether that refit chose both factors (svd, reduced-rank regression on the input patches).
+  var correctedBoth = false
   /// The site's output error in the rewritten network against the original layer's, measured
   /// by sequential correction after (and before) its refit; nil when not measured.
   var siteOutputError: Double? = nil
