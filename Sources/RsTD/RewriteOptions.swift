@@ -101,7 +101,7 @@ public struct RewriteOptions: Sendable {
   public var correctionSamples = 16
   /// Whether each correction stage also tries both factors of its svd sites by reduced-rank
   /// regression on their input patches, kept where it measures better. Default true.
-  public var correctionBothFactors = true
+  public var correctionBothFactors = false
   /// How the weights of Conv/Gemm/MatMul sites (factors and kept kernels) are stored. Default
   /// `.fp32` (no change).
   public var weights: WeightStorage = .fp32

@@ -197,7 +197,7 @@ def test_tucker2_cp_and_spatial_sites_are_corrected(tmp_path):
 def test_both_svd_factors_are_refitted_where_that_measures_better(tmp_path):
     """The two-factor refit (reduced-rank regression of the original outputs on the compressed
     model's input patches of the site) against refitting the last factor alone
-    (`--correction-last-factor-only`): on `_conv_chain` it is kept at the sites it improves
+    (`--correction-both-factors` against the default): on `_conv_chain` it is kept at the sites it improves
     (format `svd (responses, corrected both)`), the measured error falls, and on 32 held-out
     images (onnxruntime) the error falls as well."""
     model = tmp_path / "chain.onnx"
@@ -207,8 +207,8 @@ def test_both_svd_factors_are_refitted_where_that_measures_better(tmp_path):
     np.savez(cal, x=x)
     common = ("--calibration", str(cal), "--calibration-samples", "32", "--ratio", "0.5", "--method", "svd",
               "--no-latency-guard")
-    last, last_report = _rewrite(tmp_path, "last", *common, "--correction-last-factor-only", model=model)
-    both, report = _rewrite(tmp_path, "both", *common, model=model)
+    last, last_report = _rewrite(tmp_path, "last", *common, model=model)
+    both, report = _rewrite(tmp_path, "both", *common, "--correction-both-factors", model=model)
     onnx.checker.check_model(onnx.load(str(both)), full_check=True)
     m, m1 = report["measurement"]["outputError"], last_report["measurement"]["outputError"]
     refitted = [s["node"] for s in report["sites"] if s["format"] == "svd (responses, corrected both)"]
@@ -221,5 +221,5 @@ def test_both_svd_factors_are_refitted_where_that_measures_better(tmp_path):
     assert m < m1, (m, m1)
     assert e_both < e_last, (e_both, e_last)
     _stated_error_is_onnxruntimes(model, both, x, m)
-    again, _ = _rewrite(tmp_path, "again", *common, model=model)
+    again, _ = _rewrite(tmp_path, "again", *common, "--correction-both-factors", model=model)
     assert again.read_bytes() == both.read_bytes()

@@ -1,6 +1,6 @@
 """Sequential correction variants side by side on PP-OCR cls (docs/calibration.md, "Sequential
 correction"): per --method, the rewrite without correction (--correction-stages 0), with
-last-factor refits only (--correction-last-factor-only) and the default (svd sites also try both
+last-factor refits only (the default) and with --correction-both-factors (svd sites also try both
 factors), each scored on cls's evaluation lines (top-1 agreement with the original, accuracy).
 
   python3 bench/calibration/correction_variants.py [--methods svd,tucker2,cp] [--ratio 0.5]
@@ -30,7 +30,7 @@ CA = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(CA)
 
 CLI = Path(os.environ.get("ONNX_RSTD", REPO / ".build/release/onnx-rstd"))
-VARIANTS = {"none": ["--correction-stages", "0"], "last": ["--correction-last-factor-only"], "default": []}
+VARIANTS = {"none": ["--correction-stages", "0"], "last": [], "both": ["--correction-both-factors"]}
 
 
 def rewrite(src: Path, dst: Path, args: list[str]) -> tuple[dict, float]:
@@ -47,7 +47,7 @@ def rewrite(src: Path, dst: Path, args: list[str]) -> tuple[dict, float]:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--methods", default="svd,tucker2,cp")
-    ap.add_argument("--variants", default="none,last,default")
+    ap.add_argument("--variants", default="none,last,both")
     ap.add_argument("--ratio", default="0.5")
     ap.add_argument("--samples", type=int, default=32)
     ap.add_argument("--extra", default="--no-latency-guard", help="extra CLI options, space separated")
