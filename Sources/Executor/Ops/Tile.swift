@@ -15,13 +15,17 @@ struct Tile: Operator {
       return p
     }
     _ = try Axes.checkedCount(shape)
-    let strides = Axes.strides(x.shape), outStrides = Axes.strides(shape)
     let total = shape.reduce(1, *)
-    let source = (0..<total).map { flat -> Int in
-      var rest = flat, offset = 0
-      for d in 0..<r { offset += ((rest / outStrides[d]) % x.shape[d]) * strides[d]; rest %= outStrides[d] }
-      return offset
-    }
-    return [x.with(shape: shape, storage: x.storage.picking(source))]
+    if total == 0 || r == 0 { return [x.with(shape: shape, storage: x.storage.picking(Array(0..<total)))] }
+    // Output axis d is (repeat t, position i) = t·x.shape[d] + i: an odometer over those 2r
+    // axes, the repeat stepping 0 in x, copies x's innermost rows whole (a division per axis
+    // and element before; a kron site's Tile is folded at every compile of the check).
+    let strides = Axes.strides(x.shape)
+    let counts = (0..<r).flatMap { [repeats[$0], x.shape[$0]] }
+    let steps = (0..<r).flatMap { [0, strides[$0]] }
+    var starts: [Int] = []
+    starts.reserveCapacity(total / x.shape[r - 1])
+    Axes.forEachRun(counts: counts, strides: steps) { starts.append($0) }
+    return [x.with(shape: shape, storage: x.storage.pickingRuns(starts, length: x.shape[r - 1]))]
   }
 }
