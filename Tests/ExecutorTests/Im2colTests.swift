@@ -77,7 +77,8 @@ final class Im2colTests: XCTestCase {
 
   func testTileMatchesTheDefinition() throws {
     let context = RunContext(threads: 1)
-    for (shape, repeats) in [([2, 3], [3, 2]), ([4, 1, 2, 3], [1, 5, 1, 1]), ([3], [4]), ([2, 2], [0, 3]), ([], [])] {
+    for (shape, repeats) in [([2, 3], [3, 2]), ([4, 1, 2, 3], [1, 5, 1, 1]), ([3], [4]), ([2, 2], [0, 3]), ([], []),
+                              ([2, 3], [1, 1]), ([2, 3, 2], [2, 1, 1]), ([3, 1, 3, 3], [4, 1, 1, 1]), ([2, 1, 3], [1, 2, 1])] {
       let count = shape.reduce(1, *)
       let x = TensorValue(shape: shape, integers: (0..<count).map { Int64($0 * 3 + 1) })
       let reps = TensorValue(shape: [repeats.count], integers: repeats.map(Int64.init))

@@ -18,14 +18,22 @@ struct Tile: Operator {
     let total = shape.reduce(1, *)
     if total == 0 || r == 0 { return [x.with(shape: shape, storage: x.storage.picking(Array(0..<total)))] }
     // Output axis d is (repeat t, position i) = t·x.shape[d] + i: an odometer over those 2r
-    // axes, the repeat stepping 0 in x, copies x's innermost rows whole (a division per axis
-    // and element before; a kron site's Tile is folded at every compile of the check).
+    // axes, the repeat stepping 0 in x, copies x's rows whole (a division per axis and element
+    // before; a kron site's Tile is folded at every compile of the check). Trailing axes that
+    // repeat once are contiguous in x and the output alike: one run (kron's [A1, 1, 1, 1]
+    // copies the whole kernel A1 times).
     let strides = Axes.strides(x.shape)
-    let counts = (0..<r).flatMap { [repeats[$0], x.shape[$0]] }
-    let steps = (0..<r).flatMap { [0, strides[$0]] }
+    let k = (repeats.lastIndex { $0 != 1 } ?? -1) + 1
+    var counts = (0..<k).flatMap { [repeats[$0], x.shape[$0]] }
+    var steps = (0..<k).flatMap { [0, strides[$0]] }
+    if k < r {
+      counts.append(x.shape[k...].reduce(1, *))
+      steps.append(1)
+    }
+    let length = counts.last!
     var starts: [Int] = []
-    starts.reserveCapacity(total / x.shape[r - 1])
+    starts.reserveCapacity(total / length)
     Axes.forEachRun(counts: counts, strides: steps) { starts.append($0) }
-    return [x.with(shape: shape, storage: x.storage.pickingRuns(starts, length: x.shape[r - 1]))]
+    return [x.with(shape: shape, storage: x.storage.pickingRuns(starts, length: length))]
   }
 }
