@@ -19,7 +19,7 @@ keeps every one of these small convs ("not faster"), so the methods do not facto
 `--append=--force` (or `--append=--no-check`) adds arguments to every setting to make them.
 
 Usage: python3 bench/scale/run.py [--bin .build/release/onnx-rstd] [--sizes 250,500,1000,2000,8000]
-       [--settings default,...] [--append=--force] [--results bench/scale/results.json]
+       [--settings default,...] [--append=--force] [--results bench/scale/results.json] [--out-dir DIR]
 """
 import argparse
 import json
@@ -88,6 +88,7 @@ def main():
     ap.add_argument("--settings", default=",".join(SETTINGS))
     ap.add_argument("--append", default="", help="arguments added to every setting, space-separated")
     ap.add_argument("--results", default=str(REPO / "bench" / "scale" / "results.json"))
+    ap.add_argument("--out-dir", default=str(CACHE), help="where the rewritten models go (one per size, overwritten)")
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -99,7 +100,7 @@ def main():
             onnx.save(chain_model(n), model)
         size_mb = model.stat().st_size / 2**20
         for s in settings:
-            sec, cpu, rss = run_cli(args.bin, model, CACHE / f"chain_{n}.out.onnx", SETTINGS[s] + args.append.split())
+            sec, cpu, rss = run_cli(args.bin, model, pathlib.Path(args.out_dir) / f"chain_{n}.out.onnx", SETTINGS[s] + args.append.split())
             rows.append({"convs": n, "setting": s, "seconds": sec, "ms_per_conv": 1000 * sec / n,
                          "cpu_seconds": cpu, "cpu_ms_per_conv": 1000 * cpu / n,
                          "peak_rss_mib": rss, "model_mib": size_mb})

@@ -15,13 +15,25 @@ struct Tile: Operator {
       return p
     }
     _ = try Axes.checkedCount(shape)
-    let strides = Axes.strides(x.shape), outStrides = Axes.strides(shape)
     let total = shape.reduce(1, *)
-    let source = (0..<total).map { flat -> Int in
-      var rest = flat, offset = 0
-      for d in 0..<r { offset += ((rest / outStrides[d]) % x.shape[d]) * strides[d]; rest %= outStrides[d] }
-      return offset
+    if total == 0 || r == 0 { return [x.with(shape: shape, storage: x.storage.picking(Array(0..<total)))] }
+    // Output axis d is (repeat t, position i) = t·x.shape[d] + i: an odometer over those 2r
+    // axes, the repeat stepping 0 in x, copies x's rows whole (a division per axis and element
+    // before; a kron site's Tile is folded at every compile of the check). Trailing axes that
+    // repeat once are contiguous in x and the output alike: one run (kron's [A1, 1, 1, 1]
+    // copies the whole kernel A1 times).
+    let strides = Axes.strides(x.shape)
+    let k = (repeats.lastIndex { $0 != 1 } ?? -1) + 1
+    var counts = (0..<k).flatMap { [repeats[$0], x.shape[$0]] }
+    var steps = (0..<k).flatMap { [0, strides[$0]] }
+    if k < r {
+      counts.append(x.shape[k...].reduce(1, *))
+      steps.append(1)
     }
-    return [x.with(shape: shape, storage: x.storage.picking(source))]
+    let length = counts.last!
+    var starts: [Int] = []
+    starts.reserveCapacity(total / length)
+    Axes.forEachRun(counts: counts, strides: steps) { starts.append($0) }
+    return [x.with(shape: shape, storage: x.storage.pickingRuns(starts, length: length))]
   }
 }
