@@ -19,6 +19,8 @@ struct OutputBench {
 
   /// Model runs so far (the original's included).
   private(set) var runs = 0
+  /// Those of `runs` that started from a cut (`held`).
+  private(set) var prefixRuns = 0
   /// Response statistics of the watched Conv outputs, from the original's runs.
   let statistics: ResponseStatistics
   /// Cuts before the watched sites, where probes start from the original's values (`held`).
@@ -120,6 +122,7 @@ struct OutputBench {
       runs += 1
       let z: [String: TensorValue]?
       if let partial, s < held.count, let values = Self.values(partial.cut.frontier, from: held[s]) {
+        prefixRuns += 1
         z = try? partial.executor.run(values.merging(inputs[s]) { a, _ in a })
       } else {
         if full == nil { full = try? Executor(model: candidate, options: executorOptions) }
