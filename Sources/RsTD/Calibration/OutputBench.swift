@@ -19,8 +19,17 @@ struct OutputBench {
 
   /// Model runs so far (the original's included).
   private(set) var runs = 0
+  /// Those of `runs` that started from a cut (`held`).
+  private(set) var prefixRuns = 0
   /// Response statistics of the watched Conv outputs, from the original's runs.
   let statistics: ResponseStatistics
+  /// Cuts before the watched sites, where probes start from the original's values (`held`).
+  private let cuts: PrefixCuts?
+  /// Per probe input (the first `probeInputs`, while they fit `heldPrefixBytes`): the
+  /// original's values at every cut's frontier, from its runs in `init`.
+  private let held: [[String: TensorValue]]
+  /// Bytes of intermediate values held for probes (PP-OCR det at 736 px: ~80 MB per input).
+  static let heldPrefixBytes = 384 << 20
 
   /// Runs `original` on the check's inputs (given, or synthetic from the declared shapes).
   /// - Throws: `OutputCheckUnavailable` when the model cannot be compiled or run on them.
@@ -54,11 +63,30 @@ struct OutputBench {
     let described = inputsDescription
     var statistics = ResponseStatistics(
       watching: watching.filter { executor.plan.canObserve($0.key) }, patches: patches.filter { executor.plan.canObserve($0.value.input) })
-    let observed = statistics.observed
-    for x in inputs {
-      do { references.append(try executor.run(x, observing: observed) { statistics.add($0, $1) }) } catch {
+    let watched = statistics.observed
+    let cuts = PrefixCuts(original: original.graph, sites: Set(watching.keys).union(patches.keys))
+    let frontier = (cuts?.frontierUnion ?? []).filter { executor.plan.canObserve($0) }
+    var held: [[String: TensorValue]] = []
+    var heldBytes = 0
+    // How many inputs the probes run, known once the first input's outputs are (at least 1).
+    var probes = check.probeSamples ?? 1
+    for (s, x) in inputs.enumerated() {
+      // Probe inputs come first; an input whose values do not all fit is not held.
+      let holding = s == held.count && s < probes && !frontier.isEmpty
+      var values: [String: TensorValue] = [:]
+      do {
+        references.append(try executor.run(x, observing: holding ? watched.union(frontier) : watched) { name, value in
+          if watched.contains(name) { statistics.add(name, value) }
+          if holding && frontier.contains(name) {
+            values[name] = value
+            heldBytes += value.count * 4
+          }
+        })
+      } catch {
         throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")
       }
+      if holding && heldBytes <= Self.heldPrefixBytes { held.append(values) }
+      if s == 0 { probes = Self.probeInputs(check.probeSamples, outputValues: Self.valueCount(references[0]), inputs: inputs.count) }
     }
     // Outputs that are not finite cannot be compared (inputs beyond the model's range, e.g.
     // overflowing activations): the check cannot measure anything on them.
@@ -70,20 +98,54 @@ struct OutputBench {
     }
     self.references = references
     self.statistics = statistics
+    self.cuts = held.isEmpty ? nil : cuts
+    self.held = held
     runs = inputs.count
   }
 
   /// The outputs' difference between `candidate` and the original. A candidate that fails to
   /// compile or run has infinite error: it is never accepted.
+  ///
+  /// On the inputs whose original values are held (`held`), a candidate that keeps the original's
+  /// nodes before a cut runs from there (`PrefixCuts`): the same outputs, bit for bit, without
+  /// recomputing the unchanged prefix. Each such run counts as a run.
   mutating func difference(of candidate: Model, inputs limit: Int = .max) -> OutputDifference? {
-    guard let executor = try? Executor(model: candidate, options: executorOptions) else { return nil }
+    let count = min(limit, inputs.count)
+    var partial: (executor: Executor, cut: PrefixCuts.Cut)?
+    if count > 0, !held.isEmpty, let cuts, let cut = cuts.latestCut(for: candidate.graph),
+      let model = cuts.truncated(candidate, at: cut), let executor = try? Executor(model: model, options: executorOptions)
+    {
+      partial = (executor, cut)
+    }
+    // Without a partial run, the candidate compiles first (nil when it cannot, inputs or not).
+    var full = partial == nil || count > held.count ? try? Executor(model: candidate, options: executorOptions) : nil
+    if full == nil && (partial == nil || count > held.count) { return nil }
     var d = OutputDifference()
-    for (x, y) in zip(inputs, references).prefix(limit) {
+    for s in 0..<count {
       runs += 1
-      guard let z = try? executor.run(x) else { return nil }
-      d.add(reference: y, candidate: z)
+      let z: [String: TensorValue]?
+      if let partial, s < held.count, let values = Self.values(partial.cut.frontier, from: held[s]) {
+        prefixRuns += 1
+        z = try? partial.executor.run(values.merging(inputs[s]) { a, _ in a })
+      } else {
+        if full == nil { full = try? Executor(model: candidate, options: executorOptions) }
+        guard let full else { return nil }  // a held input lacking a value: compiled here
+        z = try? full.run(inputs[s])
+      }
+      guard let z else { return nil }
+      d.add(reference: references[s], candidate: z)
     }
     return d
+  }
+
+  /// The values of `names` in `held`, or nil when one is missing.
+  private static func values(_ names: [String], from held: [String: TensorValue]) -> [String: TensorValue]? {
+    var out: [String: TensorValue] = [:]
+    for n in names {
+      guard let v = held[n] else { return nil }
+      out[n] = v
+    }
+    return out
   }
 
   /// Runs `executor` (any model compiled with `options`) on check input `s`, handing the values
@@ -119,11 +181,19 @@ struct OutputBench {
   /// logits on 2 inputs measure almost nothing (PP-OCR cls, 128 calibration lines, --ratio 0.5
   /// without the latency guard: measured error 0.57 with probes on 2 inputs, 0.29 on 8, 0.19 on 32).
   func probeInputs(_ requested: Int?) -> Int {
-    if let requested { return min(requested, inputs.count) }
-    let perInput = max(references.first?.values.reduce(0) { $0 + $1.count } ?? 1, 1)
-    let wanted = (Self.probeOutputValues + perInput - 1) / perInput
-    return min(max(wanted, Self.probeInputRange.lowerBound), Self.probeInputRange.upperBound, inputs.count)
+    Self.probeInputs(requested, outputValues: references.first.map(Self.valueCount) ?? 1, inputs: inputs.count)
   }
+
+  /// `probeInputs` for outputs of `outputValues` values per input and `inputs` inputs.
+  static func probeInputs(_ requested: Int?, outputValues: Int, inputs: Int) -> Int {
+    if let requested { return min(requested, inputs) }
+    let perInput = max(outputValues, 1)
+    let wanted = (probeOutputValues + perInput - 1) / perInput
+    return min(max(wanted, probeInputRange.lowerBound), probeInputRange.upperBound, inputs)
+  }
+
+  /// Values in all of one input's outputs.
+  private static func valueCount(_ outputs: [String: TensorValue]) -> Int { outputs.values.reduce(0) { $0 + $1.count } }
 
   /// The executor settings of the bench's runs.
   var options: ExecutorOptions { executorOptions }

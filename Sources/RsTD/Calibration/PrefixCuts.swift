@@ -1,0 +1,130 @@
+import Executor
+import ONNX
+
+/// Points in the original graph (before each watched site's node) where a candidate that only
+/// changes sites at or after the point can start from the original's intermediate values: the
+/// nodes before it compute the same bits in both models, so their results, held from the
+/// original's run, stand in for them (a probe changes one site: PP-OCR det's 25 probed sites lie
+/// 42–77% into its compute). The values crossing a cut are few (the live set: 5–25 MB per
+/// 736-px det input).
+struct PrefixCuts {
+  /// A cut before the node at `position` (graph order) and the values computed before it that
+  /// later nodes or the outputs read (graph inputs and constant-only values excluded).
+  struct Cut {
+    let position: Int
+    let frontier: [String]
+  }
+
+  let cuts: [Cut]
+  private let original: Graph
+  private let nodes: [Node]
+  /// Per node: whether its outputs follow from constants alone (kept in a truncated model, where
+  /// they fold at compile time).
+  private let constantOnly: [Bool]
+  /// Values that follow from constants alone (initializers included).
+  private let constants: Set<String>
+
+  /// Every value any cut's frontier holds.
+  var frontierUnion: Set<String> { Set(cuts.flatMap(\.frontier)) }
+
+  /// Cuts before the producers of `sites` (values); nil when there are none or the graph is not
+  /// in topological order or has subgraphs.
+  init?(original: Graph, sites: Set<String>) {
+    let nodes = original.nodes
+    guard !sites.isEmpty, !nodes.contains(where: { ["If", "Loop", "Scan"].contains($0.opType) }) else { return nil }
+    var producedAt: [String: Int] = [:]
+    var lastRead: [String: Int] = [:]
+    var constant = Set(original.initializerNames)
+    var constantOnly: [Bool] = []
+    let inputs = Set(original.inputNames)
+    for (i, n) in nodes.enumerated() {
+      for x in n.inputs where !x.isEmpty {
+        // Read before it is produced: not topologically ordered.
+        guard producedAt[x] != nil || inputs.contains(x) || original.isInitializer(x) else { return nil }
+        lastRead[x] = i
+      }
+      let derived = n.inputs.allSatisfy { $0.isEmpty || constant.contains($0) }
+      constantOnly.append(derived)
+      for o in n.outputs where !o.isEmpty {
+        producedAt[o] = i
+        if derived { constant.insert(o) }
+      }
+    }
+    let outputs = Set(original.outputNames)
+    let positions = Set(sites.compactMap { producedAt[$0] }).sorted()
+    var cuts: [Cut] = []
+    for p in positions where p > 0 {
+      var frontier: [String] = []
+      for (v, i) in producedAt where i < p && !constant.contains(v) && ((lastRead[v] ?? -1) >= p || outputs.contains(v)) {
+        frontier.append(v)
+      }
+      cuts.append(Cut(position: p, frontier: frontier.sorted()))
+    }
+    guard !cuts.isEmpty else { return nil }
+    self.cuts = cuts
+    self.original = original
+    self.nodes = nodes
+    self.constantOnly = constantOnly
+    self.constants = constant
+  }
+
+  /// The latest cut before which `candidate` has every node of the original unchanged (the same
+  /// node, reading the same constants), or nil. Constant-only nodes are compared where read, not
+  /// in order: a rewrite drops the weights of the sites it replaces wherever they stand.
+  func latestCut(for candidate: Graph) -> Cut? {
+    guard candidate.inputNames == original.inputNames, candidate.outputNames == original.outputNames else { return nil }
+    var byOutput: [String: Node] = [:]
+    for n in candidate.nodes { for o in n.outputs where !o.isEmpty { byOutput[o] = n } }
+    var same: [String: Bool] = [:]
+    // Whether constant value `x` is defined alike in both graphs (initializer data, or the same
+    // node reading the same constants).
+    func sameConstant(_ x: String) -> Bool {
+      if let known = same[x] { return known }
+      var result = false
+      if original.isInitializer(x) {
+        result = candidate.isInitializer(x) && (try? original.constant(x)?.data()) == (try? candidate.constant(x)?.data())
+      } else if let p = original.producer(of: x) {
+        let n = original.node(p)
+        result = byOutput[x] == n && n.inputs.allSatisfy { $0.isEmpty || sameConstant($0) }
+      }
+      same[x] = result
+      return result
+    }
+    var matched = 0
+    let limit = cuts.last!.position
+    while matched < limit {
+      let n = nodes[matched]
+      if !constantOnly[matched] {
+        guard let o = n.outputs.first(where: { !$0.isEmpty }), byOutput[o] == n,
+          n.inputs.allSatisfy({ $0.isEmpty || !constants.contains($0) || sameConstant($0) })
+        else { break }
+      }
+      matched += 1
+    }
+    return cuts.last { $0.position <= matched }
+  }
+
+  /// `candidate` without the original's nodes before `cut` (those computing from constants alone
+  /// stay), the cut's frontier declared as graph inputs; nil when a remaining node reads a value
+  /// the cut does not provide. Run it with the frontier's values and the original inputs.
+  func truncated(_ candidate: Model, at cut: Cut) -> Model? {
+    var removed = Set<String>()
+    for (i, n) in nodes.prefix(cut.position).enumerated() where !constantOnly[i] {
+      for o in n.outputs where !o.isEmpty { removed.insert(o) }
+    }
+    var graph = candidate.graph
+    var read = Set<String>()
+    for (id, n) in zip(graph.nodeIDs, graph.nodes) where n.outputs.contains(where: removed.contains) {
+      graph.remove(id)
+      read.formUnion(n.inputs)
+    }
+    // The weights only those nodes read would be decoded for nothing.
+    graph.removeUnused(read)
+    let frontier = Set(cut.frontier)
+    for n in graph.nodes {
+      for x in n.inputs where !x.isEmpty && !graph.isDefined(x) && !frontier.contains(x) { return nil }
+    }
+    for v in cut.frontier { graph.addInput(ValueInfo(name: v, dataType: nil, shape: nil)) }
+    return Model(graph: graph, opsets: candidate.opsets)
+  }
+}

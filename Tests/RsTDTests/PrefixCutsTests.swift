@@ -1,0 +1,102 @@
+import Executor
+import ONNX
+import RsTDTestSupport
+import TensorAlgebra
+import XCTest
+
+@testable import RsTD
+
+/// Probes run from the original's values at a cut (`PrefixCuts`, `OutputBench.difference`): the
+/// same outputs, bit for bit, as running the whole candidate.
+final class PrefixCutsTests: XCTestCase {
+  /// x → Conv a → Relu (r1) → Conv b → Relu (r2) → Conv c → Add(c, r1) (s) → Conv d → y; a's
+  /// bias comes from a Constant node (PP-OCR det stores its weights so).
+  private func model(cWeight: String = "c.w", aWeightSeed: UInt64 = 1) throws -> Model {
+    var b = TestGraphBuilder(opset: 13)
+    var g = SeededNormal(seed: 5)
+    b.input("x", shape: [1, 3, 8, 8])
+    var first = SeededNormal(seed: aWeightSeed)
+    b.initializer("a.w", first.tensor([4, 3, 3, 3]))
+    b.constantNode(name: "", output: "a.b", g.tensor([4]))
+    b.initializer("b.w", g.tensor([4, 4, 3, 3]))
+    b.initializer("c.w", g.tensor([4, 4, 1, 1]))
+    b.initializer("c.w2", g.tensor([4, 4, 1, 1]))
+    b.initializer("d.w", g.tensor([2, 4, 3, 3]))
+    let same = [Attribute("kernel_shape", .ints([3, 3])), Attribute("pads", .ints([1, 1, 1, 1]))]
+    b.node("Conv", name: "a", inputs: ["x", "a.w", "a.b"], outputs: ["a_out"], attributes: same)
+    b.node("Relu", name: "ra", inputs: ["a_out"], outputs: ["r1"])
+    b.node("Conv", name: "b", inputs: ["r1", "b.w"], outputs: ["b_out"], attributes: same)
+    b.node("Relu", name: "rb", inputs: ["b_out"], outputs: ["r2"])
+    b.node("Conv", name: "c", inputs: ["r2", cWeight], outputs: ["c_out"], attributes: [Attribute("kernel_shape", .ints([1, 1]))])
+    b.node("Add", name: "skip", inputs: ["c_out", "r1"], outputs: ["s"])
+    b.node("Conv", name: "d", inputs: ["s", "d.w"], outputs: ["y"], attributes: same)
+    b.output("y", shape: [1, 2, 8, 8])
+    return try b.model()
+  }
+
+  private func inputs(_ n: Int) -> [[String: TensorValue]] {
+    var g = SeededNormal(seed: 9)
+    return (0..<n).map { _ in ["x": TensorValue(shape: [1, 3, 8, 8], floats: g.tensor([1, 3, 8, 8]).scalars)] }
+  }
+
+  func testACandidateChangingALaterSiteRunsFromTheCutWithTheSameOutputs() throws {
+    let original = try model()
+    let candidate = try model(cWeight: "c.w2")
+    let cuts = try XCTUnwrap(PrefixCuts(original: original.graph, sites: ["b_out", "c_out", "y"]))
+    XCTAssertEqual(cuts.cuts.map(\.frontier), [["r1"], ["r1", "r2"], ["s"]])
+    // The first node that differs is c: the cut before it, not the later one before d.
+    let cut = try XCTUnwrap(cuts.latestCut(for: candidate.graph))
+    XCTAssertEqual(cut.frontier, ["r1", "r2"])
+    XCTAssertNil(cuts.latestCut(for: try model(aWeightSeed: 2).graph), "a change before every cut")
+    let truncated = try XCTUnwrap(cuts.truncated(candidate, at: cut))
+    XCTAssertEqual(truncated.graph.nodes.filter { $0.opType != "Constant" }.map(\.name), ["c", "skip", "d"])
+
+    // The truncated model fed the original's values gives the candidate's outputs, bit for bit.
+    let reference = try Executor(model: original)
+    let whole = try Executor(model: candidate)
+    let partial = try Executor(model: truncated)
+    for x in inputs(2) {
+      var held: [String: TensorValue] = [:]
+      try reference.observe(x, observing: Set(cut.frontier)) { held[$0] = $1 }
+      let expected = try XCTUnwrap(try whole.run(x)["y"]?.floats)
+      let got = try XCTUnwrap(try partial.run(held.merging(x) { a, _ in a })["y"]?.floats)
+      XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern))
+    }
+  }
+
+  func testTheBenchMeasuresACandidateFromTheCutAsItWouldWhole() throws {
+    let original = try model()
+    let candidate = try model(cWeight: "c.w2")
+    var check = OutputCheck()
+    check.inputs = inputs(3)
+    check.probeSamples = 2
+    var bench = try OutputBench(original: original, check: check, seed: 1, watching: ["b_out": 4, "c_out": 4, "y": 2])
+    let runs = bench.runs
+    // Two inputs held (from the cut), the third run whole.
+    let measured = try XCTUnwrap(bench.difference(of: candidate))
+    XCTAssertEqual(bench.runs, runs + 3)
+    XCTAssertEqual(bench.prefixRuns, 2)
+    let probe = try XCTUnwrap(bench.difference(of: candidate, inputs: 2))
+    XCTAssertEqual(bench.prefixRuns, 4)
+    _ = try XCTUnwrap(bench.difference(of: try model(aWeightSeed: 2), inputs: 2))
+    XCTAssertEqual(bench.prefixRuns, 4, "a change before every cut runs whole")
+    var expected = OutputDifference()
+    var probed = OutputDifference()
+    let (a, b) = (try Executor(model: original), try Executor(model: candidate))
+    for (n, x) in check.inputs!.enumerated() {
+      let (y, z) = (try a.run(x), try b.run(x))
+      expected.add(reference: y, candidate: z)
+      if n < 2 { probed.add(reference: y, candidate: z) }
+    }
+    XCTAssertGreaterThan(expected.error, 0)
+    XCTAssertEqual(measured.perOutput, expected.perOutput)
+    XCTAssertEqual(probe.perOutput, probed.perOutput)
+    // A candidate that does not compile is still unmeasurable.
+    var broken = candidate
+    let c = try XCTUnwrap(broken.graph.nodeIDs.first { broken.graph.node($0).name == "c" })
+    var node = broken.graph.node(c)
+    node.opType = "NoSuchOp"
+    _ = broken.graph.replace(c, with: [node])
+    XCTAssertNil(bench.difference(of: broken, inputs: 2))
+  }
+}
