@@ -20,6 +20,7 @@ string agreement), digits: held-out accuracy.
 """
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -141,13 +142,16 @@ def main():
             if fit == "weights":
                 opts += ["--allocation", "weights"]
             opts += a.extra.split()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             res = H.run_cli(cli, src, dst, *opts)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
             if res.returncode != 0:
                 print(res.describe())
                 continue
             m = res.report["measurement"]
             row = {"model": model, "method": a.method, "samples": count, "ratio": ratio if ratio == "default" else float(ratio), "fit": fit,
-                   "seconds": round(res.seconds, 1), "conv": round(conv_ratio(src, dst), 4),
+                   "seconds": round(res.seconds, 1), "cpu": round(cpu, 1), "conv": round(conv_ratio(src, dst), 4),
                    "calError": m["outputError"], "estimate": m.get("estimatedError"), "runs": m["modelRuns"]}
             if model == "digits":
                 got = H.session(dst).run(None, {"input": ex})[0]
