@@ -119,8 +119,9 @@ extension Rewriter {
 
   /// E[x xᵀ] = Cov(x) + μ μᵀ of `m`, row-major.
   private func secondMoment(_ m: SecondMoments) -> [Double] {
-    let c = m.dimension
-    return (0..<(c * c)).map { m.covariance[$0] + m.mean[$0 / c] * m.mean[$0 % c] }
+    // `covariance` and `mean` are computed on each access: read them once.
+    let (c, covariance, mean) = (m.dimension, m.covariance, m.mean)
+    return (0..<(c * c)).map { covariance[$0] + mean[$0 / c] * mean[$0 % c] }
   }
 
   /// Ranks of a spatial site's response curve that are refitted; the others are interpolated.
