@@ -255,10 +255,7 @@ def test_response_fit_beats_weight_fit_on_calibration_and_held_out_digits(method
 
 def test_calibration_holds_the_target_on_its_samples(tmp_path):
     cal, _, _ = _digits_split(tmp_path)
-    # svd: under --method auto the spatial option meets 0.1 at --ratio 0.4 at once (0.080), and the
-    # bound would have nothing to do.
-    out, report, _ = rewrite(tmp_path, DIGITS, "--calibration", str(cal), "--target-error", "0.1", "--ratio", "0.4",
-                             "--method", "svd")
+    out, report, _ = rewrite(tmp_path, DIGITS, "--calibration", str(cal), "--target-error", "0.1", "--ratio", "0.4")
     m = report["measurement"]
     assert m["bound"] == 0.1 and m["outputError"] <= 0.1 and m["plannedError"] > 0.1, m
     assert m["inputs"].startswith("calibration: 32 sample(s)"), m  # --calibration-samples default: 32

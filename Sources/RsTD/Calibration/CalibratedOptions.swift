@@ -5,11 +5,11 @@ import TensorAlgebra
 /// response errors d (docs/calibration.md, "Several formats per site").
 extension Rewriter {
   /// Whether the calibrated allocation offers several formats per site (svd, spatial, tucker2):
-  /// under `--method auto` (the default) when it runs at all (response fits and allocation,
+  /// under `--method mixed` when it runs at all (response fits and allocation,
   /// factorized fp32, `--ratio` or an output bound). The bench then also streams the input
   /// statistics those formats' fits need.
   var mixesFormats: Bool {
-    guard options.method == .auto, options.allocation == .responses, options.fit == .responses, options.layout == .factorized,
+    guard options.method == .mixed, options.allocation == .responses, options.fit == .responses, options.layout == .factorized,
       options.weights == .fp32, options.check.enabled
     else { return false }
     if case .ratio = options.ranks { return true }

@@ -14,7 +14,7 @@ extension Rewriter {
   ///
   /// Each eligible site (`respondsToFit`, opened by the plan: factored, or kept by the budget or a
   /// weight-error bound) gets its options with their response errors d (`calibratedSites`: svd's
-  /// response curve from the bench's output covariance; under `--method auto` also spatial and
+  /// response curve from the bench's output covariance; under `--method mixed` also spatial and
   /// tucker2 points) and one probe (the site alone at its reference option) for its sensitivity
   /// g, one for all its formats; the model's error is estimated as √(Σ g²·d²); a second probe at
   /// the option a first allocation gives each site (in whatever format) refines g there. Under
@@ -28,7 +28,7 @@ extension Rewriter {
     into model: inout Model
   ) throws -> RewriteOutcome? {
     guard options.allocation == .responses, options.fit == .responses, options.layout == .factorized, options.weights == .fp32,
-      [.svd, .auto, .spatial].contains(options.method)
+      [.svd, .auto, .spatial, .mixed].contains(options.method)
     else { return nil }
     var ratio: Double?
     if case .ratio(let r) = options.ranks { ratio = r }
