@@ -9,6 +9,9 @@ public enum Method: String, CaseIterable, Sendable, Codable {
   case kron
   /// Spatially separable filters (k1×1 then 1×k2) for ungrouped 2-D k×k convs; other sites svd.
   case spatial
+  /// `auto`, except that the calibrated allocation chooses each site's format among svd, spatial
+  /// and tucker2 on their response curves (docs/calibration.md, "Several formats per site").
+  case mixed
 }
 
 /// How the factors appear in the written model.

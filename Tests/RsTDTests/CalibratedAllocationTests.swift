@@ -102,11 +102,11 @@ final class CalibratedAllocationTests: XCTestCase {
       return p
     }
     // d ≤ 0.25 from rank 5; the aligned ranks are even: 6.
-    XCTAssertEqual(CalibratedSite.referenceRank(points: points, curve: curve), 6)
+    XCTAssertEqual(CalibratedSite.reference(points: points)?.ranks, [6])
     // Only ranks with large error: the most accurate of them.
-    XCTAssertEqual(CalibratedSite.referenceRank(points: Array(points.prefix(3)), curve: curve), 2)
+    XCTAssertEqual(CalibratedSite.reference(points: Array(points.prefix(3)))?.ranks, [2])
     // Responses that do not vary: nothing to probe.
-    XCTAssertNil(CalibratedSite.referenceRank(points: points, curve: Array(repeating: 0, count: 9)))
+    XCTAssertNil(CalibratedSite.reference(points: points.map { var p = $0; p.error = 0; return p }))
   }
 
   func testTheSensitivityIsInterpolatedBetweenProbesAndHeldBeyondThem() throws {
@@ -114,7 +114,7 @@ final class CalibratedAllocationTests: XCTestCase {
     let curve = [1, 0.6, 0.3, 0.1, 0]
     let points = (1...3).map { CurvePoint(format: .svd, ranks: [$0], params: $0 * 8, error: curve[$0]) }
     var s = CalibratedSite(
-      index: 0, site: site, format: .svd, moments: SecondMoments(dimension: 4), bias: [0, 0, 0, 0], curve: curve, points: points,
+      index: 0, site: site, inputs: [.svd: FitInputs(moments: SecondMoments(dimension: 4))], bias: [0, 0, 0, 0], points: points,
       keep: CurvePoint(format: nil, ranks: [], params: 16, error: 0))
     XCTAssertEqual(s.sensitivity(at: 0.3), 0, "no probe yet")
     s.probes = [(0.3, 0.06), (0.6, 0.24)]  // g = 0.2 at d = 0.3, 0.4 at d = 0.6
@@ -124,5 +124,28 @@ final class CalibratedAllocationTests: XCTestCase {
     XCTAssertEqual(s.sensitivity(at: 0.9), 0.4, accuracy: 1e-12)
     let c = s.allocationCurve(aligned: false)
     XCTAssertEqual(c.map(\.error), [0.6 * 0.4, 0.3 * 0.2, 0.1 * 0.2, 0].map { $0 }, "g(d)·d per rank, then kept whole")
+  }
+
+  func testOneSensitivityPricesEveryFormatAndTheAllocationPicksAcrossThem() throws {
+    let site = try onlySite(try TestModel.conv(weightShape: [4, 2, 3, 3]))
+    var points = [(1, 0.6), (2, 0.3), (3, 0.1)].map { CurvePoint(format: .svd, ranks: [$0.0], params: 10 * $0.0, error: $0.1) }
+    points += [([1, 2], 12, 0.2), ([2, 4], 22, 0.05)].map { CurvePoint(format: .tucker2, ranks: $0.0, params: $0.1, error: $0.2) }
+    for n in points.indices { points[n].aligned = points[n].ranks == [2] || points[n].ranks == [2, 4] }
+    var s = CalibratedSite(
+      index: 0, site: site, inputs: [.svd: FitInputs(moments: SecondMoments(dimension: 4))], bias: [0, 0, 0, 0], points: points,
+      keep: CurvePoint(format: nil, ranks: [], params: 72, error: 0))
+    XCTAssertEqual(s.reference?.format, .svd, "the reference probe is in svd")
+    XCTAssertEqual(s.reference?.ranks, [2])
+    XCTAssertEqual(s.responseError(CurvePoint(format: .tucker2, ranks: [1, 2], params: 0, error: 9)), 0.2)
+    s.probes = [(0.3, 0.06)]  // g = 0.2, whatever the format
+    let all = s.allocationCurve(aligned: false)
+    for (got, want) in zip(all.map(\.error), [0.12, 0.06, 0.02, 0.04, 0.01, 0]) { XCTAssertEqual(got, want, accuracy: 1e-12) }
+    XCTAssertEqual(all.count, 6)
+    XCTAssertEqual(s.allocationCurve(aligned: true).map(\.ranks), [[2], [2, 4], []], "aligned points per format")
+    // At cost 12 tucker2 [1, 2] (0.04) beats svd rank 1 (0.12); at 22, tucker2 [2, 4] beats svd rank 2.
+    XCTAssertEqual(allocate(curves: [all], budget: 12).first?.ranks, [1, 2])
+    XCTAssertEqual(allocate(curves: [all], budget: 22).first?.format, .tucker2)
+    XCTAssertEqual(allocate(curves: [all], budget: 22).first?.ranks, [2, 4])
+    XCTAssertEqual(allocate(curves: [all], budget: 10).first?.format, .svd)
   }
 }

@@ -2,7 +2,9 @@
 """Calibrated allocation (docs/calibration.md) against the weight-curve allocation on the real
 models, with calibration and evaluation inputs disjoint.
 
-  python3 bench/calibrated-allocation/run.py [--models det,cls,rec,digits] [--ratios 0.5] [--samples 8,16,32] [--method svd] [--out DIR]
+  python3 bench/calibrated-allocation/run.py [--models det,cls,rec,digits] [--ratios 0.5,default] [--samples 8,16,32] [--method svd] [--out DIR]
+
+--ratios default: no --ratio (the default output bound).
 
 Calibration data (made here, deterministic):
   det     scikit-image images that are NOT in the evaluation set (rocket, coins, clock, moon,
@@ -18,6 +20,7 @@ string agreement), digits: held-out accuracy.
 """
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -98,7 +101,7 @@ def conv_ratio(src, dst) -> float:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="det,cls,digits")
-    ap.add_argument("--ratios", default="0.5")
+    ap.add_argument("--ratios", default="0.5", help="comma separated; 'default' = no --ratio (the default bound)")
     ap.add_argument("--fits", default="weights,calibrated", help="weights: weight-curve ranks, response factors; calibrated: this allocation")
     ap.add_argument("--samples", default="", help="--calibration-samples, comma separated for a study "
                     "(default: 150 for digits, 12 otherwise)")
@@ -133,17 +136,22 @@ def main():
             ev = H.Evaluator(f"ppocr-{model}", model, src)
         for count, ratio, fit in ((c, r, f) for c in counts for r in a.ratios.split(",") for f in a.fits.split(",")):
             dst = out / f"{model}.{count}.{ratio}.{fit}.onnx"
-            opts = ["--calibration", str(cal), "--calibration-samples", str(count), "--method", a.method, "--ratio", ratio]
+            # ratio "default": no --ratio, the default output bound
+            opts = ["--calibration", str(cal), "--calibration-samples", str(count), "--method", a.method]
+            opts += [] if ratio == "default" else ["--ratio", ratio]
             if fit == "weights":
                 opts += ["--allocation", "weights"]
             opts += a.extra.split()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             res = H.run_cli(cli, src, dst, *opts)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
             if res.returncode != 0:
                 print(res.describe())
                 continue
             m = res.report["measurement"]
-            row = {"model": model, "method": a.method, "samples": count, "ratio": float(ratio), "fit": fit,
-                   "seconds": round(res.seconds, 1), "conv": round(conv_ratio(src, dst), 4),
+            row = {"model": model, "method": a.method, "samples": count, "ratio": ratio if ratio == "default" else float(ratio), "fit": fit,
+                   "seconds": round(res.seconds, 1), "cpu": round(cpu, 1), "conv": round(conv_ratio(src, dst), 4),
                    "calError": m["outputError"], "estimate": m.get("estimatedError"), "runs": m["modelRuns"]}
             if model == "digits":
                 got = H.session(dst).run(None, {"input": ex})[0]

@@ -71,7 +71,7 @@ def phase_of(line: str) -> str | None:
     factoring), which belong to the phase that makes the candidate (its model runs print
     nothing)."""
     line = line.rstrip("…").strip()
-    if line.startswith(("emitting", "factoring", "fitting")):
+    if line.startswith(("emitting", "factoring", "fitting", "probed ")):
         return None
     if m := re.match(r"probing site \d+ of \d+ \((.*)\)", line):
         return f"probing ({m.group(1)})"

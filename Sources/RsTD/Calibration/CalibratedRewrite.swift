@@ -13,11 +13,12 @@ extension Rewriter {
   /// output bound.
   ///
   /// Each eligible site (`respondsToFit`, opened by the plan: factored, or kept by the budget or a
-  /// weight-error bound) gets its response curve d(r) from the bench's output covariance and
-  /// one probe (the site alone at its reference rank) for its sensitivity g; the model's error
-  /// is estimated as √(Σ g²·d(r)²); a second probe at the rank a first allocation gives each
-  /// site refines g there. Under `--ratio` the estimate is minimised at the budget
-  /// (`allocate(curves:budget:)`); under a bound the cheapest choice with estimate ≤ the target
+  /// weight-error bound) gets its options with their response errors d (`calibratedSites`: svd's
+  /// response curve from the bench's output covariance; under `--method mixed` also spatial and
+  /// tucker2 points) and one probe (the site alone at its reference option) for its sensitivity
+  /// g, one for all its formats; the model's error is estimated as √(Σ g²·d²); a second probe at
+  /// the option a first allocation gives each site (in whatever format) refines g there. Under
+  /// `--ratio` the estimate is minimised at the budget (`allocate(curves:budget:)`); under a bound the cheapest choice with estimate ≤ the target
   /// (`allocate(curves:errorBound:)`) is measured and the target tightened by the measured
   /// excess until the measurement meets the bound. Returns nil when no measured attempt does
   /// (the back-off then takes over, with the bench's run count kept). Other sites keep their plan.
@@ -28,7 +29,7 @@ extension Rewriter {
     into model: inout Model
   ) throws -> RewriteOutcome? {
     guard options.allocation == .responses, options.fit == .responses, options.layout == .factorized, options.weights == .fp32,
-      [.svd, .auto, .spatial].contains(options.method)
+      [.svd, .auto, .spatial, .mixed].contains(options.method)
     else { return nil }
     var ratio: Double?
     if case .ratio(let r) = options.ranks { ratio = r }
@@ -38,8 +39,8 @@ extension Rewriter {
     guard !sites.isEmpty else { return nil }
 
     // Sensitivities: the site alone at `rank` of each (site, rank) job, on the probe inputs.
-    func probe(_ jobs: [(site: Int, rank: Int)], _ what: String) throws {
-      let fits = try parallelMap(jobs) { j in try responseFit(sites[j.site], rank: j.rank, graph: original.graph) }
+    func probe(_ jobs: [(site: Int, point: CurvePoint)], _ what: String) throws {
+      let fits = try parallelMap(jobs) { j in try responseFit(sites[j.site], j.point, graph: original.graph) }
       for (n, (j, fit)) in zip(jobs, fits).enumerated() {
         progress?("probing site \(n + 1) of \(jobs.count) (\(what))")
         let s = sites[j.site].index
@@ -47,10 +48,13 @@ extension Rewriter {
         var candidate = original
         _ = try apply(calibrated(base, sites, fits: [s: fit]), to: &candidate, withholding: withheld)
         let e = bench.error(of: candidate, inputs: bench.probeInputs(options.check.probeSamples))
-        sites[j.site].probes.append((sites[j.site].curve[j.rank], e.isFinite ? min(e, 1e6) : 1e6))
+        let d = sites[j.site].responseError(j.point)
+        sites[j.site].probes.append((d, e.isFinite ? min(e, 1e6) : 1e6))
+        // What one probe measured, so that g = e / d can be compared across formats (docs/calibration.md).
+        progress?("probed \(sites[j.site].site.node.outputs[0]) as \(j.point.format!.rawValue) \(j.point.ranks): d \(OutputMeasurement.format(d)), model error \(OutputMeasurement.format(e))")
       }
     }
-    try probe(sites.indices.compactMap { n in sites[n].referenceRank.map { (n, $0) } }, "reference ranks")
+    try probe(sites.indices.compactMap { n in sites[n].reference.map { (n, $0) } }, "reference ranks")
 
     // What the other sites hold, and the budget left to the calibrated ones.
     let planner = base.planner
@@ -86,37 +90,39 @@ extension Rewriter {
       budget = left
     }
     var curves = sites.map { $0.allocationCurve(aligned: aligned) }
-    // Refinement: probe each site again at the rank a first allocation gives it (when that is not
-    // the reference rank or kept whole), so that g is measured near where it is used. Under a
-    // budget with aligned ranks, the unaligned first allocation's ranks are probed too: its
-    // sites sit far below their aligned ranks, where g is otherwise extrapolated from the
-    // reference probe (PP-OCR cls, 128 samples, --ratio 0.5 without the latency guard: the
-    // unaligned choice was estimated at 0.10 and measured above 0.68).
+    // Refinement: probe each site again at the option a first allocation gives it (when that is
+    // not the reference or kept whole), in whatever format, so that g is measured near where it
+    // is used. Under a budget with aligned ranks, the unaligned first allocation's options are
+    // probed too: its sites sit far below their aligned ranks, where g is otherwise extrapolated
+    // from the reference probe (PP-OCR cls, 128 samples, --ratio 0.5 without the latency guard:
+    // the unaligned choice was estimated at 0.10 and measured above 0.68).
     let first = budget.map { allocate(curves: curves, budget: $0) } ?? allocate(curves: curves, errorBound: bound!)
     var firsts = [first]
     if let budget, aligned { firsts.append(allocate(curves: sites.map { $0.allocationCurve(aligned: false) }, budget: budget)) }
-    var refining: [(site: Int, rank: Int)] = []
+    var refining: [(site: Int, point: CurvePoint)] = []
     for choice in firsts {
       for (n, p) in zip(sites.indices, choice) {
-        guard p.format != nil, p.ranks[0] != sites[n].referenceRank, sites[n].curve[p.ranks[0]] != 0,
-          !refining.contains(where: { $0.site == n && $0.rank == p.ranks[0] })
+        let reference = sites[n].reference
+        let same = p.format == reference?.format && p.ranks == reference?.ranks
+        guard p.format != nil, !same, sites[n].responseError(p) != 0,
+          !refining.contains(where: { $0.site == n && $0.point.format == p.format && $0.point.ranks == p.ranks })
         else { continue }
-        refining.append((n, p.ranks[0]))
+        refining.append((n, p))
       }
     }
     try probe(refining, "refining")
     curves = sites.map { $0.allocationCurve(aligned: aligned) }
 
     // Choose, emit, measure.
-    var tried: [[Int]: (Model, [SiteReport], OutputDifference?)] = [:]
-    var preparedOf: [[Int]: PreparedRewrite] = [:]
+    var tried: [[String]: (Model, [SiteReport], OutputDifference?)] = [:]
+    var preparedOf: [[String]: PreparedRewrite] = [:]
     func attempt(_ chosen: [CurvePoint]) throws -> (Model, [SiteReport], OutputDifference?) {
-      let signature = chosen.map { $0.format == nil ? 0 : $0.ranks[0] }
+      let signature = choiceSignature(chosen)
       if let seen = tried[signature] { return seen }
       var fits = [Int: Factorization?]()
-      let jobs = zip(sites, chosen).map { ($0, $1.format == nil ? nil : $1.ranks[0]) }
-      let made = try parallelMap(jobs) { s, r in
-        try r.map { try responseFit(s, rank: $0, graph: original.graph) }
+      let jobs = zip(sites, chosen).map { ($0, $1.format == nil ? nil : $1) }
+      let made = try parallelMap(jobs) { s, p in
+        try p.map { try responseFit(s, $0, graph: original.graph) }
       }
       for (s, f) in zip(sites, made) { fits[s.index] = .some(f) }
       var candidate = original
@@ -142,7 +148,7 @@ extension Rewriter {
       if aligned { candidates.append(allocate(curves: sites.map { $0.allocationCurve(aligned: false) }, budget: budget)) }
       var chosen = candidates[0]
       var (m, rows, d) = try attempt(chosen)
-      for alternative in candidates.dropFirst() where !tried.keys.contains(alternative.map { $0.format == nil ? 0 : $0.ranks[0] }) {
+      for alternative in candidates.dropFirst() where !tried.keys.contains(choiceSignature(alternative)) {
         progress?("measuring another allocation of the same budget (estimate \(OutputMeasurement.format(estimatedError(alternative))) against \(OutputMeasurement.format(estimatedError(chosen))), measured \(OutputMeasurement.format(d?.error ?? .infinity)))")
         let other = try attempt(alternative)
         if (other.2?.error ?? .infinity) < (d?.error ?? .infinity) { (chosen, m, rows, d) = (alternative, other.0, other.1, other.2) }
@@ -172,7 +178,7 @@ extension Rewriter {
     guard var a = accepted else { return nil }
     // Sequential correction of the accepted choice, kept only if the measured error does not grow
     // (each of its stages is also kept only then), so the bound still holds.
-    if options.correctionStages > 0, let prepared = preparedOf[a.chosen.map { $0.format == nil ? 0 : $0.ranks[0] }] {
+    if options.correctionStages > 0, let prepared = preparedOf[choiceSignature(a.chosen)] {
       let (corrected, measured) = try correctSequentially(
         prepared, original: original, compiled: compiled, bench: &bench, measured: a.difference)
       var candidate = original
@@ -190,12 +196,12 @@ extension Rewriter {
     let rowOf = rowIndexOfSite(base)
     for (s, p) in zip(sites, a.chosen) {
       let row = rowOf[s.index]
-      rows[row].outputErrorAlone = s.referenceRank == nil ? nil : s.probeError
-      rows[row].probeRank = s.referenceRank
+      rows[row].outputErrorAlone = s.reference == nil ? nil : s.probeError
+      rows[row].probeRank = s.reference?.ranks[0]
       rows[row].errorShare = estimate > 0 ? p.error * p.error / (estimate * estimate) : 0
     }
     let kept = zip(sites, a.chosen).filter { $0.1.format == nil }.count
-    let probed = sites.filter { $0.referenceRank != nil }.count
+    let probed = sites.filter { $0.reference != nil }.count
     let measurement = OutputMeasurement(
       status: .measured, inputs: bench.inputsDescription, bound: bound, outputError: a.difference?.error,
       outputErrors: a.difference?.perOutput, plannedError: firstError, sitesBackedOff: bound == nil ? 0 : kept,
@@ -218,86 +224,6 @@ extension Rewriter {
     return out.count == points.count ? out : nil
   }
 
-  /// The sites the calibrated allocation chooses ranks for, with their curves (in site order):
-  /// spatial where the plan chose the spatial format and the input patches were observed, else
-  /// svd on the output moments.
-  private func calibratedSites(_ base: PreparedRewrite, graph: Graph, statistics: ResponseStatistics) throws -> [CalibratedSite] {
-    let planner = base.planner
-    var found: [(Int, ConvSite, Method, SecondMoments, [Float])] = []
-    var i = 0
-    for d in base.decisions {
-      guard case .rewrite(let site) = d else { continue }
-      defer { i += 1 }
-      let opened: Bool
-      var method = Method.svd
-      switch base.plans[i] {
-      case .factor(let m, _): (opened, method) = (true, m)
-      case .keep(.excludedByBudget), .keep(.noCompressionUnderBound):
-        (opened, method) = (true, options.method == .spatial && SpatialFormat.applies(to: site) ? .spatial : .svd)
-      case .keep: opened = false
-      }
-      guard opened, respondsToFit(site), let out = site.node.outputs.first, let bias = try responseFitBias(site, graph: graph) else { continue }
-      if method == .spatial, let m = statistics.patchMoments[out], m.count > 0 {
-        found.append((i, site, .spatial, m, bias))
-      } else if let m = statistics.moments[out], m.count > 0 {
-        found.append((i, site, .svd, m, bias))
-      }
-    }
-    let made = try parallelMap(found) { index, site, method, moments, bias -> CalibratedSite? in
-      let format = planner.formatFor(method)
-      let curve = method == .spatial
-        ? try spatialCurve(site, graph: graph, moments: moments, format: format, planner: planner)
-        : try responseCurve(covariance: moments.covariance, dim: site.outputChannels)
-      let points = (1..<curve.count).compactMap { r -> CurvePoint? in
-        guard planner.unprofitableReason(site, format, ranks: [r]) == nil else { return nil }
-        var p = CurvePoint(
-          format: method, ranks: [r], params: format.cost(site, ranks: [r]).params, error: curve[r],
-          cost: planner.objectiveCost(site, format, ranks: [r]))
-        p.aligned = planner.isAligned(site, format, ranks: [r])
-        return p
-      }
-      guard !points.isEmpty else { return nil }
-      var keep = CurvePoint.keep(site)
-      keep.cost = planner.objectiveCost(site, nil, ranks: [])
-      return CalibratedSite(index: index, site: site, format: method, moments: moments, bias: bias, curve: curve, points: points, keep: keep)
-    }
-    return made.compactMap { $0 }
-  }
-
-  /// Ranks of a spatial site's response curve that are refitted; the others are interpolated.
-  static let spatialCurveRanks = 48
-
-  /// d(0) … d(full) of a spatial site: the response refit's error measured at its profitable
-  /// ranks (at most `spatialCurveRanks` of them, evenly spread, aligned ones first), linear in
-  /// between; d(0) = 1 and d(full) = 0.
-  private func spatialCurve(_ site: ConvSite, graph: Graph, moments: SecondMoments, format: any ConvFormat, planner: Planner) throws -> [Double] {
-    let full = format.fullRanks(site)[0]
-    let profitable = (1..<max(full, 1)).filter { planner.unprofitableReason(site, format, ranks: [$0]) == nil }
-    var grid = profitable
-    if grid.count > Rewriter.spatialCurveRanks {
-      let aligned = profitable.filter { planner.isAligned(site, format, ranks: [$0]) }
-      let step = Double(profitable.count - 1) / Double(Rewriter.spatialCurveRanks - 1)
-      let spread = (0..<Rewriter.spatialCurveRanks).map { profitable[Int((Double($0) * step).rounded())] }
-      grid = Array(Set(spread + aligned.prefix(Rewriter.spatialCurveRanks))).sorted()
-    }
-    let measured = try spatialResponseCurve(try site.kernel(in: graph), covariance: moments.covariance, mean: moments.mean, ranks: grid)
-    var known = [(0, 1.0)] + grid.map { ($0, measured[$0]!) } + [(full, 0.0)]
-    known.sort { $0.0 < $1.0 }
-    var curve = [Double](repeating: 0, count: full + 1)
-    for k in 1..<known.count {
-      let (a, b) = (known[k - 1], known[k])
-      for r in a.0...b.0 { curve[r] = b.0 > a.0 ? a.1 + (b.1 - a.1) * Double(r - a.0) / Double(b.0 - a.0) : b.1 }
-    }
-    return curve
-  }
-
-  /// The response fit of calibrated site `s` at `rank`, in its format.
-  private func responseFit(_ s: CalibratedSite, rank: Int, graph: Graph) throws -> Factorization {
-    s.format == .spatial
-      ? try spatialResponseFactorization(s.site, graph: graph, moments: s.moments, rank: rank, bias: s.bias)
-      : try responseFactorization(s.site, graph: graph, moments: s.moments, rank: rank, bias: s.bias)
-  }
-
   /// `base` with each calibrated site at its fit in `fits` (nil: kept whole, for the allocation's
   /// reason); calibrated sites missing from `fits` and the other sites keep `base`'s plan.
   private func calibrated(_ base: PreparedRewrite, _ sites: [CalibratedSite], fits: [Int: Factorization?]) -> PreparedRewrite {
@@ -307,12 +233,12 @@ extension Rewriter {
     for s in sites {
       guard let entry = fits[s.index] else { continue }
       if let f = entry {
-        let key = "\(s.site.key)|\(s.format.rawValue)|\(options.layout.rawValue)|\(f.ranks)|responses:\(s.site.node.outputs[0])"
-        plans[s.index] = .factor(method: s.format, ranks: f.ranks)
+        let key = "\(s.site.key)|\(f.format.rawValue)|\(options.layout.rawValue)|\(f.ranks)|responses:\(s.site.node.outputs[0])"
+        plans[s.index] = .factor(method: f.format, ranks: f.ranks)
         keyOf[s.index] = key
         factorizations[key] = .success(f)
       } else {
-        plans[s.index] = .keep(.calibratedAllocation(alone: s.probeError, rank: s.referenceRank ?? 0))
+        plans[s.index] = .keep(.calibratedAllocation(alone: s.probeError, rank: s.reference?.ranks[0] ?? 0))
         keyOf[s.index] = nil
       }
     }

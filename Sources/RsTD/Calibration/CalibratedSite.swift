@@ -1,36 +1,41 @@
 import TensorAlgebra
 
-/// A site whose rank the calibrated allocation chooses (`Rewriter.rewriteCalibrated`): its
-/// response curve, the ranks it may take, and its measured sensitivity.
+/// What a format's response fit reads at a site: the output moments (svd, tucker2), the
+/// input-patch moments (spatial), and for tucker2 the input channels' moments too.
+struct FitInputs {
+  let moments: SecondMoments
+  var input: SecondMoments? = nil
+}
+
+/// A site whose format and ranks the calibrated allocation chooses (`Rewriter.rewriteCalibrated`):
+/// its options in every format it may take, and its measured sensitivity.
 ///
-/// The model's error with this site alone at rank r is modelled as `g · d(r)`, with d the
-/// response curve (`responseCurve`: the layer's relative output error at rank r on the
-/// calibration data) and g the sensitivity, measured by a probe at `referenceRank` and refined by
-/// a second one at the rank a first allocation chose.
+/// The model's error with this site alone at option p is modelled as `g · d(p)`, with d the
+/// option's response error (the layer's relative output error on the calibration data: the
+/// response curve for svd, the refit's error for spatial, the fit's stated error for tucker2)
+/// and g the sensitivity, a property of the site, not of the format (docs/calibration.md,
+/// "Several formats per site"): measured by a probe at `reference` and refined by a second one
+/// at the option a first allocation chose, whatever its format.
 struct CalibratedSite {
   /// Index among the prepared sites.
   let index: Int
   let site: ConvSite
-  /// The format of its chain: svd (response PCA) or spatial (`spatialResponseRefit`).
-  let format: Method
-  /// What the fit reads: the output moments (svd) or the input-patch moments (spatial).
-  let moments: SecondMoments
+  /// What each format's fit reads; a format without its statistics is not among the options.
+  let inputs: [Method: FitInputs]
   /// The bias the response fit corrects (`responseFitBias`).
   let bias: [Float]
-  /// d(0) … d(full rank) (spatial: measured on a grid of profitable ranks, linear between).
-  let curve: [Double]
-  /// The profitable ranks of `format` (latency guard and channel alignment marked), `error` = d(r),
-  /// `cost` under the objective.
+  /// The profitable options of every format (latency guard and channel alignment marked),
+  /// `error` = d, `cost` under the objective.
   let points: [CurvePoint]
   /// The site kept whole, under the objective.
   let keep: CurvePoint
-  /// The rank the probe runs at, nil when the responses do not vary (every rank is exact).
-  let referenceRank: Int?
-  /// The probes run so far: the response error d(r) of the probed rank and the model's error
-  /// measured with only this site rewritten at r. The first is at `referenceRank`.
+  /// The option the first probe runs at, nil when the responses do not vary (every option is exact).
+  let reference: CurvePoint?
+  /// The probes run so far: the response error d of the probed option and the model's error
+  /// measured with only this site rewritten at it. The first is at `reference`.
   var probes: [(d: Double, error: Double)] = []
 
-  /// The model's error measured at `referenceRank` (0 before the probe).
+  /// The model's error measured at `reference` (0 before the probe).
   var probeError: Double { probes.first?.error ?? 0 }
 
   /// The response error the probes aim at: the smallest rank with d(r) ≤ this is probed. Large
@@ -39,20 +44,27 @@ struct CalibratedSite {
   /// perturbation stays in the regime where the error grows linearly with d.
   static let probeResponseError = 0.25
 
-  init(
-    index: Int, site: ConvSite, format: Method, moments: SecondMoments, bias: [Float], curve: [Double], points: [CurvePoint],
-    keep: CurvePoint
-  ) {
-    (self.index, self.site, self.format, self.moments, self.bias, self.curve, self.points, self.keep) =
-      (index, site, format, moments, bias, curve, points, keep)
-    referenceRank = CalibratedSite.referenceRank(points: points, curve: curve)
+  /// The order formats are preferred in for the reference probe: svd first (every site has it),
+  /// so that one probe per site serves all of its formats.
+  static let referenceOrder: [Method] = [.svd, .spatial, .tucker2]
+
+  init(index: Int, site: ConvSite, inputs: [Method: FitInputs], bias: [Float], points: [CurvePoint], keep: CurvePoint) {
+    (self.index, self.site, self.inputs, self.bias, self.points, self.keep) = (index, site, inputs, bias, points, keep)
+    let format = Self.referenceOrder.first { f in points.contains { $0.format == f } }
+    reference = Self.reference(points: points.filter { $0.format == format })
   }
 
-  /// The smallest aligned-preferred rank with 0 < d(r) ≤ `probeResponseError`; when none is, the
-  /// rank with the smallest positive d (the most accurate profitable one); nil when d ≡ 0.
-  static func referenceRank(points: [CurvePoint], curve: [Double]) -> Int? {
-    let ranks = preferAligned(points).map { $0.ranks[0] }.filter { curve[$0] > 0 }.sorted()
-    return ranks.first { curve[$0] <= probeResponseError } ?? ranks.last
+  /// Among one format's points (`error` = d, one rank each or rank pairs growing together): the
+  /// smallest aligned-preferred one with 0 < d ≤ `probeResponseError`; when none is, the one
+  /// with the largest ranks and d > 0 (the most accurate profitable one); nil when d ≡ 0.
+  static func reference(points: [CurvePoint]) -> CurvePoint? {
+    let candidates = preferAligned(points).filter { $0.error > 0 }.sorted { $0.ranks.lexicographicallyPrecedes($1.ranks) }
+    return candidates.first { $0.error <= probeResponseError } ?? candidates.last
+  }
+
+  /// The response error d of option `p` (same format and ranks), 0 when it is not an option.
+  func responseError(_ p: CurvePoint) -> Double {
+    points.first { $0.format == p.format && $0.ranks == p.ranks }?.error ?? 0
   }
 
   /// The sensitivity g(d) = e / d at response error d: each probe's measured e / d, linear in d
@@ -67,13 +79,22 @@ struct CalibratedSite {
     return b.d > a.d ? a.g + (b.g - a.g) * (d - a.d) / (b.d - a.d) : b.g
   }
 
-  /// The options the allocation chooses from: the ranks (aligned ones only when `aligned`) with
-  /// error g(d(r))·d(r), then the site kept whole.
+  /// The options the allocation chooses from: every format's points (aligned ones only when
+  /// `aligned`, per format) with error g(d)·d, then the site kept whole. The allocation's lower
+  /// hull in (cost, error²) then picks from all formats at once.
   func allocationCurve(aligned: Bool) -> [CurvePoint] {
-    (aligned ? preferAligned(points) : points).map { p in
+    var formats: [Method] = []
+    for p in points where !formats.contains(p.format!) { formats.append(p.format!) }
+    let offered = formats.flatMap { f in aligned ? preferAligned(points.filter { $0.format == f }) : points.filter { $0.format == f } }
+    return offered.map { p in
       var q = p
       q.error = sensitivity(at: p.error) * p.error
       return q
     } + [keep]
   }
+}
+
+/// A choice of options, one per site, as a dictionary key (format and ranks; kept whole: "-").
+func choiceSignature(_ chosen: [CurvePoint]) -> [String] {
+  chosen.map { p in p.format.map { "\($0.rawValue)\(p.ranks)" } ?? "-" }
 }

@@ -22,8 +22,12 @@ extension Rewriter {
       defer { i += 1 }
       guard respondsToFit(site), let out = site.node.outputs.first, !out.isEmpty else { continue }
       watched[out] = site.outputChannels
-      // A tucker2 fit also needs the input channels' second moment (`tucker2ResponseFit`).
-      if case .factor(.tucker2, _) = prepared.plans[i], let x = site.node.inputs.first, !x.isEmpty {
+      // A tucker2 fit also needs the input channels' second moment (`tucker2ResponseFit`); so does
+      // a site the calibrated allocation may make tucker2 (`calibratedFormats`).
+      var tucker2 = false
+      if case .factor(.tucker2, _) = prepared.plans[i] { tucker2 = true }
+      if mixesFormats && opensToAllocation(prepared.plans[i]) && site.kernelArea > 1 { tucker2 = true }
+      if tucker2, let x = site.node.inputs.first, !x.isEmpty {
         watched[x] = site.inputChannelsPerGroup
       }
     }
@@ -38,17 +42,28 @@ extension Rewriter {
     for d in prepared.decisions {
       guard case .rewrite(let site) = d else { continue }
       defer { i += 1 }
-      let spatial: Bool
+      var spatial: Bool
       switch prepared.plans[i] {
       case .factor(.spatial, _), .factor(.cp, _): spatial = true
       // A site the budget or a bound kept may be opened by the calibrated allocation.
       case .keep(.excludedByBudget), .keep(.noCompressionUnderBound): spatial = options.method == .spatial && SpatialFormat.applies(to: site)
       default: spatial = false
       }
+      // Under several formats per site, every site the allocation opens may become spatial.
+      if mixesFormats && opensToAllocation(prepared.plans[i]) && SpatialFormat.applies(to: site) { spatial = true }
       guard spatial, respondsToFit(site), let out = site.node.outputs.first, !out.isEmpty, let spec = PatchSpec(site) else { continue }
       watched[out] = spec
     }
     return watched
+  }
+
+  /// Whether the calibrated allocation chooses for a site with plan `plan` (`calibratedSites`):
+  /// factored, or kept by the budget or a weight-error bound.
+  func opensToAllocation(_ plan: PlanDecision) -> Bool {
+    switch plan {
+    case .factor, .keep(.excludedByBudget), .keep(.noCompressionUnderBound): true
+    case .keep: false
+    }
   }
 
   /// Whether `site`'s factors can be fitted to its responses (svd of an ungrouped conv in the

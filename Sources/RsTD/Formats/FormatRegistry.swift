@@ -10,7 +10,7 @@ enum FormatRegistry {
 
   /// The format implementing `method`; `auto` reads as svd.
   static func format(for method: Method) -> any ConvFormat {
-    guard let f = formats[method == .auto ? .svd : method] else {
+    guard let f = formats[method == .auto || method == .mixed ? .svd : method] else {
       preconditionFailure("method \(method.rawValue) has no format in FormatRegistry")
     }
     return f

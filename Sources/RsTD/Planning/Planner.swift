@@ -13,7 +13,7 @@ struct Planner {
   func candidates(_ site: ConvSite) -> [any ConvFormat] {
     let methods: [Method]
     switch options.method {
-    case .auto: methods = site.kind == .conv && site.kernelArea > 1 ? [.svd, .tucker2] : [.svd]
+    case .auto, .mixed: methods = site.kind == .conv && site.kernelArea > 1 ? [.svd, .tucker2] : [.svd]
     case .spatial: methods = SpatialFormat.applies(to: site) ? [.spatial] : [.svd]
     default: methods = [options.method]
     }
