@@ -45,3 +45,18 @@ extension PreparedRewrite {
     return (planner.formatFor(m).cost(site, ranks: f.ranks).params, f.responseError ?? f.relativeError)
   }
 }
+
+extension PreparedRewrite {
+  /// The sites the planner saw, in graph order, each with its index among the `.rewrite`
+  /// decisions (the index into `plans` and `keyOf`) and its plan: the one walk every pass over
+  /// the sites uses.
+  var sitesInOrder: [(index: Int, site: ConvSite, plan: PlanDecision)] {
+    var out: [(index: Int, site: ConvSite, plan: PlanDecision)] = []
+    out.reserveCapacity(plans.count)
+    for d in decisions {
+      guard case .rewrite(let site) = d else { continue }
+      out.append((out.count, site, plans[out.count]))
+    }
+    return out
+  }
+}

@@ -31,12 +31,9 @@ extension Rewriter {
   func calibratedSites(_ base: PreparedRewrite, graph: Graph, statistics: ResponseStatistics) throws -> [CalibratedSite] {
     let planner = base.planner
     var found: [(Int, ConvSite, [Method: FitInputs], [Float])] = []
-    var i = 0
-    for d in base.decisions {
-      guard case .rewrite(let site) = d else { continue }
-      defer { i += 1 }
+    for (i, site, plan) in base.sitesInOrder {
       let planned: Method
-      switch base.plans[i] {
+      switch plan {
       case .factor(let m, _): planned = m
       case .keep(.excludedByBudget), .keep(.noCompressionUnderBound):
         planned = options.method == .spatial && SpatialFormat.applies(to: site) ? .spatial : .svd

@@ -64,12 +64,9 @@ extension Rewriter {
       var total = sites.reduce(0) { $0 + $1.keep.cost }
       var fixed = 0
       let open = Set(sites.map(\.index))
-      var i = 0
-      for d in base.decisions {
-        guard case .rewrite(let site) = d else { continue }
-        defer { i += 1 }
+      for (i, site, plan) in base.sitesInOrder {
         guard !open.contains(i) else { continue }
-        switch base.plans[i] {
+        switch plan {
         case .factor(let m, let r):
           total += planner.objectiveCost(site, nil, ranks: [])
           fixed += planner.objectiveCost(site, planner.formatFor(m), ranks: r)

@@ -77,7 +77,7 @@ extension Rewriter {
       let active = (0..<prepared.siteCount).filter { rows[siteRows[$0]].status == .rewritten }
       let levels = try backOffLevels(prepared, original: original, bench: bench)
       var allocation = OutputAllocation(sites: active, levels: levels.count)
-      let sites = prepared.decisions.compactMap { d -> ConvSite? in if case .rewrite(let site) = d { site } else { nil } }
+      let sites = prepared.sitesInOrder.map(\.site)
       for (n, s) in active.enumerated() {
         progress?("probing site \(n + 1) of \(active.count)")
         var choice = [Int](repeating: levels.count, count: prepared.siteCount)

@@ -16,17 +16,14 @@ extension Rewriter {
   /// The Conv outputs whose statistics response fits need, with their channel counts.
   func responseSites(_ prepared: PreparedRewrite) -> [String: Int] {
     var watched: [String: Int] = [:]
-    var i = 0
-    for d in prepared.decisions {
-      guard case .rewrite(let site) = d else { continue }
-      defer { i += 1 }
+    for (_, site, plan) in prepared.sitesInOrder {
       guard respondsToFit(site), let out = site.node.outputs.first, !out.isEmpty else { continue }
       watched[out] = site.outputChannels
       // A tucker2 fit also needs the input channels' second moment (`tucker2ResponseFit`); so does
       // a site the calibrated allocation may make tucker2 (`calibratedFormats`).
       var tucker2 = false
-      if case .factor(.tucker2, _) = prepared.plans[i] { tucker2 = true }
-      if mixesFormats && opensToAllocation(prepared.plans[i]) && site.kernelArea > 1 { tucker2 = true }
+      if case .factor(.tucker2, _) = plan { tucker2 = true }
+      if mixesFormats && opensToAllocation(plan) && site.kernelArea > 1 { tucker2 = true }
       if tucker2, let x = site.node.inputs.first, !x.isEmpty {
         watched[x] = site.inputChannelsPerGroup
       }
@@ -38,19 +35,16 @@ extension Rewriter {
   /// (`PatchSpec`; wider patches keep weight fits), by the Conv's output value name.
   func patchSites(_ prepared: PreparedRewrite) -> [String: PatchSpec] {
     var watched: [String: PatchSpec] = [:]
-    var i = 0
-    for d in prepared.decisions {
-      guard case .rewrite(let site) = d else { continue }
-      defer { i += 1 }
+    for (_, site, plan) in prepared.sitesInOrder {
       var spatial: Bool
-      switch prepared.plans[i] {
+      switch plan {
       case .factor(.spatial, _), .factor(.cp, _): spatial = true
       // A site the budget or a bound kept may be opened by the calibrated allocation.
       case .keep(.excludedByBudget), .keep(.noCompressionUnderBound): spatial = options.method == .spatial && SpatialFormat.applies(to: site)
       default: spatial = false
       }
       // Under several formats per site, every site the allocation opens may become spatial.
-      if mixesFormats && opensToAllocation(prepared.plans[i]) && SpatialFormat.applies(to: site) { spatial = true }
+      if mixesFormats && opensToAllocation(plan) && SpatialFormat.applies(to: site) { spatial = true }
       guard spatial, respondsToFit(site), let out = site.node.outputs.first, !out.isEmpty, let spec = PatchSpec(site) else { continue }
       watched[out] = spec
     }
@@ -77,11 +71,8 @@ extension Rewriter {
   func refitToResponses(_ prepared: PreparedRewrite, graph: Graph, statistics: ResponseStatistics) throws -> PreparedRewrite {
     var keyOf = prepared.keyOf
     var factorizations = prepared.factorizations
-    var i = 0
-    for d in prepared.decisions {
-      guard case .rewrite(let site) = d else { continue }
-      defer { i += 1 }
-      if respondsToFit(site), case .factor(.spatial, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
+    for (i, site, plan) in prepared.sitesInOrder {
+      if respondsToFit(site), case .factor(.spatial, let ranks) = plan, let oldKey = prepared.keyOf[i],
         let out = site.node.outputs.first, let moments = statistics.patchMoments[out], moments.count > 0,
         let bias = try responseFitBias(site, graph: graph)
       {
@@ -90,7 +81,7 @@ extension Rewriter {
         factorizations[key] = Result { try spatialResponseFactorization(site, graph: graph, moments: moments, rank: ranks[0], bias: bias) }
         continue
       }
-      if respondsToFit(site), case .factor(.cp, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
+      if respondsToFit(site), case .factor(.cp, let ranks) = plan, let oldKey = prepared.keyOf[i],
         let out = site.node.outputs.first, let moments = statistics.patchMoments[out], moments.count > 0,
         case .success(let weightFit)? = prepared.factorizations[oldKey], let start = weightFit.factors as? CPFactors,
         let bias = try responseFitBias(site, graph: graph)
@@ -102,7 +93,7 @@ extension Rewriter {
         }
         continue
       }
-      if respondsToFit(site), case .factor(.tucker2, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
+      if respondsToFit(site), case .factor(.tucker2, let ranks) = plan, let oldKey = prepared.keyOf[i],
         let out = site.node.outputs.first, let moments = statistics.moments[out], moments.count > 0,
         let x = site.node.inputs.first, let input = statistics.moments[x], input.count > 0,
         let bias = try responseFitBias(site, graph: graph)
@@ -114,7 +105,7 @@ extension Rewriter {
         }
         continue
       }
-      guard respondsToFit(site), case .factor(.svd, let ranks) = prepared.plans[i], let oldKey = prepared.keyOf[i],
+      guard respondsToFit(site), case .factor(.svd, let ranks) = plan, let oldKey = prepared.keyOf[i],
         let out = site.node.outputs.first, let moments = statistics.moments[out], moments.count > 0
       else { continue }
       guard let bias = try responseFitBias(site, graph: graph) else { continue }

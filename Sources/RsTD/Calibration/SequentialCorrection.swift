@@ -61,7 +61,7 @@ extension Rewriter {
     _ prepared: PreparedRewrite, original: Model, compiled: Executor?, bench: inout OutputBench,
     measured: OutputDifference? = nil
   ) throws -> (prepared: PreparedRewrite, difference: OutputDifference?) {
-    let sites = prepared.decisions.compactMap { d -> ConvSite? in if case .rewrite(let s) = d { s } else { nil } }
+    let sites = prepared.sitesInOrder.map(\.site)
     let correctable = sites.indices.filter { isCorrectable(prepared, site: $0, sites[$0], samples: bench.inputs.count) }
     // Inputs each site needs for `fittingPairsPerUnknown` (≥ `pairsPerUnknown`: the same sites
     // stay correctable on the fitting inputs).
