@@ -24,10 +24,17 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
   /// (what is left is the weight storage `--weights` chose).
   case outputBoundNotMet(measured: Double, bound: Double)
 
+  /// The original model fails to run on inputs whose shapes the file or the user fixed
+  /// (`inputs` says which): a node meets a shape or type the spec forbids (`why` names it), so
+  /// the model is not valid ONNX and no runtime can run it either.
+  case modelDoesNotRun(inputs: String, why: String)
+
   public var description: String {
     switch self {
     case .outputBoundNotMet(let measured, let bound):
       "the outputs move by \(measured) (relative, measured) with every site kept whole, above the bound \(bound): the weight storage alone exceeds it; loosen --target-error or store weights as fp32/fp16."
+    case .modelDoesNotRun(let inputs, let why):
+      "the model does not run on \(inputs): \(why.hasSuffix(".") ? String(why.dropLast()) : why); it is not a valid model (pass --no-check to rewrite it without running it)."
     case .weightIsGraphInput(let node, let weight):
       "node '\(node)': weight '\(weight)' is a graph input, not a constant; export the model with its weights, or pass --exclude '\(node)'."
     case .unsupportedOpset(let version?, let supported):

@@ -242,6 +242,32 @@ final class ExecutorTests: XCTestCase {
     }
   }
 
+  /// A spec violation at run time is the model's fault (`runtime`); a tensor beyond the
+  /// executor's element limit is the executor's (`unsupported`): the rewrite refuses a model
+  /// for the first and only falls back to weight error for the second.
+  func testRunTimeFailuresSayWhoseFaultTheyAre() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [2, 3])
+    b.input("w", shape: [4, 5])
+    b.node("MatMul", name: "mm", inputs: ["x", "w"], outputs: ["y"])
+    b.output("y", shape: [2, 5])
+    let mm = try Executor(model: try b.model())
+    XCTAssertThrowsError(try mm.run(["x": TensorValue(shape: [2, 3], floats: [Float](repeating: 1, count: 6)),
+                                     "w": TensorValue(shape: [4, 5], floats: [Float](repeating: 1, count: 20))])) {
+      guard case .runtime(node: "mm", op: "MatMul", _)? = $0 as? ExecutorError else { return XCTFail("\($0)") }
+    }
+    var t = TestGraphBuilder(opset: 13)
+    t.input("x", shape: [2, 3])
+    t.int64Initializer("reps", [4, 4], shape: [2])
+    t.node("Tile", name: "tile", inputs: ["x", "reps"], outputs: ["y"])
+    t.output("y", shape: [8, 12])
+    let tile = try Executor(model: try t.model(), options: ExecutorOptions(threads: 1, maxElements: 50))
+    XCTAssertThrowsError(try tile.run(["x": TensorValue(shape: [2, 3], floats: [Float](repeating: 1, count: 6))])) {
+      guard case .unsupported(node: "tile", op: "Tile", let detail)? = $0 as? ExecutorError else { return XCTFail("\($0)") }
+      XCTAssertTrue(detail.contains("over the executor's limit of 50"), detail)
+    }
+  }
+
   func testUnsupportedOpIsReportedAtCompileTime() throws {
     var b = TestGraphBuilder(opset: 13)
     b.input("x", shape: [1, 2])

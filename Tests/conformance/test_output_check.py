@@ -13,7 +13,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from rstd_testing import REPO, ort_outputs, rel_l2, run_cli
+from rstd_testing import REPO, assert_refused, ort_outputs, rel_l2, run_cli
 
 DEFAULT_BOUND = 0.05
 MASK = (1 << 64) - 1
@@ -385,3 +385,36 @@ def test_huge_attributes_end_in_a_line_not_a_trap(attack, tmp_path):
         assert json.loads(rep.read_text())["measurement"]["status"] == "unavailable"
     else:
         assert len(err.strip().splitlines()) == 1
+
+
+def _broken_matmul(batch) -> onnx.ModelProto:
+    # X [batch, 64] · W [64, 48, 1]: W is a stack of 64 matrices [48, 1], whose rows (48) do not
+    # match X's 64 columns. Found by the fuzz harness (family dims): onnx's shape inference
+    # refuses it, and the rewrite used to pass it through with exit 0.
+    w = numpy_helper.from_array(np.ones((64, 48, 1), np.float32), "W")
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "W"], ["Y"], name="matmul")], "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [batch, 64])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], [w])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_a_model_that_cannot_run_on_its_declared_shapes_is_refused(tmp_path):
+    model = _broken_matmul(4)
+    with pytest.raises(onnx.shape_inference.InferenceError):
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    assert_refused(model, tmp_path, "node 'matmul' (MatMul): A [4, 64] and B [64, 48, 1] have inner sizes 64 and 48")
+    # --no-check does not run the model: the way to rewrite it anyway (its MatMul is no site).
+    src = tmp_path / "in.onnx"
+    code, _, err = run_cli(src, tmp_path / "o.onnx", "--no-check", "--quiet")
+    assert code == 0, err
+
+
+def test_a_model_that_fails_on_a_guessed_size_falls_back(tmp_path):
+    # With the batch left open the check guesses it (1): a failure may be the guess's fault, so the
+    # rewrite goes on from weights alone and says the outputs were not measured.
+    src = tmp_path / "in.onnx"
+    onnx.save(_broken_matmul("N"), src)
+    _, report, _ = rewrite(tmp_path, src)
+    m = report["measurement"]
+    assert m["status"] == "unavailable" and "inner sizes 64 and 48" in m["note"], m

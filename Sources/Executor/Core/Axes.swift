@@ -35,7 +35,9 @@ enum Axes {
       guard !overflow else { throw OpFailure("shape \(shape) has too many elements") }
       count = p
     }
-    guard count <= maxElements else { throw OpFailure("shape \(shape) has \(count) elements, more than the executor's limit of \(maxElements)") }
+    guard count <= maxElements else {
+      throw OpFailure("a tensor of shape \(shape) (\(count) elements, over the executor's limit of \(maxElements))", limit: true)
+    }
     return count
   }
 

@@ -234,7 +234,7 @@ public struct ExecutionPlan: Sendable {
       }
       let results: [TensorValue]
       do { results = try step.op.run(step.inputs.map { $0.flatMap { known[$0] } }, context) } catch let f as OpFailure {
-        throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "constant inputs: \(f.detail)")
+        throw f.error(node: step.nodeName, op: step.opType, prefix: "constant inputs: ")
       }
       for (i, s) in step.outputs.enumerated() {
         guard let s else { continue }

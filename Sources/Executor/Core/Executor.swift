@@ -116,7 +116,7 @@ public struct Executor: Sendable {
           results = try step.op.run(args, context)
         }
       } catch let failure as OpFailure {
-        throw ExecutorError.runtime(node: step.nodeName, op: step.opType, detail: failure.detail)
+        throw failure.error(node: step.nodeName, op: step.opType)
       }
       for (i, s) in step.outputs.enumerated() {
         guard let s else { continue }

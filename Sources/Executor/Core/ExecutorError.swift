@@ -25,7 +25,9 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
   /// Asked to observe `name`, which a run never holds (unknown, or folded into a constant that
   /// no node reads).
   case unknownObservedValue(name: String)
-  /// Node `node` (op `op`) failed while running: `detail` (a shape or type mismatch at run time).
+  /// Node `node` (op `op`) failed while running, or while folding its constant inputs at
+  /// compile time: `detail` (a shape or type mismatch the spec forbids: the model's fault, not a
+  /// limit of the executor's, which is `unsupported`).
   case runtime(node: String, op: String, detail: String)
 
   public var description: String {

@@ -9,9 +9,22 @@ protocol Operator: Sendable {
 }
 
 /// A run-time failure inside an op; the plan adds the node and op names.
+///
+/// Most failures are the model's (a shape or type the spec forbids: `ExecutorError.runtime`);
+/// `limit` marks the executor's own limits (a tensor larger than it allocates, training-mode
+/// randomness), which a valid model can hit (`ExecutorError.unsupported`).
 struct OpFailure: Error {
   let detail: String
-  init(_ detail: String) { self.detail = detail }
+  let isLimit: Bool
+  init(_ detail: String, limit: Bool = false) {
+    self.detail = detail
+    self.isLimit = limit
+  }
+
+  /// The executor error of this failure at node `node` (op `op`); `prefix` says where it ran.
+  func error(node: String, op: String, prefix: String = "") -> ExecutorError {
+    isLimit ? .unsupported(node: node, op: op, detail: prefix + detail) : .runtime(node: node, op: op, detail: prefix + detail)
+  }
 }
 
 /// What an op may use while running.

@@ -19,7 +19,7 @@ struct Identity: Operator {
     if let training = inputs.optional(2), try training.requireBools("training_mode").first == true {
       // Training with ratio 0 keeps everything; any other ratio draws a random mask.
       let ratio = try inputs.optional(1)?.scalarFloat("ratio") ?? 0.5
-      guard ratio == 0 else { throw OpFailure("Dropout in training mode with ratio \(ratio) draws random masks, which is not supported") }
+      guard ratio == 0 else { throw OpFailure("Dropout in training mode with ratio \(ratio) (a random mask)", limit: true) }
     }
     return [x, TensorValue(shape: x.shape, bools: [Bool](repeating: true, count: x.count))]
   }

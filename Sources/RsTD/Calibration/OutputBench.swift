@@ -32,7 +32,9 @@ struct OutputBench {
   static let heldPrefixBytes = 384 << 20
 
   /// Runs `original` on the check's inputs (given, or synthetic from the declared shapes).
-  /// - Throws: `OutputCheckUnavailable` when the model cannot be compiled or run on them.
+  /// - Throws: `RewriteError.modelDoesNotRun` when a node meets a shape or type the spec forbids
+  ///   on inputs whose sizes are all fixed (calibration data, declared or given shapes);
+  ///   otherwise `OutputCheckUnavailable` when the model cannot be compiled or run on them.
   /// - Parameters:
   ///   - watching: Conv outputs (with their channel counts) whose statistics to collect.
   ///   - compiled: `original` already compiled with `executorOptions(check)`, if it was.
@@ -44,12 +46,18 @@ struct OutputBench {
     executorOptions = OutputBench.executorOptions(check)
     let executor: Executor
     do { executor = try compiled ?? Executor(model: original, options: executorOptions) } catch {
+      // Folding a node of constants failed on a shape or type the spec forbids: whatever the inputs.
+      if case ExecutorError.runtime = error { throw RewriteError.modelDoesNotRun(inputs: "any input", why: "\(error)") }
       throw OutputCheckUnavailable("the executor cannot run this model: \(error)")
     }
+    // Inputs whose every size the file or the user fixed: a run that fails on a spec violation
+    // is then the model's fault, not a guess's (`SyntheticInputs.shapes`).
+    let fixed: String?
     if let given = check.inputs {
       guard !given.isEmpty else { throw OutputCheckUnavailable("no calibration inputs") }
       inputs = given
       inputsDescription = "calibration: \(given.count) sample(s)" + (check.inputsSource.map { " from \($0)" } ?? "")
+      fixed = "the calibration inputs"
     } else {
       let names = executor.plan.inputNames
       let made = try SyntheticInputs.make(
@@ -58,6 +66,9 @@ struct OutputBench {
       inputs = made
       let shapes = names.map { "\($0)=\(made[0][$0]!.shape.map(String.init).joined(separator: "x"))" }
       inputsDescription = "synthetic: \(made.count) × normal(0, 1), \(shapes.joined(separator: ", "))"
+      let guessed = (try? SyntheticInputs.shapes(names: names, declared: original.graph.inputs, overrides: check.inputShapes).guessed) ?? true
+      let whose = check.inputShapes.isEmpty ? "it declares" : "given"
+      fixed = guessed ? nil : "inputs of the shapes \(whose) (\(shapes.joined(separator: ", ")))"
     }
     var references: [[String: TensorValue]] = []
     let described = inputsDescription
@@ -83,6 +94,7 @@ struct OutputBench {
           }
         })
       } catch {
+        if case ExecutorError.runtime = error, let fixed { throw RewriteError.modelDoesNotRun(inputs: fixed, why: "\(error)") }
         throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")
       }
       if holding && heldBytes <= Self.heldPrefixBytes { held.append(values) }

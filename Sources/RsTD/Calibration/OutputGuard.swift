@@ -52,6 +52,8 @@ extension Rewriter {
       bench = try OutputBench(
         original: original, check: check, seed: options.seed, watching: responseSites(weightFits), patches: patchSites(weightFits),
         compiled: compiled)
+    } catch let invalid as RewriteError {
+      throw invalid
     } catch {
       let rows = try apply(weightFits, to: &model)
       let fallback = options.fit == .responses ? "; factors fitted to weights, not responses" : ""

@@ -19,7 +19,23 @@ enum SyntheticInputs {
   static func make(
     count: Int, names: [String], declared: [ValueInfo], overrides: [String: [Int]], seed: UInt64
   ) throws -> [[String: TensorValue]] {
+    let shapes = try self.shapes(names: names, declared: declared, overrides: overrides).shapes
+    // Set k from seed + k, as `onnx-rstd verify --random N --seed S` draws them.
+    return (0..<count).map { k in
+      var generator = SplitMix64(seed: seed &+ UInt64(k))
+      return Dictionary(uniqueKeysWithValues: shapes.map { name, shape in
+        (name, TensorValue(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in generator.nextStandardNormal() }))
+      })
+    }
+  }
+
+  /// The shape of each synthetic input, and whether any size was made up (a dimension the file
+  /// leaves open and `overrides` does not name): only then may a run that fails be the guess's fault.
+  static func shapes(
+    names: [String], declared: [ValueInfo], overrides: [String: [Int]]
+  ) throws -> (shapes: [(String, [Int])], guessed: Bool) {
     var shapes: [(String, [Int])] = []
+    var guessed = false
     for name in names {
       let info = declared.first { $0.name == name }
       guard let type = info?.dataType, type.isFloatingPoint else {
@@ -32,6 +48,7 @@ enum SyntheticInputs {
       } else if let dims = info?.shape {
         shape = dims.enumerated().map { axis, d in
           if case .fixed(let n) = d, n > 0 { return n }  // some exporters write -1 or 0 for open
+          guessed = true
           return axis == 0 ? 1 : 64
         }
       } else {
@@ -47,13 +64,7 @@ enum SyntheticInputs {
       }
       shapes.append((name, shape))
     }
-    // Set k from seed + k, as `onnx-rstd verify --random N --seed S` draws them.
-    return (0..<count).map { k in
-      var generator = SplitMix64(seed: seed &+ UInt64(k))
-      return Dictionary(uniqueKeysWithValues: shapes.map { name, shape in
-        (name, TensorValue(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in generator.nextStandardNormal() }))
-      })
-    }
+    return (shapes, guessed)
   }
 }
 
