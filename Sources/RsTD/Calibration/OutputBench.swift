@@ -60,15 +60,13 @@ struct OutputBench {
       fixed = "the calibration inputs"
     } else {
       let names = executor.plan.inputNames
-      let made = try SyntheticInputs.make(
-        count: max(1, check.samples), names: names, declared: original.graph.inputs,
-        overrides: check.inputShapes, seed: seed)
+      let (shapes, guessed) = try SyntheticInputs.shapes(names: names, declared: original.graph.inputs, overrides: check.inputShapes)
+      let made = SyntheticInputs.make(count: max(1, check.samples), shapes: shapes, seed: seed)
       inputs = made
-      let shapes = names.map { "\($0)=\(made[0][$0]!.shape.map(String.init).joined(separator: "x"))" }
-      inputsDescription = "synthetic: \(made.count) × normal(0, 1), \(shapes.joined(separator: ", "))"
-      let guessed = (try? SyntheticInputs.shapes(names: names, declared: original.graph.inputs, overrides: check.inputShapes).guessed) ?? true
+      let shapeList = shapes.map { "\($0.0)=\($0.1.map(String.init).joined(separator: "x"))" }.joined(separator: ", ")
+      inputsDescription = "synthetic: \(made.count) × normal(0, 1), \(shapeList)"
       let whose = check.inputShapes.isEmpty ? "it declares" : "given"
-      fixed = guessed ? nil : "inputs of the shapes \(whose) (\(shapes.joined(separator: ", ")))"
+      fixed = guessed ? nil : "inputs of the shapes \(whose) (\(shapeList))"
     }
     var references: [[String: TensorValue]] = []
     let described = inputsDescription

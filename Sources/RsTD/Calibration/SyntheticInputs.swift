@@ -19,7 +19,11 @@ enum SyntheticInputs {
   static func make(
     count: Int, names: [String], declared: [ValueInfo], overrides: [String: [Int]], seed: UInt64
   ) throws -> [[String: TensorValue]] {
-    let shapes = try self.shapes(names: names, declared: declared, overrides: overrides).shapes
+    make(count: count, shapes: try self.shapes(names: names, declared: declared, overrides: overrides).shapes, seed: seed)
+  }
+
+  /// `count` input dictionaries of the given shapes (`shapes(names:declared:overrides:)`).
+  static func make(count: Int, shapes: [(String, [Int])], seed: UInt64) -> [[String: TensorValue]] {
     // Set k from seed + k, as `onnx-rstd verify --random N --seed S` draws them.
     return (0..<count).map { k in
       var generator = SplitMix64(seed: seed &+ UInt64(k))
