@@ -76,6 +76,30 @@ final class DataMovementTests: XCTestCase {
     XCTAssertThrowsError(try Binary(kind: .mod(fmod: false)).run([x, TensorValue(shape: [], integers: [0])], context))
   }
 
+  /// Mod by a positive scalar below 2³² takes a reciprocal instead of a division for dividends
+  /// in 0..<2³²; every remainder must equal Swift's `%` (C's and Python's, as the case may be),
+  /// at the edges of that range and outside it.
+  func testModByAScalarMatchesDivisionAtTheEdgesOfTheReciprocalPath() throws {
+    let big = Int64(UInt32.max)
+    let divisors: [Int64] = [1, 2, 3, 7, 2304, 65_535, 65_536, 1 << 31, big - 1, big, big + 1, -5]
+    var checked = 0
+    for y in divisors {
+      var xs: [Int64] = [0, 1, 2, y - 1, y, y + 1, 2 * y - 1, 5_306_113, big - 1, big, big + 1, -1, -y, .max, .min + 1]
+      xs += (0..<64).map { Int64($0) * 67_108_859 % (big + 1) }  // spread over 0..<2³²
+      let x = TensorValue(shape: [xs.count], integers: xs)
+      for fmod in [false, true] {
+        let r = try Binary(kind: .mod(fmod: fmod)).run([x, TensorValue(shape: [], integers: [y])], context)[0]
+        let expected = xs.map { v -> Int64 in
+          let t = v % y
+          return fmod || t == 0 || (t < 0) == (y < 0) ? t : t + y
+        }
+        XCTAssertEqual(r.integers, expected, "divisor \(y), fmod \(fmod)")
+        checked += 1
+      }
+    }
+    XCTAssertEqual(checked, 24)
+  }
+
   /// The index subgraph the reconstructed layout emits (Range, then per step Mul/Add/Mod or
   /// Reshape/Transpose/Reshape), folded at compile time, gives the shuffle's gather indices.
   func testShuffleIndicesFoldToTheEntryShufflesGatherIndices() throws {

@@ -4,7 +4,8 @@
 The model is a chain Conv 3x3 16->16 (+bias) -> Relu, repeated N times, on [1,16,8,8], weights
 seeded N(0, 1/fan_in) (IR 8, opset 13). For every N in --sizes and every setting below, the
 CLI runs once (settings round robin, sizes ascending) and we record its wall clock, its CPU time
-(user + system) and peak RSS (wait4's rusage of that child). The figure that matters is time per
+(user + system) and peak RSS (wait4's rusage of that child; the models are generated in a
+child Python process so that this one stays small, see make_model). The figure that matters is time per
 conv: flat from the smallest to the largest N means the rewrite is linear. On the shared machine
 the wall clock also counts the time other processes hold the cores; the CPU time does not.
 
@@ -19,20 +20,17 @@ keeps every one of these small convs ("not faster"), so the methods do not facto
 `--append=--force` (or `--append=--no-check`) adds arguments to every setting to make them.
 
 Usage: python3 bench/scale/run.py [--bin .build/release/onnx-rstd] [--sizes 250,500,1000,2000,8000]
-       [--settings default,...] [--append=--force] [--results bench/scale/results.json] [--out-dir DIR]
+       [--settings default,...] [--append=--force] [--results bench/scale/results.json] [--out-dir DIR] [--models DIR]
 """
 import argparse
 import json
 import os
 import pathlib
 import platform
+import resource
 import subprocess
 import sys
 import time
-
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "bench" / "scale"
@@ -49,6 +47,9 @@ SETTINGS = {
 
 def chain_model(n, channels=16, seed=0):
     """N Conv 3x3 (channels->channels, bias) each followed by Relu."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
     rng = np.random.default_rng(seed)
     nodes, inits = [], []
     x = "x"
@@ -66,9 +67,18 @@ def chain_model(n, channels=16, seed=0):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
+def make_model(n, path):
+    """Writes chain_model(n) to path from a child Python process, so that this process never
+    holds the model (nor numpy and onnx): Linux carries the parent's RSS high-water mark across
+    fork/vfork + exec into the child's ru_maxrss, so a parent that had built the 72 MiB model
+    in memory made every later row read its ~350 MiB instead of the CLI's own peak."""
+    subprocess.run([sys.executable, __file__, "--generate", str(n), str(path)], check=True)
+
+
 def run_cli(binary, model, out, args):
     """Wall clock, CPU seconds (user + system) and peak RSS (MiB), from wait4's rusage of this
-    child alone, of one CLI run; fails loudly on a non-zero exit."""
+    child alone, of one CLI run; fails loudly on a non-zero exit. The peak RSS is the CLI's as
+    long as this process stays smaller than it (see make_model; main records our own peak)."""
     t = time.perf_counter()
     p = subprocess.Popen([binary, str(model), str(out), "--quiet", *args],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -89,15 +99,24 @@ def main():
     ap.add_argument("--append", default="", help="arguments added to every setting, space-separated")
     ap.add_argument("--results", default=str(REPO / "bench" / "scale" / "results.json"))
     ap.add_argument("--out-dir", default=str(CACHE), help="where the rewritten models go (one per size, overwritten)")
+    ap.add_argument("--models", default=str(CACHE), help="where the chain models are read, or made when missing")
+    ap.add_argument("--generate", nargs=2, metavar=("N", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    CACHE.mkdir(parents=True, exist_ok=True)
+    if args.generate:
+        import onnx
+
+        onnx.save(chain_model(int(args.generate[0])), args.generate[1])
+        return
+    models = pathlib.Path(args.models)
+    models.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     settings = args.settings.split(",")
     rows = []
     for n in sizes:
-        model = CACHE / f"chain_{n}.onnx"
+        model = models / f"chain_{n}.onnx"
         if not model.exists():
-            onnx.save(chain_model(n), model)
+            make_model(n, model)
         size_mb = model.stat().st_size / 2**20
         for s in settings:
             sec, cpu, rss = run_cli(args.bin, model, pathlib.Path(args.out_dir) / f"chain_{n}.out.onnx", SETTINGS[s] + args.append.split())
@@ -107,7 +126,8 @@ def main():
             print(f"{n:>5} {s:<26} {sec:7.2f} s  {1000 * sec / n:6.2f} ms/conv  cpu {cpu:7.2f} s "
                   f"{1000 * cpu / n:6.2f} ms/conv", flush=True)
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "bin": args.bin,
-              "load_average": os.getloadavg(), "append": args.append,
+              "load_average": os.getloadavg(),
+              "runner_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "append": args.append,
               "command": "python3 bench/scale/run.py " + " ".join(sys.argv[1:]), "rows": rows}
     pathlib.Path(args.results).write_text(json.dumps(result, indent=1) + "\n")
     print()
@@ -128,7 +148,8 @@ def main():
     for s in settings:
         r = [x for x in rows if x["setting"] == s]
         print(f"| {s} | " + " | ".join(f"{x['peak_rss_mib']:.0f}" for x in r) + " |")
-    print("\nmodel file sizes (MiB): " + ", ".join(f"{n}: {rows[[x['convs'] for x in rows].index(n)]['model_mib']:.1f}" for n in sizes))
+    print(f"\nthis runner's own peak RSS: {result['runner_peak_rss_mib']:.0f} MiB (a floor under every row)")
+    print("model file sizes (MiB): " + ", ".join(f"{n}: {rows[[x['convs'] for x in rows].index(n)]['model_mib']:.1f}" for n in sizes))
 
 
 if __name__ == "__main__":

@@ -113,13 +113,29 @@ struct Binary: Operator {
   /// closure call per element; nil for the other kinds. The same values as `Broadcast.apply`.
   private func integerByScalar(_ x: [Int64], _ y: Int64) -> [Int64]? {
     switch kind {
-    case .add: x.map { $0 &+ y }
-    case .sub: x.map { $0 &- y }
-    case .mul: x.map { $0 &* y }
-    case .mod(let fmod): fmod ? x.map { Self.truncatedRemainder($0, y) } : x.map { Self.flooredRemainder($0, y) }
-    default: nil
+    case .add: return x.map { $0 &+ y }
+    case .sub: return x.map { $0 &- y }
+    case .mul: return x.map { $0 &* y }
+    case .mod(let fmod):
+      if 0 < y && y <= Self.fastDivisorLimit {
+        // Dividend and divisor below 2³²: the remainder by a precomputed reciprocal (Lemire's
+        // fastmod, exact there), not a 64-bit division per entry — the reconstructed layout's
+        // index subgraphs fold ~55 million of them at 8,000 convs. Both remainders are the plain
+        // one for a non-negative dividend and a positive divisor.
+        let d = UInt64(y), m = UInt64.max / d &+ 1
+        return x.map { v in
+          0 <= v && v <= Self.fastDivisorLimit
+            ? Int64((m &* UInt64(v)).multipliedFullWidth(by: d).high)
+            : fmod ? Self.truncatedRemainder(v, y) : Self.flooredRemainder(v, y)
+        }
+      }
+      return fmod ? x.map { Self.truncatedRemainder($0, y) } : x.map { Self.flooredRemainder($0, y) }
+    default: return nil
     }
   }
+
+  /// Remainders with a dividend and a positive divisor up to this take the reciprocal path.
+  static let fastDivisorLimit = Int64(UInt32.max)
 
   /// C's remainder: the sign of the dividend.
   private static func truncatedRemainder(_ x: Int64, _ y: Int64) -> Int64 {
