@@ -2,7 +2,7 @@
 """Calibrated allocation (docs/calibration.md) against the weight-curve allocation on the real
 models, with calibration and evaluation inputs disjoint.
 
-  python3 bench/calibrated-allocation/run.py [--models det,cls,rec,digits] [--ratios 0.5,default] [--samples 8,16,32] [--method svd] [--out DIR]
+  python3 bench/calibrated-allocation/run.py [--models det,cls,rec,digits] [--ratios 0.5,default] [--samples 8,16,32] [--method svd] [--det-interleaved] [--out DIR]
 
 --ratios default: no --ratio (the default output bound).
 
