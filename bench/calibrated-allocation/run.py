@@ -2,7 +2,7 @@
 """Calibrated allocation (docs/calibration.md) against the weight-curve allocation on the real
 models, with calibration and evaluation inputs disjoint.
 
-  python3 bench/calibrated-allocation/run.py [--models det,cls,rec,digits] [--ratios 0.5,default] [--samples 8,16,32] [--method svd] [--out DIR]
+  python3 bench/calibrated-allocation/run.py [--models det,cls,rec,digits] [--ratios 0.5,default] [--samples 8,16,32] [--method svd] [--det-interleaved] [--out DIR]
 
 --ratios default: no --ratio (the default output bound).
 
@@ -39,12 +39,20 @@ def cal_photos():
     return {n: H.to_bgr_u8(getattr(skimage.data, n)()) for n in CAL_PHOTOS}
 
 
-def det_calibration(folder: Path, side: int, pages: int = 4) -> Path:
+def det_calibration(folder: Path, side: int, pages: int = 4, interleaved: bool = False) -> Path:
+    """The CLI reads a folder's .npz files in name order and probes sites on the first few (2 for
+    det by default): with the plain names those are pages only. interleaved: numbered names that
+    alternate photo, page (then the remaining pages), the same inputs in another order."""
     folder.mkdir(parents=True, exist_ok=True)
-    for n, img in cal_photos().items():
-        np.savez(folder / f"photo_{n}.npz", x=H.det_preprocess(img, side))
-    for s in range(1, pages + 1):
-        np.savez(folder / f"page_{s}.npz", x=H.det_preprocess(H.to_bgr_u8(H.rendered_page(seed=s)), side))
+    photos = [(f"photo_{n}", H.det_preprocess(img, side)) for n, img in cal_photos().items()]
+    pages_ = [(f"page_{s}", H.det_preprocess(H.to_bgr_u8(H.rendered_page(seed=s)), side)) for s in range(1, pages + 1)]
+    if not interleaved:
+        for name, x in photos + pages_:
+            np.savez(folder / f"{name}.npz", x=x)
+        return folder
+    order = [p for pair in zip(photos, pages_) for p in pair] + photos[len(pages_):] + pages_[len(photos):]
+    for i, (name, x) in enumerate(order):
+        np.savez(folder / f"{i:03d}_{name}.npz", x=x)
     return folder
 
 
@@ -106,6 +114,8 @@ def main():
     ap.add_argument("--samples", default="", help="--calibration-samples, comma separated for a study "
                     "(default: 150 for digits, 12 otherwise)")
     ap.add_argument("--det-side", type=int, default=736)
+    ap.add_argument("--det-interleaved", action="store_true",
+                    help="det calibration files named so that photos and pages alternate (the CLI probes on the first few)")
     ap.add_argument("--method", default="svd", help="--method of every run (svd, spatial, ...)")
     ap.add_argument("--extra", default="", help="extra CLI options, space separated")
     ap.add_argument("--out", default="/tmp/calibrated-allocation")
@@ -129,8 +139,9 @@ def main():
         else:
             src = Path(manifest[f"ppocr-{model}"]["path"])
             # enough calibration inputs for the largest count asked (det: more rendered pages)
-            cal = {"det": lambda: det_calibration(out / f"det_cal_{a.det_side}_{most}", a.det_side,
-                                                  pages=max(4, most - len(CAL_PHOTOS))),
+            cal = {"det": lambda: det_calibration(out / f"det_cal_{a.det_side}_{most}{'_interleaved' if a.det_interleaved else ''}",
+                                                  a.det_side, pages=max(4, most - len(CAL_PHOTOS)),
+                                                  interleaved=a.det_interleaved),
                    "cls": lambda: cls_calibration(out / f"cls_cal_{most}.npz", lines=max(16, most // 2)),
                    "rec": lambda: rec_calibration(out / f"rec_cal_{most}.npz", lines=max(64, most))}[model]()
             ev = H.Evaluator(f"ppocr-{model}", model, src)
