@@ -115,7 +115,7 @@ extension OnnxRstd {
     @Option(
       name: .customLong("probe-samples"),
       help: ArgumentHelp(
-        "Inputs each single-site probe runs: the first N of the check's (calibration samples or synthetic inputs). Default: enough for 4096 output values, 2 to 32.",
+        "Inputs each single-site probe runs: N calibration samples spread evenly over them, or the first N synthetic inputs. Default: enough for 4096 output values, 2 to 32.",
         valueName: "N"))
     var probeSamples: Int?
 

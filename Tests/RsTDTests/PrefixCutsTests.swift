@@ -64,6 +64,31 @@ final class PrefixCutsTests: XCTestCase {
     }
   }
 
+  /// Probes on calibration inputs run a subset spread over them (a folder grouped by kind —
+  /// PP-OCR det's pages, then photos — must not be probed on one kind); synthetic inputs, all
+  /// alike, keep the first ones (the default's bytes).
+  func testProbesOnCalibrationInputsAreSpreadOverThem() throws {
+    XCTAssertEqual(OutputBench.subset(2, of: 4, spread: true), [0, 2])
+    XCTAssertEqual(OutputBench.subset(3, of: 32, spread: true), [0, 10, 21])
+    XCTAssertEqual(OutputBench.subset(2, of: 4, spread: false), [0, 1])
+    XCTAssertEqual(OutputBench.subset(9, of: 4, spread: true), [0, 1, 2, 3])
+    let original = try model()
+    let candidate = try model(cWeight: "c.w2")
+    var check = OutputCheck()
+    check.inputs = inputs(4)
+    check.probeSamples = 2
+    var bench = try OutputBench(original: original, check: check, seed: 1, watching: ["b_out": 4, "c_out": 4, "y": 2])
+    let probe = try XCTUnwrap(bench.difference(of: candidate, inputs: 2))
+    XCTAssertEqual(bench.prefixRuns, 2, "inputs 0 and 2 were held and run from the cut")
+    var expected = OutputDifference()
+    let (a, b) = (try Executor(model: original), try Executor(model: candidate))
+    for n in [0, 2] {
+      let x = check.inputs![n]
+      expected.add(reference: try a.run(x), candidate: try b.run(x))
+    }
+    XCTAssertEqual(probe.perOutput, expected.perOutput)
+  }
+
   func testTheBenchMeasuresACandidateFromTheCutAsItWouldWhole() throws {
     let original = try model()
     let candidate = try model(cWeight: "c.w2")

@@ -25,9 +25,12 @@ struct OutputBench {
   let statistics: ResponseStatistics
   /// Cuts before the watched sites, where probes start from the original's values (`held`).
   private let cuts: PrefixCuts?
-  /// Per probe input (the first `probeInputs`, while they fit `heldPrefixBytes`): the
-  /// original's values at every cut's frontier, from its runs in `init`.
-  private let held: [[String: TensorValue]]
+  /// By input index, per probe input (`probeSubset(probeInputs)`, while they fit
+  /// `heldPrefixBytes`): the original's values at every cut's frontier, from its runs in `init`.
+  private let held: [Int: [String: TensorValue]]
+  /// Whether a subset of the inputs is spread over them (calibration data, which a user may
+  /// group by kind: photos, then pages) rather than their first ones (synthetic, all alike).
+  private let spreadsSubsets: Bool
   /// Bytes of intermediate values held for probes (PP-OCR det at 736 px: ~80 MB per input).
   static let heldPrefixBytes = 384 << 20
 
@@ -75,13 +78,15 @@ struct OutputBench {
     let watched = statistics.observed
     let cuts = PrefixCuts(original: original.graph, sites: Set(watching.keys).union(patches.keys))
     let frontier = (cuts?.frontierUnion ?? []).filter { executor.plan.canObserve($0) }
-    var held: [[String: TensorValue]] = []
+    var held: [Int: [String: TensorValue]] = [:]
     var heldBytes = 0
-    // How many inputs the probes run, known once the first input's outputs are (at least 1).
-    var probes = check.probeSamples ?? 1
+    spreadsSubsets = check.inputs != nil
+    // The inputs the probes run, known once the first input's outputs are (the first is one).
+    var probeSet: Set<Int> = [0]
+    var holdingOpen = !frontier.isEmpty
     for (s, x) in inputs.enumerated() {
-      // Probe inputs come first; an input whose values do not all fit is not held.
-      let holding = s == held.count && s < probes && !frontier.isEmpty
+      // Probe inputs are held until one whose values do not all fit, which is not.
+      let holding = holdingOpen && probeSet.contains(s)
       var values: [String: TensorValue] = [:]
       do {
         references.append(try executor.run(x, observing: holding ? watched.union(frontier) : watched) { name, value in
@@ -95,8 +100,13 @@ struct OutputBench {
         if case ExecutorError.runtime = error, let fixed { throw RewriteError.modelDoesNotRun(inputs: fixed, why: "\(error)") }
         throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")
       }
-      if holding && heldBytes <= Self.heldPrefixBytes { held.append(values) }
-      if s == 0 { probes = Self.probeInputs(check.probeSamples, outputValues: Self.valueCount(references[0]), inputs: inputs.count) }
+      if holding {
+        if heldBytes <= Self.heldPrefixBytes { held[s] = values } else { holdingOpen = false }
+      }
+      if s == 0 {
+        let probes = Self.probeInputs(check.probeSamples, outputValues: Self.valueCount(references[0]), inputs: inputs.count)
+        probeSet = Set(Self.subset(probes, of: inputs.count, spread: spreadsSubsets))
+      }
     }
     // Outputs that are not finite cannot be compared (inputs beyond the model's range, e.g.
     // overflowing activations): the check cannot measure anything on them.
@@ -120,21 +130,22 @@ struct OutputBench {
   /// nodes before a cut runs from there (`PrefixCuts`): the same outputs, bit for bit, without
   /// recomputing the unchanged prefix. Each such run counts as a run.
   mutating func difference(of candidate: Model, inputs limit: Int = .max) -> OutputDifference? {
-    let count = min(limit, inputs.count)
+    let chosen = Self.subset(limit, of: inputs.count, spread: spreadsSubsets)
     var partial: (executor: Executor, cut: PrefixCuts.Cut)?
-    if count > 0, !held.isEmpty, let cuts, let cut = cuts.latestCut(for: candidate.graph),
+    if !chosen.isEmpty, !held.isEmpty, let cuts, let cut = cuts.latestCut(for: candidate.graph),
       let model = cuts.truncated(candidate, at: cut), let executor = try? Executor(model: model, options: executorOptions)
     {
       partial = (executor, cut)
     }
     // Without a partial run, the candidate compiles first (nil when it cannot, inputs or not).
-    var full = partial == nil || count > held.count ? try? Executor(model: candidate, options: executorOptions) : nil
-    if full == nil && (partial == nil || count > held.count) { return nil }
+    let unheld = chosen.contains { held[$0] == nil }
+    var full = partial == nil || unheld ? try? Executor(model: candidate, options: executorOptions) : nil
+    if full == nil && (partial == nil || unheld) { return nil }
     var d = OutputDifference()
-    for s in 0..<count {
+    for s in chosen {
       runs += 1
       let z: [String: TensorValue]?
-      if let partial, s < held.count, let values = Self.values(partial.cut.frontier, from: held[s]) {
+      if let partial, let h = held[s], let values = Self.values(partial.cut.frontier, from: h) {
         prefixRuns += 1
         z = try? partial.executor.run(values.merging(inputs[s]) { a, _ in a })
       } else {
@@ -185,13 +196,22 @@ struct OutputBench {
   /// Probe inputs of the default count: at least 2, at most 32.
   static let probeInputRange = 2...32
 
-  /// Inputs a single-site probe runs: `requested`, or by default the fewest of the first inputs
-  /// whose original outputs hold `probeOutputValues` values, within `probeInputRange` and the
+  /// How many inputs a single-site probe runs (which ones: `subset`): `requested`, or by default
+  /// the fewest inputs whose original outputs hold `probeOutputValues` values, within `probeInputRange` and the
   /// inputs there are. A detector's map gives millions of values on 2 inputs; a classifier's 2
   /// logits on 2 inputs measure almost nothing (PP-OCR cls, 128 calibration lines, --ratio 0.5
   /// without the latency guard: measured error 0.57 with probes on 2 inputs, 0.29 on 8, 0.19 on 32).
   func probeInputs(_ requested: Int?) -> Int {
     Self.probeInputs(requested, outputValues: references.first.map(Self.valueCount) ?? 1, inputs: inputs.count)
+  }
+
+  /// The `k` inputs (of `count`) a measurement on `k` inputs runs, in ascending order: all when
+  /// k ≥ count; else, with `spread`, input i·count/k for i < k (as `correctionInputs`: inputs
+  /// grouped by kind in a calibration folder are all represented), without, the first k.
+  static func subset(_ k: Int, of count: Int, spread: Bool) -> [Int] {
+    let n = min(max(k, 0), count)
+    if n == count || !spread { return Array(0..<n) }
+    return (0..<n).map { $0 * count / n }
   }
 
   /// `probeInputs` for outputs of `outputValues` values per input and `inputs` inputs.
