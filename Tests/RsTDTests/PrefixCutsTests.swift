@@ -64,6 +64,14 @@ final class PrefixCutsTests: XCTestCase {
     }
   }
 
+  /// A check on `n` calibration inputs whose probes run 2 of them.
+  private func calibration(_ n: Int) -> OutputCheck {
+    var check = OutputCheck()
+    check.inputs = inputs(n)
+    check.probeSamples = 2
+    return check
+  }
+
   /// Probes on calibration inputs run a subset spread over them (a folder grouped by kind —
   /// PP-OCR det's pages, then photos — must not be probed on one kind); synthetic inputs, all
   /// alike, keep the first ones (the default's bytes).
@@ -72,11 +80,7 @@ final class PrefixCutsTests: XCTestCase {
     XCTAssertEqual(OutputBench.subset(3, of: 32, spread: true), [0, 10, 21])
     XCTAssertEqual(OutputBench.subset(2, of: 4, spread: false), [0, 1])
     XCTAssertEqual(OutputBench.subset(9, of: 4, spread: true), [0, 1, 2, 3])
-    let original = try model()
-    let candidate = try model(cWeight: "c.w2")
-    var check = OutputCheck()
-    check.inputs = inputs(4)
-    check.probeSamples = 2
+    let (original, candidate, check) = (try model(), try model(cWeight: "c.w2"), calibration(4))
     var bench = try OutputBench(original: original, check: check, seed: 1, watching: ["b_out": 4, "c_out": 4, "y": 2])
     let probe = try XCTUnwrap(bench.difference(of: candidate, inputs: 2))
     XCTAssertEqual(bench.prefixRuns, 2, "inputs 0 and 2 were held and run from the cut")
@@ -90,11 +94,7 @@ final class PrefixCutsTests: XCTestCase {
   }
 
   func testTheBenchMeasuresACandidateFromTheCutAsItWouldWhole() throws {
-    let original = try model()
-    let candidate = try model(cWeight: "c.w2")
-    var check = OutputCheck()
-    check.inputs = inputs(3)
-    check.probeSamples = 2
+    let (original, candidate, check) = (try model(), try model(cWeight: "c.w2"), calibration(3))
     var bench = try OutputBench(original: original, check: check, seed: 1, watching: ["b_out": 4, "c_out": 4, "y": 2])
     let runs = bench.runs
     // Two inputs held (from the cut), the third run whole.
