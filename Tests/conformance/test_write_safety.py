@@ -130,10 +130,12 @@ def test_rewriting_over_a_previous_output_pair_keeps_it_consistent(tmp_path):
 # --- signals ----------------------------------------------------------------------------------
 
 def _slow_model(path: Path) -> None:
-    """Four 256×256 3×3 convs: cp at rank 32 takes about 3 s here, long enough to interrupt."""
+    """Sixteen 256×256 3×3 convs: cp at rank 128 takes ~10 s on idle cores, long after the signal
+    at 0.8 s (four convs at rank 32 took 0.9 s once the cores were idle and the fits faster: the
+    run finished before the signal)."""
     rng = np.random.default_rng(0)
     nodes, weights, x = [], [], "X"
-    for i in range(4):
+    for i in range(16):
         weights.append(numpy_helper.from_array(rng.standard_normal((256, 256, 3, 3)).astype(np.float32), f"w{i}"))
         nodes.append(helper.make_node("Conv", [x, f"w{i}"], [f"y{i}"], pads=[1, 1, 1, 1], name=f"c{i}"))
         x = f"y{i}"
@@ -149,7 +151,7 @@ def test_an_interrupted_run_exits_128_plus_signal_and_leaves_nothing(sig, tmp_pa
     _slow_model(tmp_path / "in.onnx")
     before = _state(tmp_path)
     process = subprocess.Popen([str(cli()), str(tmp_path / "in.onnx"), str(tmp_path / "o.onnx"), "--method", "cp",
-                                "--rank", "32", "--external-data", "--report", str(tmp_path / "r.json")],
+                                "--rank", "128", "--external-data", "--report", str(tmp_path / "r.json")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(0.8)
     process.send_signal(sig)
