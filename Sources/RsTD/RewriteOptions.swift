@@ -98,7 +98,7 @@ public struct RewriteOptions: Sendable {
   /// turns it off. Default 8 (docs/calibration.md, "Sequential correction").
   public var correctionStages = 8
   /// Check inputs the sequential correction fits on and decides its stages by (evenly spread,
-  /// `Rewriter.correctionInputs`); with fewer than the check inputs, the corrected model is kept
+  /// `OutputBench.subset`); with fewer than the check inputs, the corrected model is kept
   /// only if its error on all of them does not grow. Default 16 (docs/calibration.md, "Time with
   /// 32 samples").
   public var correctionSamples = 16

@@ -55,8 +55,9 @@ final class CPBuffers {
     cholesky.update(from: hadamard, count: r * r)
     // What LAPACKE_dposv does: its NaN scan (the lower triangle, the right-hand sides), then its
     // worker; without its per-element calls, as this solve runs every mode of every sweep.
-    for col in 0..<r { for row in col..<r where cholesky[col * r + row].isNaN { throw DecompositionError.lapackFailure(routine: "dposv", info: -4) } }
-    for e in 0..<(rows * r) where doubles[e].isNaN { throw DecompositionError.lapackFailure(routine: "dposv", info: -6) }
+    // (LAPACKE numbers the arguments from matrix_layout: a is the 5th, b the 7th.)
+    for col in 0..<r { for row in col..<r where cholesky[col * r + row].isNaN { throw DecompositionError.lapackFailure(routine: "dposv", info: -5) } }
+    for e in 0..<(rows * r) where doubles[e].isNaN { throw DecompositionError.lapackFailure(routine: "dposv", info: -7) }
     let info = LAPACKE_dposv_work(
       LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), LapackInt(r), LapackInt(rows), cholesky, LapackInt(r), doubles, LapackInt(r))
     if info == 0 {

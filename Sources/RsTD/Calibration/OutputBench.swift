@@ -206,8 +206,9 @@ struct OutputBench {
   }
 
   /// The `k` inputs (of `count`) a measurement on `k` inputs runs, in ascending order: all when
-  /// k ≥ count; else, with `spread`, input i·count/k for i < k (as `correctionInputs`: inputs
-  /// grouped by kind in a calibration folder are all represented), without, the first k.
+  /// k ≥ count; else, with `spread`, input i·count/k for i < k (inputs grouped by kind in a
+  /// calibration folder are all represented; sequential correction picks its fitting inputs so
+  /// too), without, the first k.
   static func subset(_ k: Int, of count: Int, spread: Bool) -> [Int] {
     let n = min(max(k, 0), count)
     if n == count || !spread { return Array(0..<n) }

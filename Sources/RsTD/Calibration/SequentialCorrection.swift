@@ -42,7 +42,7 @@ extension Rewriter {
   /// that candidate measured too (n more runs), and the lower goes on.
   ///
   /// The fitting inputs are `options.correctionSamples` of the check inputs, evenly spread
-  /// (`correctionInputs`), or more when a site needs them for `fittingPairsPerUnknown`, up to
+  /// (`OutputBench.subset`), or more when a site needs them for `fittingPairsPerUnknown`, up to
   /// all. The original runs once per fitting input as far as the last stage's outputs y, held
   /// for all stages (`holdResponses`; above `heldResponseBytes` it runs again per stage and
   /// input, as far as that stage's y); per stage the compressed model runs once per fitting
@@ -68,7 +68,8 @@ extension Rewriter {
     let needed = correctable.compactMap { i in
       correctionShape(prepared, site: i, sites[i]).map { (Self.fittingPairsPerUnknown * ($0.rank + 1) + $0.positions - 1) / max($0.positions, 1) }
     }.max() ?? 1
-    let fitting = Self.correctionInputs(count: bench.inputs.count, limit: max(options.correctionSamples, needed))
+    // Spread over the check inputs whatever they are (`OutputBench.subset`), at least one.
+    let fitting = OutputBench.subset(max(options.correctionSamples, needed, 1), of: bench.inputs.count, spread: true)
     let subset = fitting.count < bench.inputs.count
     let k = min(max(options.correctionStages, 0), correctable.count)
     guard k > 0 else { return (prepared, measured) }
@@ -158,14 +159,6 @@ extension Rewriter {
       return nil
     }
     return held
-  }
-
-  /// The check inputs the correction fits on and decides by: `limit` of the `count`, evenly
-  /// spread (input i·count/limit for i < limit), so that inputs grouped by kind in the
-  /// calibration folder are all represented; all of them when `limit` ≥ `count`.
-  static func correctionInputs(count: Int, limit: Int) -> [Int] {
-    let n = min(max(limit, 1), count)
-    return (0..<n).map { $0 * count / n }
   }
 
   /// A response-fitted conv with a refittable last factor and enough pairs: `samples` × its
