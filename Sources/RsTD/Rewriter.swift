@@ -101,6 +101,11 @@ public struct Rewriter {
     var shared: [String: String] = [:]
     var detached: Set<String> = []
     var siteIndex = 0
+    // Room for the chains up front (a reconstructed one is ~25 nodes and ~17 initializers, a
+    // factored one a few): growing the graph's tables by doubling cost more time and memory.
+    let factored = prepared.plans.count { if case .factor = $0 { true } else { false } }
+    let (nodes, values) = options.layout == .reconstructed ? (25, 42) : (3, 6)
+    model.graph.reserveCapacity(nodes: nodes * factored, values: values * factored)
     for d in prepared.decisions {
       switch d {
       case .keep(let node, let reason):

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A seeded permutation of all N entries of a kernel, computable in-graph from O(1) integers.
 ///
 /// The permutation is given by gather indices g (a permutation of `0..<N`) built from the
@@ -8,9 +10,9 @@
 /// The graph computes `ŵ_flat = Gather(ŝ_flat, g)` with ONNX Range/Mul/Add/Mod/Reshape/
 /// Transpose, so only the steps' integers are stored. docs/shuffles.md specifies it with a numpy
 /// reference.
-public struct EntryShuffle: Sendable, Equatable {
+public struct EntryShuffle: Sendable, Hashable {
   /// One index transformation.
-  public enum Step: Sendable, Equatable {
+  public enum Step: Sendable, Hashable {
     /// `g ← (multiplier·g + offset) mod N`, elementwise on values; gcd(multiplier, N) = 1.
     case affine(multiplier: Int, offset: Int)
     /// `g ← flatten(transpose(reshape(g, dims), permutation))`; `dims` multiply to N.
@@ -86,8 +88,15 @@ public struct EntryShuffle: Sendable, Equatable {
   /// The gather indices g: start from `0..<N`, apply `steps` in order.
   ///
   /// - Returns: A permutation of `0..<N`; the original kernel is `W_flat[i] = S_flat[g[i]]`.
-  /// - Complexity: O(N · steps.count).
+  /// - Complexity: O(N · steps.count), or a lookup when this shuffle was computed recently.
   public func gatherIndices() -> [Int] {
+    if let hit = GatherIndexCache.shared.withLock({ $0.lookup(self) }) { return hit }
+    let g = computeGatherIndices()
+    GatherIndexCache.shared.withLock { $0.store(g, for: self) }
+    return g
+  }
+
+  private func computeGatherIndices() -> [Int] {
     let n = count
     var g = Array(0..<n)
     var inRange = true  // every g in 0..<n
@@ -171,4 +180,24 @@ func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
   var (x, y) = (abs(a), abs(b))
   while y != 0 { (x, y) = (y, x % y) }
   return x
+}
+
+/// Recently computed gather indices, by shuffle. Sites of one shape shuffled with one seed share
+/// a shuffle (a chain of 8,000 equal convs has one, asked for three times per site); the bound
+/// on stored indices keeps large kernels from piling up.
+struct GatherIndexCache {
+  static let shared = Mutex(GatherIndexCache())
+  static let indexLimit = 1 << 22
+
+  private var entries: [EntryShuffle: [Int]] = [:]
+  private var stored = 0
+
+  func lookup(_ s: EntryShuffle) -> [Int]? { entries[s] }
+
+  mutating func store(_ g: [Int], for s: EntryShuffle) {
+    guard g.count <= Self.indexLimit / 4, entries[s] == nil else { return }
+    if stored + g.count > Self.indexLimit { entries.removeAll(); stored = 0 }
+    entries[s] = g
+    stored += g.count
+  }
 }

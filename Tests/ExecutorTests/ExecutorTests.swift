@@ -216,6 +216,88 @@ final class ExecutorTests: XCTestCase {
     XCTAssertEqual(y["y"]?.floats, [4, 5, 9])  // x·k + 3
   }
 
+  /// ```
+  /// Constant k_i ─▶ Mul(k_i, k_i) ─▶ Neg ─▶ Add(acc, ·)    for i in 0..<40 (40 groups that fold)
+  /// ```
+  /// Folding on two threads gives the plan one thread gives: same steps, same constants, same bits.
+  func testFoldingOnThreadsGivesTheSamePlan() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [3])
+    var acc = "x"
+    var expected: [Float] = [0.5, -1, 2]
+    for i in 0..<40 {
+      let k: [Float] = [Float(i) * 0.1, 1 + Float(i), -Float(i) / 7]
+      b.constantNode(name: "k\(i)", output: "k\(i)", Tensor(shape: [3], scalars: k))
+      b.node("Mul", name: "sq\(i)", inputs: ["k\(i)", "k\(i)"], outputs: ["s\(i)"])
+      b.node("Neg", name: "neg\(i)", inputs: ["s\(i)"], outputs: ["n\(i)"])
+      b.node("Add", name: "add\(i)", inputs: [acc, "n\(i)"], outputs: [i == 39 ? "y" : "a\(i)"])
+      acc = "a\(i)"
+      expected = zip(expected, k).map { $0 - $1 * $1 }
+    }
+    b.output("y", shape: [3])
+    let plans = try [1, 2].map { try Executor(model: try b.model(), options: ExecutorOptions(threads: $0)).plan }
+    XCTAssertEqual(plans[0].opTypes, [String](repeating: "Add", count: 40))
+    XCTAssertEqual(plans[1].opTypes, plans[0].opTypes)
+    XCTAssertEqual(plans[1].constants.map(\.slot), plans[0].constants.map(\.slot))
+    XCTAssertEqual(plans[1].constants.map(\.value.floats), plans[0].constants.map(\.value.floats))
+    XCTAssertEqual(plans[0].constants.count, 40, "k_i and s_i are dropped once read")
+    let y = try Executor(model: try b.model(), options: ExecutorOptions(threads: 2)).run(["x": TensorValue(shape: [3], floats: [0.5, -1, 2])])["y"]
+    XCTAssertEqual(y?.floats, expected)
+  }
+
+  /// Two groups fold, each with a step that cannot run (6 values reshaped to 4): the error names
+  /// the failing step earliest in order, whichever group it is in and however many threads fold.
+  func testAFoldingFailureNamesTheEarliestFailingStep() throws {
+    func model(order: [String]) throws -> Model {
+      var b = TestGraphBuilder(opset: 13)
+      b.input("x", shape: [6])
+      b.initializer("a", Tensor(shape: [6], scalars: [1, 2, 3, 4, 5, 6]))
+      b.initializer("c", Tensor(shape: [6], scalars: [6, 5, 4, 3, 2, 1]))
+      b.int64Initializer("bad", [4], shape: [1])
+      for name in order {
+        switch name {
+        case "A1": b.node("Neg", name: "A1", inputs: ["a"], outputs: ["a1"])
+        case "A2": b.node("Reshape", name: "A2", inputs: ["a1", "bad"], outputs: ["a2"])
+        default: b.node("Reshape", name: "B1", inputs: ["c", "bad"], outputs: ["b1"])
+        }
+      }
+      b.node("Add", name: "use", inputs: ["x", "a2"], outputs: ["u"])
+      b.node("Add", name: "out", inputs: ["u", "b1"], outputs: ["y"])
+      b.output("y", shape: [6])
+      return try b.model()
+    }
+    for (order, first) in [(["A1", "B1", "A2"], "B1"), (["A1", "A2", "B1"], "A2"), (["B1", "A1", "A2"], "B1")] {
+      for threads in [1, 2] {
+        XCTAssertThrowsError(try Executor(model: try model(order: order), options: ExecutorOptions(threads: threads)), "\(order)") {
+          guard case .runtime(let node, _, _)? = $0 as? ExecutorError else { return XCTFail("\($0)") }
+          XCTAssertEqual(node, first, "\(order) on \(threads) thread(s)")
+        }
+      }
+    }
+  }
+
+  /// The element limit holds in folding on every thread (it is task-local; the pool's threads
+  /// are not tasks): 24 groups fold, the last makes 64 values under a limit of 50.
+  func testTheElementLimitHoldsOnEveryFoldingThread() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [1])
+    var acc = "x"
+    for i in 0..<24 {
+      b.int64Initializer("shape\(i)", [i == 23 ? 64 : 2], shape: [1])
+      b.node("ConstantOfShape", name: "fill\(i)", inputs: ["shape\(i)"], outputs: ["z\(i)"])
+      b.node("ReduceSum", name: "sum\(i)", inputs: ["z\(i)"], outputs: ["r\(i)"], attributes: [Attribute("keepdims", .int(1))])
+      b.node("Add", name: "add\(i)", inputs: [acc, "r\(i)"], outputs: [i == 23 ? "y" : "a\(i)"])
+      acc = "a\(i)"
+    }
+    b.output("y", shape: [1])
+    for threads in [1, 2] {
+      XCTAssertThrowsError(try Executor(model: try b.model(), options: ExecutorOptions(threads: threads, maxElements: 50))) {
+        guard case .unsupported(let node, _, _)? = $0 as? ExecutorError else { return XCTFail("\($0)") }
+        XCTAssertEqual(node, "fill23")
+      }
+    }
+  }
+
   func testExtremeIndicesAndSizesFailCleanly() throws {
     // x[:, ::-1] written with INT64_MAX / INT64_MIN bounds, as exporters do.
     var b = TestGraphBuilder(opset: 13)

@@ -130,4 +130,28 @@ final class WriteTransactionTests: XCTestCase {
     TemporaryFiles.removeAllForSignal()  // discarded: no longer registered
     XCTAssertTrue(FileManager.default.fileExists(atPath: temporary))
   }
+
+  /// Small writes are gathered before they reach the file; the file holds every byte in order.
+  func testGatheredWritesKeepEveryByteInOrder() throws {
+    let file = try TemporaryFile(destination: path("x.bin"))
+    var expected = Data()
+    var rng = SystemRandomNumberGenerator()
+    for i in 0..<3000 {
+      // Mostly small pieces, some past the gathering threshold, some zero runs.
+      let count = i % 500 == 7 ? 200_000 : Int(rng.next() % 300)
+      let piece = Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
+      if i % 97 == 3 {
+        try file.writeZeros(count)
+        expected.append(Data(count: count))
+      } else {
+        try file.write(piece)
+        expected.append(piece)
+      }
+    }
+    XCTAssertEqual(file.size, expected.count)
+    let temporary = file.path
+    try file.finish()
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: temporary)), expected)
+    file.discard()
+  }
 }

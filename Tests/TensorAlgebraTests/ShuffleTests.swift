@@ -99,4 +99,36 @@ final class ShuffleTests: XCTestCase {
     // And no low-rank shortcut: rank 1 leaves most of the energy.
     XCTAssertGreaterThan(try lowRankSVD(shuffled, rank: 1).relativeError, 0.5)
   }
+
+  /// Gather indices are cached by shuffle: an equal shuffle built anew gets the same indices, a
+  /// different one its own, and the cache empties itself rather than grow past its bound.
+  func testGatherIndicesAreCachedByShuffle() {
+    let a = EntryShuffle(shape: [4, 3, 3, 3], seed: 11)
+    let b = EntryShuffle(shape: [4, 3, 3, 3], seed: 12)
+    let ga = a.gatherIndices(), gb = b.gatherIndices()
+    XCTAssertNotEqual(ga, gb)
+    XCTAssertEqual(Set(ga), Set(0..<a.count))
+    XCTAssertEqual(EntryShuffle(shape: a.shape, steps: a.steps).gatherIndices(), ga)
+    XCTAssertEqual(a.gatherIndices(), ga)
+    // The indices are the steps applied to 0..<N, written out here without the cache.
+    var g = Array(0..<a.count)
+    for step in a.steps {
+      switch step {
+      case let .affine(m, o): g = g.map { (m * $0 + o) % a.count }
+      case let .transpose(dims, p): g = transposeSources(shape: dims, permutation: p).map { g[$0] }
+      }
+    }
+    XCTAssertEqual(ga, g)
+
+    var cache = GatherIndexCache()
+    let quarter = GatherIndexCache.indexLimit / 4
+    let shuffles = (0..<5).map { EntryShuffle(shape: [quarter], seed: UInt64($0)) }
+    for s in shuffles.prefix(4) { cache.store(Array(0..<quarter), for: s) }
+    XCTAssertNotNil(cache.lookup(shuffles[0]))
+    cache.store(Array(0..<quarter), for: shuffles[4])
+    XCTAssertNil(cache.lookup(shuffles[0]), "over the bound the cache starts again")
+    XCTAssertNotNil(cache.lookup(shuffles[4]))
+    cache.store(Array(0...quarter), for: EntryShuffle(shape: [quarter + 1], seed: 0))
+    XCTAssertNil(cache.lookup(EntryShuffle(shape: [quarter + 1], seed: 0)), "too large to keep")
+  }
 }

@@ -71,12 +71,14 @@ public struct ExecutionPlan: Sendable {
   /// (`Graph.removeUnused`), so their protobuf bytes are freed right after they are decoded —
   /// when the caller hands over its last copy (`Executor(model: consume m)`). A caller that
   /// keeps its own copy is unaffected (copy-on-write).
-  /// - Parameter model: the model; only its main graph is used.
+  /// - Parameters:
+  ///   - model: the model; only its main graph is used.
+  ///   - foldThreads: threads for folding constants (the plan is the same for any count).
   /// - Throws: `ExecutorError` naming the first node, op and what it lacks; `ONNXError` when
   ///   a constant's stored data is malformed.
   /// - Complexity: O(nodes + edges + constant bytes), plus, per node reading an initializer,
   ///   O(graph inputs + value_info) when an initializer leaves (`Graph.removeUnused`).
-  public init(model: consuming Model) throws {
+  public init(model: consuming Model, foldThreads: Int = 1) throws {
     let opset = model.opsetVersion("") ?? 1
     var graph = (consume model).graph
     guard Self.supportedOpsets.contains(opset) else {
@@ -84,6 +86,9 @@ public struct ExecutionPlan: Sendable {
     }
     var slotOfName: [String: Int] = [:]
     var slotNames: [String] = []
+    // About one value per node output plus the constants (a rewritten model has ~10⁵ nodes).
+    slotOfName.reserveCapacity(2 * graph.nodeCount + graph.inputNames.count)
+    slotNames.reserveCapacity(2 * graph.nodeCount + graph.inputNames.count)
     // Per slot: whether a graph input, constant or earlier node defines it (one hash per name
     // read, not two: a reconstructed layout has ~25 nodes per site).
     var defined: [Bool] = []
@@ -168,7 +173,8 @@ public struct ExecutionPlan: Sendable {
       outputs.append((name, s))
     }
 
-    (steps, constants) = try Self.foldConstants(steps, constants, outputs: outputs.map(\.1), slotCount: slotNames.count)
+    (steps, constants) = try Self.foldConstants(
+      steps, constants, outputs: outputs.map(\.1), slotCount: slotNames.count, threads: foldThreads)
 
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
     let known = Dictionary(constants, uniquingKeysWith: { a, _ in a })
@@ -208,44 +214,98 @@ public struct ExecutionPlan: Sendable {
   /// Runs, once, every step whose inputs are all constants (Constant nodes, shape arithmetic,
   /// a kernel rebuilt from stored factors), as runtimes do at load; their outputs become
   /// constants, and constants no step or output reads any more are dropped.
+  ///
+  /// The folding steps fall into groups that exchange no values (a reconstructed layout has one
+  /// per site, ~25 steps each); groups run side by side on up to `threads` threads, each in step
+  /// order, dropping a value after its last reader as a run in order would. Each op computes the
+  /// same bits on any thread and each group writes only its own values, so the plan does not
+  /// depend on `threads`. When steps fail, the one earliest in order is reported.
   private static func foldConstants(
-    _ steps: [ExecutionStep], _ constants: [(Int, TensorValue)], outputs: [Int], slotCount: Int
+    _ steps: [ExecutionStep], _ constants: [(Int, TensorValue)], outputs: [Int], slotCount: Int, threads: Int
   ) throws -> ([ExecutionStep], [(Int, TensorValue)]) {
     // Per slot (not dictionaries: a reconstructed layout folds ~25 steps per site).
     var known = [TensorValue?](repeating: nil, count: slotCount)
     for (s, v) in constants { known[s] = v }
+    // Which steps fold, and their groups: a step joins the group of every folding step it reads.
+    var producer = [Int](repeating: -1, count: slotCount)  // the folding step defining a slot
+    var isConstant = [Bool](repeating: false, count: slotCount)
+    for (s, _) in constants { isConstant[s] = true }
+    var parent: [Int] = []  // union-find over folding steps, by index in `folding`
+    func root(_ i: Int) -> Int {
+      var i = i
+      while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
+      return i
+    }
+    var folding: [Int] = []
     var kept: [ExecutionStep] = []
-    // A folded value no kept step or output reads goes after its last reader: the values a
-    // reconstructed kernel is rebuilt through would otherwise all live until folding ends.
-    var lastReader = [Int](repeating: -1, count: slotCount)
-    for (i, step) in steps.enumerated() { for case let s? in step.inputs { lastReader[s] = i } }
-    var isOutput = [Bool](repeating: false, count: slotCount)
-    for s in outputs { isOutput[s] = true }
     var readByKept = [Bool](repeating: false, count: slotCount)
-    let context = RunContext(threads: 1)
-    let previous = openblas_get_num_threads()
-    openblas_set_num_threads(1)  // the same bits as a run
-    defer { openblas_set_num_threads(previous) }
+    var lastReader = [Int](repeating: -1, count: slotCount)  // among folding steps, by position
     for (position, step) in steps.enumerated() {
-      guard step.inputs.allSatisfy({ $0 == nil || known[$0!] != nil }) else {
+      guard step.inputs.allSatisfy({ $0 == nil || isConstant[$0!] }) else {
         kept.append(step)
         for case let s? in step.inputs { readByKept[s] = true }
         continue
       }
-      let results: [TensorValue]
-      do { results = try step.op.run(step.inputs.map { $0.flatMap { known[$0] } }, context) } catch let f as OpFailure {
-        throw f.error(node: step.nodeName, op: step.opType, prefix: "constant inputs: ")
+      let me = folding.count
+      folding.append(position)
+      parent.append(me)
+      for case let s? in step.inputs {
+        lastReader[s] = position
+        if producer[s] >= 0 { let (a, b) = (root(producer[s]), root(me)); parent[max(a, b)] = min(a, b) }
       }
-      for (i, s) in step.outputs.enumerated() {
-        guard let s else { continue }
-        guard i < results.count else {
-          throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
+      for case let s? in step.outputs { isConstant[s] = true; producer[s] = me }
+    }
+    var groupOf: [Int: Int] = [:]
+    var groups: [[Int]] = []  // positions, in order; groups ordered by their first step
+    for (i, position) in folding.enumerated() {
+      let r = root(i)
+      if let g = groupOf[r] { groups[g].append(position) } else { groupOf[r] = groups.count; groups.append([position]) }
+    }
+    var isOutput = [Bool](repeating: false, count: slotCount)
+    for s in outputs { isOutput[s] = true }
+    let context = RunContext(threads: 1)
+    let limit = Axes.maxElements  // task-local: the pool's threads are not tasks
+    let previous = openblas_get_num_threads()
+    openblas_set_num_threads(1)  // the same bits as a run
+    defer { openblas_set_num_threads(previous) }
+    var failures = [(position: Int, error: any Error)?](repeating: nil, count: groups.count)
+    let piece = 8
+    known.withUnsafeMutableBufferPointer { values in
+      failures.withUnsafeMutableBufferPointer { failed in
+        parallelFor((groups.count + piece - 1) / piece, threads: threads) { c in
+          Axes.$maxElements.withValue(limit) {
+            for g in (c * piece)..<min(groups.count, (c + 1) * piece) {
+              for position in groups[g] {
+                let step = steps[position]
+                do {
+                  let results = try step.op.run(step.inputs.map { $0.flatMap { values[$0] } }, context)
+                  for (i, s) in step.outputs.enumerated() {
+                    guard let s else { continue }
+                    guard i < results.count else {
+                      throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
+                    }
+                    values[s] = results[i]
+                  }
+                } catch {
+                  failed[g] = (position, error)
+                  break
+                }
+                // Values made in this group go after their last reader (all in this group); the
+                // values a kernel is rebuilt through would otherwise live until folding ends.
+                for case let s? in step.inputs
+                where producer[s] >= 0 && lastReader[s] == position && !readByKept[s] && !isOutput[s] {
+                  values[s] = nil
+                }
+              }
+            }
+          }
         }
-        known[s] = results[i]
       }
-      for case let s? in step.inputs where lastReader[s] == position && !readByKept[s] && !isOutput[s] {
-        known[s] = nil
-      }
+    }
+    if let first = failures.compactMap({ $0 }).min(by: { $0.position < $1.position }) {
+      let step = steps[first.position]
+      if let f = first.error as? OpFailure { throw f.error(node: step.nodeName, op: step.opType, prefix: "constant inputs: ") }
+      throw first.error
     }
     var read = isOutput
     for step in kept { for case let s? in step.inputs { read[s] = true } }
@@ -257,6 +317,9 @@ public struct ExecutionPlan: Sendable {
   /// Node positions in an order where every value is produced before it is read; file order
   /// when the file is already sorted (the usual case).
   private static func topologicalOrder(_ nodes: [Node], available: Set<String>, graph: Graph) throws -> [Int] {
+    // A graph that claims its order keeps it through every edit (checked after each edit in
+    // tests); were it wrong, the first read of an undefined value would throw, not misrun.
+    if graph.claimsTopologicalOrder { return Array(nodes.indices) }
     var producer = [String: Int](minimumCapacity: nodes.count)
     for (i, n) in nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = i } }
     var order: [Int] = []

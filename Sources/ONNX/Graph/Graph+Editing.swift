@@ -9,6 +9,19 @@ extension Graph {
   /// graph and the order of requests, so output bytes are deterministic.
   public mutating func makeName(_ base: String) -> String { names.make(base) }
 
+  /// Makes room for about `nodes` more nodes and `values` more values (node outputs and
+  /// initializers), so a large rewrite does not rehash its tables as it grows. Only speed
+  /// depends on it.
+  public mutating func reserveCapacity(nodes: Int, values: Int) {
+    guard nodes > 0 || values > 0 else { return }
+    nodeSlots.reserveCapacity(nodeSlots.count + nodes)
+    nextSlot.reserveCapacity(nextSlot.count + nodes)
+    previousSlot.reserveCapacity(previousSlot.count + nodes)
+    index.producers.reserveCapacity(index.producers.count + values)
+    index.consumers.reserveCapacity(index.consumers.count + values)
+    names.reserveCapacity(more: nodes + values)
+  }
+
   /// Replaces the node `id` by `nodes`, inserted at its place in order.
   ///
   /// The new nodes must read only values defined before `id` or by each other, which keeps the

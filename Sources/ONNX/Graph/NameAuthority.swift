@@ -8,6 +8,9 @@ struct NameAuthority {
     if !name.isEmpty { used.insert(name) }
   }
 
+  /// Makes room for `count` more names without rehashing.
+  mutating func reserveCapacity(more count: Int) { used.reserveCapacity(used.count + count) }
+
   /// Whether `name` is taken.
   func isReserved(_ name: String) -> Bool { used.contains(name) }
 
