@@ -236,6 +236,38 @@ def test_value_info_without_type_is_refused(tmp_path):
     _refused(m, tmp_path, "value_info 'y_info' has no name or no type")
 
 
+@pytest.mark.parametrize("where", ["input", "output"])
+@pytest.mark.parametrize("how", ["cleared", "undefined"])
+def test_a_tensor_of_no_element_type_is_refused(where, how, tmp_path):
+    """Found by byte mutation (fuzz seed 1796116955, case 4667): a flipped bit cleared a graph
+    input's elem_type; the tool passed it on. onnx's checker refuses the field missing,
+    onnxruntime the type UNDEFINED (0) either way."""
+    m = _conv_model()
+    declared = m.graph.input[0] if where == "input" else m.graph.output[0]
+    if how == "cleared":
+        declared.type.tensor_type.ClearField("elem_type")
+        with pytest.raises(onnx.checker.ValidationError, match="elem_type"):
+            onnx.checker.check_model(m)
+    else:
+        declared.type.tensor_type.elem_type = TensorProto.UNDEFINED
+    import onnxruntime as ort
+    with pytest.raises(Exception, match="data type 0"):
+        ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    _refused(m, tmp_path, f"graph {where} '{declared.name}' declares a tensor of no element type")
+
+
+def test_a_graph_output_without_a_shape_is_passed_through(tmp_path):
+    """A missing shape means "any rank": onnx's checker wants one, onnxruntime does not; the tool
+    neither reads nor changes it (the fuzz harness allows exactly this)."""
+    m = _conv_model()
+    m.graph.output[0].type.tensor_type.ClearField("shape")
+    src, dst = tmp_path / "in.onnx", tmp_path / "out.onnx"
+    onnx.save(m, src)
+    code, _, err = run_cli(str(src), str(dst), "--quiet")
+    assert code == 0, err
+    assert not onnx.load(dst).graph.output[0].type.tensor_type.HasField("shape")
+
+
 @pytest.mark.parametrize("field,needle", [
     ("untyped", "attribute 'dilations' has no type; ONNX requires one from IR version 2"),
     ("mistyped", "attribute 'dilations' is typed INT but holds a INTS value"),

@@ -56,6 +56,19 @@ extension Graph {
         throw GraphError.incompleteValueInfo(kind: what, name: v.name)
       }
     }
+    // A tensor of no element type cannot be fed or produced (onnx's checker and onnxruntime
+    // refuse it). A missing shape ("any rank") is passed through: onnxruntime loads it.
+    for (what, list) in [("graph input", header.input), ("graph output", header.output)] {
+      for v in list {
+        let untyped: Bool
+        switch v.type.value {
+        case .tensorType(let t)?: untyped = t.elemType == 0
+        case .sparseTensorType(let t)?: untyped = t.elemType == 0
+        default: untyped = false
+        }
+        if untyped { throw GraphError.noElementType(kind: what, name: v.name) }
+      }
+    }
     for t in initializerSlots { try t?.checkStorage() }
     var defined = Set(index.initializers.keys).union(index.graphInputs)
     for s in orderedSlots {
