@@ -256,6 +256,16 @@ def test_a_tensor_of_no_element_type_is_refused(where, how, tmp_path):
     _refused(m, tmp_path, f"graph {where} '{declared.name}' declares a tensor of no element type")
 
 
+def test_a_graph_without_a_name_is_refused(tmp_path):
+    """Found by byte mutation (fuzz seed 1796117697, case 7018): a flipped bit emptied the graph's
+    name; onnx's checker refuses that, the tool wrote it back with exit 0."""
+    m = _conv_model()
+    m.graph.name = ""
+    with pytest.raises(onnx.checker.ValidationError, match="name"):
+        onnx.checker.check_model(m)
+    _refused(m, tmp_path, "the main graph has no name")
+
+
 def test_a_graph_output_without_a_shape_is_passed_through(tmp_path):
     """A missing shape means "any rank": onnx's checker wants one, onnxruntime does not; the tool
     neither reads nor changes it (the fuzz harness allows exactly this)."""

@@ -51,6 +51,8 @@ extension Graph {
     guard (1...OperatorSets.newestIRVersion).contains(irVersion) else {
       throw GraphError.irVersion(irVersion, newest: OperatorSets.newestIRVersion)
     }
+    // onnx's checker requires it; the tool writes it back unchanged.
+    guard !header.name.isEmpty else { throw GraphError.unnamedGraph }
     for (what, list) in [("graph input", header.input), ("graph output", header.output), ("value_info", header.valueInfo)] {
       for v in list where v.name.isEmpty || v.type.value == nil {
         throw GraphError.incompleteValueInfo(kind: what, name: v.name)

@@ -64,10 +64,14 @@ public struct Graph {
   }
 
   /// An empty graph, for building one in memory.
-  /// - Parameter irVersion: the IR version of the model it belongs to (below 4, initializers are
-  ///   also listed as graph inputs).
-  public init(irVersion: Int = 8) {
-    self.init(proto: Onnx_GraphProto(), irVersion: irVersion)
+  /// - Parameters:
+  ///   - irVersion: the IR version of the model it belongs to (below 4, initializers are also
+  ///     listed as graph inputs).
+  ///   - name: the graph's name (ONNX requires one).
+  public init(irVersion: Int = 8, name: String = "main") {
+    var proto = Onnx_GraphProto()
+    proto.name = name
+    self.init(proto: proto, irVersion: irVersion)
   }
 
   /// The protobuf form: the header with nodes in order and the live initializers.

@@ -14,6 +14,8 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
   case irVersion(Int, newest: Int)
   /// A graph input, output or value_info entry without a name or a type.
   case incompleteValueInfo(kind: String, name: String)
+  /// The main graph has no name.
+  case unnamedGraph
   /// A graph input or output declared a tensor without an element type.
   case noElementType(kind: String, name: String)
   /// A default-domain node whose op the ONNX standard does not define.
@@ -38,6 +40,7 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
     case .cycle(let n): "node '\(n)' is on a cycle: the graph has no topological order."
     case .irVersion(let v, let newest): "the model's IR version is \(v); ONNX defines 1 to \(newest)."
     case .incompleteValueInfo(let kind, let name): "\(kind) '\(name)' has no name or no type; ONNX requires both."
+    case .unnamedGraph: "the main graph has no name; ONNX requires one."
     case .noElementType(let kind, let name): "\(kind) '\(name)' declares a tensor of no element type; ONNX requires one."
     case .unknownOp(let n, let op, let opset): "node '\(n)': '\(op)' is not an ONNX operator (default domain, opset \(opset))."
     case .opTooNew(let n, let op, let since, let opset): "node '\(n)': \(op) exists from opset \(since); the model imports opset \(opset)."
