@@ -28,6 +28,8 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
   case rawDataSize(tensor: String, dataType: String, dims: [Int], expected: Int, actual: Int)
   /// Tensor `tensor` has `actual` values in its typed field `field` where its dims need `expected`.
   case valueCount(tensor: String, field: String, dims: [Int], expected: Int, actual: Int)
+  /// Tensor `tensor` stores values in more than one field (`fields`); ONNX allows one.
+  case valueFields(tensor: String, fields: [String])
   /// Tensor `tensor` has negative dims, or dims whose product overflows `Int`.
   case invalidDims(tensor: String, dims: [Int64])
   /// Tensor `tensor` has data type `dataType`, which the requested conversion does not handle.
@@ -66,6 +68,8 @@ public enum ONNXError: Error, CustomStringConvertible, Equatable {
       return "tensor '\(tensor)': data is still in an external file; load the model with readModel to resolve it."
     case .rawDataSize(let tensor, let dataType, let dims, let expected, let actual):
       return "tensor '\(tensor)': raw_data has \(actual) bytes; \(dataType) dims \(Self.format(dims)) need \(expected)."
+    case .valueFields(let tensor, let fields):
+      return "tensor '\(tensor)' stores values in \(fields.joined(separator: " and ")); ONNX allows one field."
     case .valueCount(let tensor, let field, let dims, let expected, let actual):
       return "tensor '\(tensor)': \(field) has \(actual) values; dims \(Self.format(dims)) need \(expected)."
     case .invalidDims(let tensor, let dims):

@@ -42,14 +42,24 @@ public struct Rewriter {
     try rewriteMeasured(&model).sites
   }
 
-  /// Finds, plans and factors every site of `model` without editing it: the steps 2–6 of the walk.
-  /// - Parameter geometry: where each site runs, for the latency guard (nominal unless measured).
-  func prepare(_ model: inout Model, geometry: SiteGeometries = .nominal) throws -> PreparedRewrite {
+  /// Step 2 of the walk: the opset is one the chains are valid for and the graph passes
+  /// `Graph.validateStructure` (an unsorted graph is sorted). Runs before anything reads the
+  /// graph — the output check runs the model first — and again in `prepare` (a no-op then).
+  /// - Returns: the default-domain opset.
+  @discardableResult
+  static func validate(_ model: inout Model) throws -> Int {
     let imported = model.opsetVersion("")
     guard let opset = imported, Rewriter.supportedOpsets.contains(opset) else {
       throw RewriteError.unsupportedOpset(version: imported, supported: Rewriter.supportedOpsets)
     }
     try model.graph.validateStructure(opset: opset)
+    return opset
+  }
+
+  /// Finds, plans and factors every site of `model` without editing it: the steps 2–6 of the walk.
+  /// - Parameter geometry: where each site runs, for the latency guard (nominal unless measured).
+  func prepare(_ model: inout Model, geometry: SiteGeometries = .nominal) throws -> PreparedRewrite {
+    let opset = try Rewriter.validate(&model)
     var decisions = try SiteFinder(graph: model.graph, options: options).decisions()
     var sites: [PlannedSite] = []
     for (i, d) in decisions.enumerated() {

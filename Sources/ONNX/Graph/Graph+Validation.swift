@@ -1,3 +1,5 @@
+internal import ONNXProto
+
 extension Graph {
   /// The dims of `name`: an initializer's (already checked by `checkStorage`), or those a graph
   /// input declares when every one is a number; nil for anything else.
@@ -61,18 +63,18 @@ extension Graph {
     // A tensor of no element type cannot be fed or produced (onnx's checker and onnxruntime
     // refuse it). A missing shape ("any rank") is passed through: onnxruntime loads it.
     for (what, list) in [("graph input", header.input), ("graph output", header.output)] {
-      for v in list {
-        let untyped: Bool
-        switch v.type.value {
-        case .tensorType(let t)?: untyped = t.elemType == 0
-        case .sparseTensorType(let t)?: untyped = t.elemType == 0
-        default: untyped = false
-        }
-        if untyped { throw GraphError.noElementType(kind: what, name: v.name) }
-      }
+      for v in list where Graph.lacksElementType(v.type) { throw GraphError.noElementType(kind: what, name: v.name) }
     }
-    for t in initializerSlots { try t?.checkStorage() }
+    var inputNames = Set<String>()
+    for v in header.input where !inputNames.insert(v.name).inserted { throw GraphError.graphInputListedTwice(value: v.name) }
+    var initializerNames = Set<String>()
+    for case let t? in initializerSlots {
+      guard !t.name.isEmpty else { throw GraphError.unnamedInitializer }
+      guard initializerNames.insert(t.name).inserted else { throw GraphError.initializerListedTwice(value: t.name) }
+      try t.checkStorage()
+    }
     var defined = Set(index.initializers.keys).union(index.graphInputs)
+    var schemas: [String: [String: OperatorSets.AttributeSpec]] = [:]  // by op type, at `opset`
     for s in orderedSlots {
       let n = nodeSlots[s]!
       let name = n.name.isEmpty ? "\(n.opType)_\(n.output.first ?? "")" : n.name
@@ -82,10 +84,15 @@ extension Graph {
       for a in n.attribute {
         if let why = AttributeFields.violation(a, irVersion: irVersion) { throw GraphError.invalidNode(node: name, op: n.opType, why: why) }
         if a.hasT { try a.t.checkStorage() }
+        // Subgraphs are written back unchanged; onnx's checker wants each named.
+        if (a.hasG && Graph.hasUnnamedGraph(a.g)) || a.graphs.contains(where: Graph.hasUnnamedGraph) {
+          throw GraphError.invalidNode(node: name, op: n.opType, why: "attribute '\(a.name)' holds a graph with no name; ONNX requires one")
+        }
       }
       if let opset, n.domain.isEmpty || n.domain == "ai.onnx" {
         guard let first = OperatorSets.firstOpset[n.opType] else { throw GraphError.unknownOp(node: name, op: n.opType, opset: opset) }
         if first > opset { throw GraphError.opTooNew(node: name, op: n.opType, since: first, opset: opset) }
+        if let why = attributeViolation(n, opset: opset, schemas: &schemas) { throw GraphError.invalidNode(node: name, op: n.opType, why: why) }
       }
       if let why = OpRules.violation(
         Node(n), weightShape: knownShape(n.input.count > 1 ? n.input[1] : ""),
@@ -124,5 +131,44 @@ extension Graph {
       }
     }
     try validateDeclarations()
+  }
+
+  /// Whether `type` is a tensor of no element type, or a sequence, optional or map with no
+  /// element (value) type or one that lacks it (onnx's checker and onnxruntime refuse them).
+  static func lacksElementType(_ type: Onnx_TypeProto) -> Bool {
+    switch type.value {
+    case .tensorType(let t)?: t.elemType == 0
+    case .sparseTensorType(let t)?: t.elemType == 0
+    case .sequenceType(let t)?: !t.hasElemType || lacksElementType(t.elemType)
+    case .optionalType(let t)?: !t.hasElemType || lacksElementType(t.elemType)
+    case .mapType(let t)?: t.keyType == 0 || !t.hasValueType || lacksElementType(t.valueType)
+    default: false
+    }
+  }
+
+  /// Whether `g` or a graph nested in its nodes' attributes has no name.
+  static func hasUnnamedGraph(_ g: Onnx_GraphProto) -> Bool {
+    g.name.isEmpty || g.node.contains { n in n.attribute.contains { a in (a.hasG && hasUnnamedGraph(a.g)) || a.graphs.contains(where: hasUnnamedGraph) } }
+  }
+
+  /// What onnx's checker says of `n`'s attributes against its op's schema at `opset`: a name the
+  /// op does not define, a type other than the schema's, a required one missing (nodes of every
+  /// op are written back unchanged, so one it refuses makes the output invalid).
+  private func attributeViolation(_ n: Onnx_NodeProto, opset: Int, schemas: inout [String: [String: OperatorSets.AttributeSpec]]) -> String? {
+    if schemas[n.opType] == nil { schemas[n.opType] = OperatorSets.attributes(of: n.opType, opset: opset) ?? [:] }
+    let schema = schemas[n.opType]!
+    for a in n.attribute where a.refAttrName.isEmpty {
+      guard let spec = schema[a.name] else { return "attribute '\(a.name)' is not an attribute of \(n.opType) (opset \(opset))" }
+      // Untyped attributes exist only below IR version 2 (AttributeFields checks that).
+      if a.type.rawValue != 0 && a.type.rawValue != spec.type {
+        let wanted = Onnx_AttributeProto.AttributeType(rawValue: spec.type) ?? .undefined
+        return "attribute '\(a.name)' is typed \("\(a.type)".uppercased()) but \(n.opType) defines it as \("\(wanted)".uppercased())"
+      }
+    }
+    let present = Set(n.attribute.map(\.name))
+    if let missing = schema.filter({ $0.value.required && !present.contains($0.key) }).keys.sorted().first {
+      return "the required attribute '\(missing)' is missing"
+    }
+    return nil
   }
 }

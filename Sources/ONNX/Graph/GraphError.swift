@@ -16,7 +16,14 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
   case incompleteValueInfo(kind: String, name: String)
   /// The main graph has no name.
   case unnamedGraph
-  /// A graph input or output declared a tensor without an element type.
+  /// An initializer has no name.
+  case unnamedInitializer
+  /// Two graph inputs share a name.
+  case graphInputListedTwice(value: String)
+  /// Two initializers share a name.
+  case initializerListedTwice(value: String)
+  /// A graph input or output declared a tensor (or a sequence, optional or map of them) without
+  /// an element type.
   case noElementType(kind: String, name: String)
   /// A default-domain node whose op the ONNX standard does not define.
   case unknownOp(node: String, op: String, opset: Int)
@@ -41,7 +48,10 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
     case .irVersion(let v, let newest): "the model's IR version is \(v); ONNX defines 1 to \(newest)."
     case .incompleteValueInfo(let kind, let name): "\(kind) '\(name)' has no name or no type; ONNX requires both."
     case .unnamedGraph: "the main graph has no name; ONNX requires one."
-    case .noElementType(let kind, let name): "\(kind) '\(name)' declares a tensor of no element type; ONNX requires one."
+    case .unnamedInitializer: "an initializer has no name; ONNX requires one."
+    case .graphInputListedTwice(let v): "graph input '\(v)' is listed twice; ONNX values are defined once."
+    case .initializerListedTwice(let v): "initializer '\(v)' is listed twice; ONNX names each once."
+    case .noElementType(let kind, let name): "\(kind) '\(name)' declares no element type; ONNX requires one."
     case .unknownOp(let n, let op, let opset): "node '\(n)': '\(op)' is not an ONNX operator (default domain, opset \(opset))."
     case .opTooNew(let n, let op, let since, let opset): "node '\(n)': \(op) exists from opset \(since); the model imports opset \(opset)."
     case .invalidNode(let n, let op, let why): "node '\(n)' (\(op)): \(why)."

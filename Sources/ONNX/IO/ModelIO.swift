@@ -118,5 +118,14 @@ package enum ModelIO {
       throw ONNXError.notAModel(
         path: path, reason: "it has ir_version \(model.irVersion) but no opset_import (required from IR version 3)")
     }
+    // onnx's checker refuses repeated keys, and metadata is written back.
+    var keys = Set<String>()
+    for e in model.metadataProps where !keys.insert(e.key).inserted {
+      throw ONNXError.notAModel(path: path, reason: "metadata_props lists the key '\(e.key)' twice")
+    }
+    var functions = Set<String>()
+    for f in model.functions where !functions.insert("\(f.domain)::\(f.name)::\(f.overload)").inserted {
+      throw ONNXError.notAModel(path: path, reason: "it defines the local function '\(f.domain)::\(f.name)' twice")
+    }
   }
 }

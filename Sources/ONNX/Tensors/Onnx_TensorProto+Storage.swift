@@ -25,6 +25,13 @@ extension Onnx_TensorProto {
       throw ONNXError.unsupportedDataType(tensor: name, dataType: DataType.onnxName(of: dataType))
     }
     if hasDataLocation && dataLocation == .external { return }  // resolved (and checked) by the loader
+    // onnx's checker allows one value field (raw_data counts when present, even empty).
+    let fields = [
+      ("raw_data", hasRawData), ("float_data", !floatData.isEmpty), ("int32_data", !int32Data.isEmpty),
+      ("string_data", !stringData.isEmpty), ("int64_data", !int64Data.isEmpty), ("double_data", !doubleData.isEmpty),
+      ("uint64_data", !uint64Data.isEmpty),
+    ].filter(\.1).map(\.0)
+    if fields.count > 1 { throw ONNXError.valueFields(tensor: name, fields: fields) }
     if type == .string {
       if stringData.count != count {
         throw ONNXError.valueCount(tensor: name, field: "string_data", dims: shape, expected: count, actual: stringData.count)

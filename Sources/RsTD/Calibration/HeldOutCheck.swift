@@ -7,6 +7,7 @@ extension Rewriter {
   /// choice saw: the report's `heldOut`. They are read before the rewrite, so bad files fail
   /// before any work. Model runs: 2 × held-out samples more.
   public func rewriteMeasured(_ model: inout Model) throws -> RewriteOutcome {
+    try Rewriter.validate(&model)  // before the check runs it
     guard options.check.enabled, let load = options.check.heldOutFor else { return try rewriteOnCheckInputs(&model) }
     let original = model
     progress?("reading the held-out inputs")
