@@ -97,13 +97,26 @@ def _after_conv(m, node):
     del m.graph.output[0].type.tensor_type.shape.dim[:]
 
 
-def _then_else(m, else_name):
-    """An If on a constant condition returning the conv's output from either branch."""
+def _gemm_after(m, dims):
+    """Flatten the conv's output into a Gemm whose B initializer has `dims` (found by the fuzz
+    harness, seed 1796119240 case 6798: an extra dim on a classifier's weight passed through;
+    onnx's shape inference refuses it)."""
+    m.graph.node.append(helper.make_node("Flatten", ["y"], ["f"], name="flat"))
+    m.graph.initializer.append(numpy_helper.from_array(np.zeros(dims, np.float32), "fc.w"))
+    _after_conv(m, helper.make_node("Gemm", ["f", "fc.w"], ["z"], name="fc", transB=1))
+
+
+def _then_else(m, else_name, extra_attribute=None):
+    """An If on a constant condition returning the conv's output from either branch (the else
+    branch's Identity with `extra_attribute`)."""
     branch = lambda name, out: helper.make_graph([helper.make_node("Identity", ["y"], [out])], name, [],
                                                  [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)])
+    otherwise = branch(else_name, "e")
+    if extra_attribute is not None:
+        otherwise.node[0].attribute.append(extra_attribute)
     m.graph.initializer.append(numpy_helper.from_array(np.array(True), "cond"))
     _after_conv(m, helper.make_node("If", ["cond"], ["z"], name="if", then_branch=branch("then", "t"),
-                                    else_branch=branch(else_name, "e")))
+                                    else_branch=otherwise))
 
 
 def _conv_model(**conv_attrs):
@@ -290,6 +303,8 @@ def test_a_graph_without_a_name_is_refused(tmp_path):
     (lambda m: m.graph.input.append(copy.deepcopy(m.graph.input[0])), "graph input 'x' is listed twice"),
     (lambda m: m.graph.initializer[0].float_data.extend([0.0]), "stores values in raw_data and float_data"),
     (lambda m: _then_else(m, ""), "attribute 'else_branch' holds a graph with no name"),
+    (lambda m: _then_else(m, "else", extra_attribute=helper.make_attribute("foo", 1)),
+     "holds a graph 'else' whose node 'Identity' breaks its schema: attribute 'foo' is not an attribute of Identity"),
     (lambda m: [m.functions.append(helper.make_function("custom", "F", ["a"], ["b"], [helper.make_node("Relu", ["a"], ["b"])],
                                                         [helper.make_opsetid("", 13)])) for _ in range(2)],
      "defines the local function 'custom::F' twice"),
@@ -300,16 +315,18 @@ def test_a_graph_without_a_name_is_refused(tmp_path):
     (lambda m: _after_conv(m, helper.make_node("Transpose", ["y"], ["z"], name="t", perm=1.5)),
      "attribute 'perm' is typed FLOAT but Transpose defines it as INTS"),
     (lambda m: _after_conv(m, helper.make_node("Cast", ["y"], ["z"], name="cast")), "the required attribute 'to' is missing"),
+    (lambda m: _gemm_after(m, [10, 512, 1]), "node 'fc' (Gemm): its input B has dims [10, 512, 1]; Gemm takes a 2-D B"),
 ], ids=["initializer-twice", "initializer-unnamed", "metadata-key-twice", "graph-input-twice", "two-value-fields",
-        "unnamed-subgraph", "function-twice", "sequence-of-nothing", "unknown-attribute", "attribute-type", "required-attribute"])
+        "unnamed-subgraph", "subgraph-node-attribute", "function-twice", "sequence-of-nothing", "unknown-attribute", "attribute-type", "required-attribute",
+        "gemm-rank-3"])
 def test_what_onnx_checker_refuses_and_the_tool_would_write_back_is_refused(break_it, needle, tmp_path):
     """Each of these passed through with exit 0 and an output onnx's checker refuses (found by
     mutating a valid model field by field, as the fuzz harness's byte flips do at random; a
     graph input listed twice crashed the tool in its output check)."""
     m = _conv_model()
     break_it(m)
-    with pytest.raises(onnx.checker.ValidationError):
-        onnx.checker.check_model(m)
+    with pytest.raises((onnx.checker.ValidationError, onnx.shape_inference.InferenceError)):
+        onnx.checker.check_model(m, full_check=True)
     _refused(m, tmp_path, needle)
 
 

@@ -84,9 +84,12 @@ extension Graph {
       for a in n.attribute {
         if let why = AttributeFields.violation(a, irVersion: irVersion) { throw GraphError.invalidNode(node: name, op: n.opType, why: why) }
         if a.hasT { try a.t.checkStorage() }
-        // Subgraphs are written back unchanged; onnx's checker wants each named.
-        if (a.hasG && Graph.hasUnnamedGraph(a.g)) || a.graphs.contains(where: Graph.hasUnnamedGraph) {
-          throw GraphError.invalidNode(node: name, op: n.opType, why: "attribute '\(a.name)' holds a graph with no name; ONNX requires one")
+        // Subgraphs are written back unchanged; onnx's checker wants each named, and their
+        // nodes as valid as the main graph's.
+        for g in (a.hasG ? [a.g] : []) + a.graphs {
+          if let why = subgraphViolation(g, opset: opset, schemas: &schemas) {
+            throw GraphError.invalidNode(node: name, op: n.opType, why: "attribute '\(a.name)' holds a graph \(why)")
+          }
         }
       }
       if let opset, n.domain.isEmpty || n.domain == "ai.onnx" {
@@ -146,9 +149,26 @@ extension Graph {
     }
   }
 
-  /// Whether `g` or a graph nested in its nodes' attributes has no name.
-  static func hasUnnamedGraph(_ g: Onnx_GraphProto) -> Bool {
-    g.name.isEmpty || g.node.contains { n in n.attribute.contains { a in (a.hasG && hasUnnamedGraph(a.g)) || a.graphs.contains(where: hasUnnamedGraph) } }
+  /// What onnx's checker would refuse in subgraph `g` or the graphs nested in it: no name, or a
+  /// default-domain node whose op is unknown or newer than `opset`, or whose attributes break
+  /// its schema; nil when none.
+  private func subgraphViolation(_ g: Onnx_GraphProto, opset: Int?, schemas: inout [String: [String: OperatorSets.AttributeSpec]]) -> String? {
+    if g.name.isEmpty { return "with no name; ONNX requires one" }
+    for n in g.node {
+      if let opset, n.domain.isEmpty || n.domain == "ai.onnx" {
+        let name = n.name.isEmpty ? n.opType : n.name
+        guard let first = OperatorSets.firstOpset[n.opType], first <= opset else {
+          return "'\(g.name)' whose node '\(name)' runs '\(n.opType)', not an ONNX operator at opset \(opset)"
+        }
+        if let why = attributeViolation(n, opset: opset, schemas: &schemas) { return "'\(g.name)' whose node '\(name)' breaks its schema: \(why)" }
+      }
+      for a in n.attribute {
+        for inner in (a.hasG ? [a.g] : []) + a.graphs {
+          if let why = subgraphViolation(inner, opset: opset, schemas: &schemas) { return why }
+        }
+      }
+    }
+    return nil
   }
 
   /// What onnx's checker says of `n`'s attributes against its op's schema at `opset`: a name the

@@ -47,6 +47,11 @@ enum OpRules {
         return "its inputs have element types \(first) and \(other); \(node.opType) takes one type"
       }
     }
+    if node.opType == "Gemm" {
+      // A and B are matrices; C broadcasts to the [M, N] result.
+      if let w = weightShape, w.count != 2 { return "its input B has dims \(w); Gemm takes a 2-D B" }
+      if let b = biasShape, b.count > 2 { return "its input C has dims \(b); Gemm's C has at most 2" }
+    }
     guard allowed["kernel_shape"] != nil else { return nil }
     if let why = convViolation(node) { return why }
     // Every Conv-family op splits its input's channels into `group` parts.
