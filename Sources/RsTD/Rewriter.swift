@@ -4,7 +4,7 @@ import TensorAlgebra
 
 // The walk, one step after the other, none going back:
 //  1. load      Model.load(path:) parses and checks the file (Sources/ONNX/IO).
-//  2. validate  Graph.validateStructure(): SSA, defined inputs, no cycle, op arity.
+//  2. validate  Graph.validateStructure(): SSA, defined inputs, no cycle, op arity, schemas.
 //  3. sites     SiteFinder checks each Conv/Gemm/MatMul's numbers and decides rewrite or keep.
 //  4. kernels   each site reads its own kernel in factor orientation (ConvSite.kernel(in:)),
 //               decoded when planning or factoring needs it.
@@ -42,24 +42,27 @@ public struct Rewriter {
     try rewriteMeasured(&model).sites
   }
 
-  /// Step 2 of the walk: the opset is one the chains are valid for and the graph passes
-  /// `Graph.validateStructure` (an unsorted graph is sorted). Runs before anything reads the
-  /// graph — the output check runs the model first — and again in `prepare` (a no-op then).
-  /// - Returns: the default-domain opset.
-  @discardableResult
-  static func validate(_ model: inout Model) throws -> Int {
+  /// Step 2 of the walk, once per rewrite (`rewriteMeasured` runs it before the output check runs
+  /// the model): the opset is one the chains are valid for and the graph passes
+  /// `Graph.validateStructure` (an unsorted graph is sorted).
+  static func validate(_ model: inout Model) throws {
+    try model.graph.validateStructure(opset: supportedOpset(of: model))
+  }
+
+  /// The model's default-domain opset, when the chains are valid for it.
+  static func supportedOpset(of model: Model) throws -> Int {
     let imported = model.opsetVersion("")
     guard let opset = imported, Rewriter.supportedOpsets.contains(opset) else {
       throw RewriteError.unsupportedOpset(version: imported, supported: Rewriter.supportedOpsets)
     }
-    try model.graph.validateStructure(opset: opset)
     return opset
   }
 
-  /// Finds, plans and factors every site of `model` without editing it: the steps 2–6 of the walk.
+  /// Finds, plans and factors every site of `model` without editing it: the steps 3–6 of the walk
+  /// (`model` passed step 2, `validate`; the back-off levels prepare copies of it).
   /// - Parameter geometry: where each site runs, for the latency guard (nominal unless measured).
   func prepare(_ model: inout Model, geometry: SiteGeometries = .nominal) throws -> PreparedRewrite {
-    let opset = try Rewriter.validate(&model)
+    let opset = try Rewriter.supportedOpset(of: model)
     var decisions = try SiteFinder(graph: model.graph, options: options).decisions()
     var sites: [PlannedSite] = []
     for (i, d) in decisions.enumerated() {

@@ -304,7 +304,7 @@ def test_a_graph_without_a_name_is_refused(tmp_path):
     (lambda m: m.graph.initializer[0].float_data.extend([0.0]), "stores values in raw_data and float_data"),
     (lambda m: _then_else(m, ""), "attribute 'else_branch' holds a graph with no name"),
     (lambda m: _then_else(m, "else", extra_attribute=helper.make_attribute("foo", 1)),
-     "holds a graph 'else' whose node 'Identity' breaks its schema: attribute 'foo' is not an attribute of Identity"),
+     "holds a graph 'else' in which node 'Identity' (Identity): attribute 'foo' is not an attribute of Identity"),
     (lambda m: [m.functions.append(helper.make_function("custom", "F", ["a"], ["b"], [helper.make_node("Relu", ["a"], ["b"])],
                                                         [helper.make_opsetid("", 13)])) for _ in range(2)],
      "defines the local function 'custom::F' twice"),

@@ -92,11 +92,7 @@ extension Graph {
           }
         }
       }
-      if let opset, n.domain.isEmpty || n.domain == "ai.onnx" {
-        guard let first = OperatorSets.firstOpset[n.opType] else { throw GraphError.unknownOp(node: name, op: n.opType, opset: opset) }
-        if first > opset { throw GraphError.opTooNew(node: name, op: n.opType, since: first, opset: opset) }
-        if let why = attributeViolation(n, opset: opset, schemas: &schemas) { throw GraphError.invalidNode(node: name, op: n.opType, why: why) }
-      }
+      if let opset, let error = schemaError(n, name: name, opset: opset, schemas: &schemas) { throw error }
       if let why = OpRules.violation(
         Node(n), weightShape: knownShape(n.input.count > 1 ? n.input[1] : ""),
         inputChannels: declaredChannels(n.input.first ?? ""), biasShape: knownShape(n.input.count > 2 ? n.input[2] : ""),
@@ -155,12 +151,8 @@ extension Graph {
   private func subgraphViolation(_ g: Onnx_GraphProto, opset: Int?, schemas: inout [String: [String: OperatorSets.AttributeSpec]]) -> String? {
     if g.name.isEmpty { return "with no name; ONNX requires one" }
     for n in g.node {
-      if let opset, n.domain.isEmpty || n.domain == "ai.onnx" {
-        let name = n.name.isEmpty ? n.opType : n.name
-        guard let first = OperatorSets.firstOpset[n.opType], first <= opset else {
-          return "'\(g.name)' whose node '\(name)' runs '\(n.opType)', not an ONNX operator at opset \(opset)"
-        }
-        if let why = attributeViolation(n, opset: opset, schemas: &schemas) { return "'\(g.name)' whose node '\(name)' breaks its schema: \(why)" }
+      if let opset, let error = schemaError(n, name: n.name.isEmpty ? n.opType : n.name, opset: opset, schemas: &schemas) {
+        return "'\(g.name)' in which \(error)"
       }
       for a in n.attribute {
         for inner in (a.hasG ? [a.g] : []) + a.graphs {
@@ -169,6 +161,15 @@ extension Graph {
       }
     }
     return nil
+  }
+
+  /// Why a default-domain node breaks the standard at `opset` (its op unknown or newer, its
+  /// attributes against the schema), nil when it does not or is of another domain.
+  private func schemaError(_ n: Onnx_NodeProto, name: String, opset: Int, schemas: inout [String: [String: OperatorSets.AttributeSpec]]) -> GraphError? {
+    guard n.domain.isEmpty || n.domain == "ai.onnx" else { return nil }
+    guard let first = OperatorSets.firstOpset[n.opType] else { return .unknownOp(node: name, op: n.opType, opset: opset) }
+    if first > opset { return .opTooNew(node: name, op: n.opType, since: first, opset: opset) }
+    return attributeViolation(n, opset: opset, schemas: &schemas).map { .invalidNode(node: name, op: n.opType, why: $0) }
   }
 
   /// What onnx's checker says of `n`'s attributes against its op's schema at `opset`: a name the
