@@ -26,3 +26,10 @@ public func factorGroups<F>(_ kernel: Tensor, groups: Int, _ body: (Tensor) thro
   }
   return try parallelMap(slices, body)
 }
+
+/// The groups' factors laid end to end, as the grouped chain stores them (the inverse of
+/// `factorGroups`' split). One group hands back its own array, so the emitted initializer shares
+/// the factor's storage instead of holding a second copy of it.
+public func stackedScalars(_ groups: [Tensor]) -> [Float] {
+  groups.count == 1 ? groups[0].scalars : groups.flatMap(\.scalars)
+}

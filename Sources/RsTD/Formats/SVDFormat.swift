@@ -68,8 +68,8 @@ struct SVDFormat: ConvFormat {
   func emit(_ groups: [SVDFactors], of f: Factorization, into e: inout ChainEmitter) throws {
     let site = e.site
     let r = f.ranks[0]
-    let right = groups.flatMap(\.right.scalars)  // [g·r, C/g·k…]
-    let left = groups.flatMap(\.left.scalars)  // [M, r]
+    let right = stackedScalars(groups.map(\.right))  // [g·r, C/g·k…]
+    let left = stackedScalars(groups.map(\.left))  // [M, r]
     let node = site.node
     switch site.kind {
     case .conv:

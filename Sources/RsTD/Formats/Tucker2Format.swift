@@ -81,8 +81,8 @@ struct Tucker2Format: ConvFormat {
     let g = site.group
     let ones = site.kernelSize.map { _ in 1 }
     let first = groups.flatMap { $0.input.transposed([1, 0]).scalars }  // [g·r_i, C/g]
-    let core = groups.flatMap(\.core.scalars)  // [g·r_o, r_i, k…]
-    let last = groups.flatMap(\.output.scalars)  // [M, r_o]
+    let core = stackedScalars(groups.map(\.core))  // [g·r_o, r_i, k…]
+    let last = stackedScalars(groups.map(\.output))  // [M, r_o]
     let w1 = e.initializer("tucker2_in", first, shape: [g * ri, site.inputChannelsPerGroup] + ones)
     let w2 = e.initializer("tucker2_core", core, shape: [g * ro, ri] + site.kernelSize)
     let w3 = e.initializer("tucker2_out", last, shape: [site.outputChannels, ro] + ones)
