@@ -11,6 +11,6 @@ extension Model {
   public func stage(in transaction: WriteTransaction, externalData: ExternalDataPolicy = .automatic) throws -> Int {
     var assembled = proto
     assembled.graph = graph.proto
-    return try transaction.stageModel(assembled, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
+    return try transaction.stageModel(consume assembled, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
   }
 }

@@ -65,17 +65,17 @@ package enum ModelIO {
   ///   - externalData: where tensor data goes.
   /// - Throws: `ONNXError.outputDirectoryMissing`, `.externalDataUnresolved`,
   ///   `.wouldOverwriteExternalData`, `.writeFailed` (also for a `path` that is not a regular file).
-  package static func writeModel(_ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy) throws {
-    try writeModel(model, to: path, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
+  package static func writeModel(_ model: consuming Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy) throws {
+    try writeModel(consume model, to: path, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
   }
 
   /// `writeModel(_:to:externalData:)` with the size above which `.automatic` externalizes as a
   /// parameter, so tests can exercise that path without writing 2 GiB.
   static func writeModel(
-    _ model: Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy, inlineLimitBytes: Int
+    _ model: consuming Onnx_ModelProto, to path: String, externalData: ExternalDataPolicy, inlineLimitBytes: Int
   ) throws {
     let transaction = try WriteTransaction(input: nil, model: path, report: nil)
-    try transaction.stageModel(model, externalData: externalData, inlineLimitBytes: inlineLimitBytes)
+    try transaction.stageModel(consume model, externalData: externalData, inlineLimitBytes: inlineLimitBytes)
     try transaction.commit()
   }
 

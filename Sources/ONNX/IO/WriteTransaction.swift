@@ -95,25 +95,26 @@ public final class WriteTransaction {
   /// - Returns: the bytes the model and its side file will take.
   /// - Throws: `ONNXError.externalDataUnresolved`, `.writeFailed`.
   @discardableResult
-  func stageModel(_ model: Onnx_ModelProto, externalData: ExternalDataPolicy, inlineLimitBytes: Int) throws -> Int {
+  func stageModel(_ model: consuming Onnx_ModelProto, externalData: ExternalDataPolicy, inlineLimitBytes: Int) throws -> Int {
     guard let path = modelPath else { return 0 }
-    var output = model
+    // Handed the last copy, the walks below edit the model's tensor lists in place instead of
+    // copying them (one entry per initializer and node: megabytes for a large graph).
+    var output = consume model
     try output.forEachTensor { tensor in
       if tensor.hasDataLocation && tensor.dataLocation == .external {
         throw ONNXError.externalDataUnresolved(tensor: tensor.name)
       }
     }
     var sideChunks: [ExternalChunk] = []
-    var pieces: [Data]
+    let size: Int
     do {
       let threshold: Int?
+      var inline: Int?  // the size, when no tensor moves out
       switch externalData {
-      case .always(let bytes):
-        threshold = bytes
-        pieces = []
+      case .always(let bytes): threshold = bytes
       case .automatic:
-        pieces = try ModelEncoder.pieces(of: output)
-        threshold = pieces.reduce(0, { $0 + $1.count }) > inlineLimitBytes ? ExternalDataPolicy.automaticThresholdBytes : nil
+        let whole = try ModelEncoder.encodedSize(of: output)
+        (threshold, inline) = whole > inlineLimitBytes ? (ExternalDataPolicy.automaticThresholdBytes, nil) : (nil, whole)
       }
       if let threshold {
         // The side file's name is in the model, and is chosen by the side file's bytes.
@@ -122,14 +123,13 @@ public final class WriteTransaction {
         let name = try chooseSideName(for: path, chunks: sideChunks)
         sideChunks = ModelIO.externalize(&output, thresholdBytes: threshold, location: name)
         if !sideChunks.isEmpty { sideName = name }
-        pieces = try ModelEncoder.pieces(of: output)
       }
+      size = try inline ?? ModelEncoder.encodedSize(of: output)
     } catch let error as ONNXError {
       throw error
     } catch {
       throw ONNXError.writeFailed(path: path, reason: "protobuf encoding failed (\(error))")
     }
-    let size = pieces.reduce(0) { $0 + $1.count }
     if size > inlineLimitBytes {
       throw ONNXError.writeFailed(
         path: path, reason: "the model needs \(size) bytes even with external data, over protobuf's limit of \(inlineLimitBytes)")
@@ -147,7 +147,13 @@ public final class WriteTransaction {
     }
     let file = try TemporaryFile(destination: path)
     modelFile = file
-    for piece in pieces { try file.write(piece) }
+    do {
+      try ModelEncoder.write(output) { try file.write($0) }
+    } catch let error as ONNXError {
+      throw error
+    } catch {
+      throw ONNXError.writeFailed(path: path, reason: "protobuf encoding failed (\(error))")
+    }
     try file.finish()
     return size + (sideChunks.last.map { $0.offset + $0.data.count } ?? 0)
   }
