@@ -65,6 +65,7 @@ public struct Rewriter {
     let opset = try Rewriter.supportedOpset(of: model)
     var decisions = try SiteFinder(graph: model.graph, options: options).decisions()
     var sites: [PlannedSite] = []
+    let graph = SharedGraph(model.graph)
     for (i, d) in decisions.enumerated() {
       switch d {
       case .keep(let node, .malformed(let why)):
@@ -72,7 +73,7 @@ public struct Rewriter {
       case .rewrite(let site):
         // Decoded here to check it, then dropped: the planner decodes each kernel when it needs it.
         if try site.kernel(in: model.graph).scalars.allSatisfy(\.isFinite) {
-          sites.append(PlannedSite(site, in: model.graph))
+          sites.append(PlannedSite(site, in: graph))
         } else {
           decisions[i] = .keep(site.node, .nonFiniteWeight)
         }

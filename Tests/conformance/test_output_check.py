@@ -418,3 +418,24 @@ def test_a_model_that_fails_on_a_guessed_size_falls_back(tmp_path):
     _, report, _ = rewrite(tmp_path, src)
     m = report["measurement"]
     assert m["status"] == "unavailable" and "inner sizes 64 and 48" in m["note"], m
+
+
+def test_a_rewrite_that_changes_nothing_states_error_zero_without_running_it_again(tmp_path):
+    """Every site excluded and weights kept as they are: the written graph is the original's, so
+    the tool states error 0 for every output from the original's own runs (one per check input)
+    and does not run the rewritten model; a rewrite that changes a site runs it once more per
+    input. onnxruntime agrees that the written model computes the original's outputs exactly."""
+    model = REPO / "Models/zoo/conv_chain.onnx"
+    out, report, _ = rewrite(tmp_path, model, "--exclude", "*")
+    m = report["measurement"]
+    assert all(s["status"] == "kept" for s in report["sites"])
+    assert m["status"] == "measured" and m["outputError"] == 0 and m["outputErrors"] == {"Y": 0}, m
+    assert m["modelRuns"] == 4, m
+    feeds = synthetic_feeds(model)
+    assert ort_error(model, out, feeds) == 0
+
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    _, forced, _ = rewrite(changed, model, "--force", "--rank", "full", "--include", "conv0")
+    assert any(s["status"] == "rewritten" for s in forced["sites"])
+    assert forced["measurement"]["modelRuns"] == 8, forced["measurement"]

@@ -8,8 +8,7 @@
 /// the values folded away are returned so that a run observing one of them uses the unfused steps.
 enum ConvFusion {
   static func fuse(_ steps: [ExecutionStep], constants: [Int: TensorValue], keep: Set<Int>) -> (steps: [ExecutionStep], hidden: Set<Int>) {
-    var readers = [Int: [Int]]()
-    for (i, step) in steps.enumerated() { for s in step.inputs.compactMap({ $0 }) { readers[s, default: []].append(i) } }
+    let readers = SlotReaders(steps)
     func constant(_ slot: Int?) -> [Float]? { slot.flatMap { constants[$0]?.floats } }
     func scalar(_ slot: Int?, rank: Int) -> Float? {
       guard let s = slot, let c = constants[s], let v = c.floats, v.count == 1, c.shape.count <= rank else { return nil }
@@ -93,5 +92,35 @@ enum ConvFusion {
         nodeName: step.nodeName, opType: step.opType, op: conv, inputs: step.inputs, outputs: [value], frees: []))
     }
     return (fused, hidden)
+  }
+}
+
+/// The steps reading each slot, in step order (a step reading a slot twice is listed twice).
+/// Two flat arrays rather than one array per slot: a rewritten model compiles ~10⁵ slots, and
+/// this table is alive at the compile's peak.
+private struct SlotReaders {
+  private var start: [Int]  // slot s's readers are flat[start[s]..<start[s + 1]]
+  private var flat: [Int]
+
+  init(_ steps: [ExecutionStep]) {
+    var slots = 0
+    for step in steps { for case let s? in step.inputs { slots = max(slots, s + 1) } }
+    start = [Int](repeating: 0, count: slots + 1)
+    for step in steps { for case let s? in step.inputs { start[s + 1] += 1 } }
+    for s in 0..<slots { start[s + 1] += start[s] }
+    flat = [Int](repeating: 0, count: start[slots])
+    var next = start
+    for (i, step) in steps.enumerated() {
+      for case let s? in step.inputs {
+        flat[next[s]] = i
+        next[s] += 1
+      }
+    }
+  }
+
+  /// The readers of `slot`, nil when no step reads it.
+  subscript(_ slot: Int) -> [Int]? {
+    guard slot + 1 < start.count, start[slot] < start[slot + 1] else { return nil }
+    return Array(flat[start[slot]..<start[slot + 1]])
   }
 }

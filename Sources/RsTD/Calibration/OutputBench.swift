@@ -159,6 +159,15 @@ struct OutputBench {
     return d
   }
 
+  /// The difference of a candidate that is the original model (every site kept, weights stored
+  /// as they were): its outputs are the references, so nothing is compiled or run; every output
+  /// is listed with error 0.
+  var unchanged: OutputDifference {
+    var d = OutputDifference()
+    for r in references { d.add(reference: r, candidate: r) }
+    return d
+  }
+
   /// The values of `names` in `held`, or nil when one is missing.
   private static func values(_ names: [String], from held: [String: TensorValue]) -> [String: TensorValue]? {
     var out: [String: TensorValue] = [:]

@@ -43,15 +43,28 @@ extension Rewriter {
     }
     progress?("measuring where each layer runs")
     // Compiled once for the probe and the bench (decoding a large model's weights is not free).
-    let compiled = try? Executor(model: original, options: OutputBench.executorOptions(check))
+    var compiled = try? Executor(model: original, options: OutputBench.executorOptions(check))
     let geometry = compiled.flatMap { probeGeometry(original, by: $0, check: check) } ?? .nominal
+    // Weight fits watch no layer, so the original runs before planning and its plan is freed
+    // (held through planning, it set the peak memory of large models); response fits watch the
+    // layers the plan chose, and keep the plan for the refits.
+    var early: Result<OutputBench, Error>?
+    if options.fit != .responses {
+      progress?("running the original model")
+      early = Result { try OutputBench(original: original, check: check, seed: options.seed, watching: [:], patches: [:], compiled: compiled) }
+      compiled = nil
+    }
     let weightFits = try prepare(&model, geometry: geometry)
-    progress?("running the original model")
     var bench: OutputBench
     do {
-      bench = try OutputBench(
-        original: original, check: check, seed: options.seed, watching: responseSites(weightFits), patches: patchSites(weightFits),
-        compiled: compiled)
+      if let early {
+        bench = try early.get()
+      } else {
+        progress?("running the original model")
+        bench = try OutputBench(
+          original: original, check: check, seed: options.seed, watching: responseSites(weightFits), patches: patchSites(weightFits),
+          compiled: compiled)
+      }
     } catch let invalid as RewriteError {
       throw invalid
     } catch {
@@ -70,7 +83,11 @@ extension Rewriter {
     }
     var rows = try apply(prepared, to: &model)
     progress?("measuring the rewritten model")
-    let planned = measured ?? bench.difference(of: model)
+    // Nothing rewritten and kept weights stored as they were: the written graph computes what
+    // the original does, so its outputs are the references (compiling it again would only add
+    // a second plan of the whole model to the run's peak memory).
+    let unchanged = options.weights == .fp32 && !rows.contains { $0.status == .rewritten }
+    let planned = measured ?? (unchanged ? bench.unchanged : bench.difference(of: model))
     let plannedError = planned?.error ?? .infinity
     var final = planned
     var backedOff = 0
@@ -134,7 +151,7 @@ extension Rewriter {
         for s in active { choice[s] = levels.count }
         var whole = original
         let keptRows = try emit(levels, choice: choice, into: &whole, reason: kept)
-        let d = options.weights == .fp32 ? OutputDifference() : bench.difference(of: whole)
+        let d = options.weights == .fp32 ? bench.unchanged : bench.difference(of: whole)
         guard let d, d.error <= bound else {
           throw RewriteError.outputBoundNotMet(measured: d?.error ?? .infinity, bound: bound)
         }

@@ -11,12 +11,12 @@ struct PlannedSite {
   private let source: Source
 
   private enum Source {
-    case graph(Graph)
+    case graph(SharedGraph)
     case tensor(Tensor)
   }
 
-  /// A site whose kernel is read from `graph` when needed; `graph` must not change meanwhile.
-  init(_ site: ConvSite, in graph: Graph) {
+  /// A site whose kernel is read from `graph` when needed; the graph must not change meanwhile.
+  init(_ site: ConvSite, in graph: SharedGraph) {
     self.site = site
     source = .graph(graph)
   }
@@ -31,8 +31,15 @@ struct PlannedSite {
   /// - Throws: `ONNXError` when the stored data is malformed.
   func kernel() throws -> Tensor {
     switch source {
-    case .graph(let g): try site.kernel(in: g)
+    case .graph(let g): try site.kernel(in: g.graph)
     case .tensor(let t): t
     }
   }
+}
+
+/// One graph that every site planned from it reads its kernel from. A `Graph` value is a few
+/// hundred bytes of table references: stored in each site, 8,000 sites held megabytes of copies.
+final class SharedGraph {
+  let graph: Graph
+  init(_ graph: Graph) { self.graph = graph }
 }
