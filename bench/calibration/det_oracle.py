@@ -27,9 +27,9 @@ Two subspaces per layer:
         the evaluation inputs (with the other layers as they are).
 Layer sets are fitted independently on the original (dense) model's activations.
 
---nonlinear (optional): the subspace is re-chosen for the output AFTER the affine + HardSwish
-that follow each conv, by a few steps of alternating weighted PCA (first-order: the error after
-the activation is approximately hardswish'(z) * error before it), see `nonlinear_fit`.
+--nonlinear (optional): each of the four fitted instead to its output AFTER the affine + HardSwish
+that follow it (nonlinear response reconstruction: where HardSwish is flat the fit may take any
+value in the flat zone), see `nonlinear_fit`; --nonlinear-only skips the linear rows.
 
 Scored with Tests/realmodels/rm_helpers.Evaluator exactly as the bench does (pooled mask IoU and
 worst image over the 7 evaluation images at 736). Deterministic (no randomness; onnxruntime with
@@ -197,29 +197,48 @@ def hswish_grad(z):
     return np.where(z < -3, 0.0, np.where(z > 3, 1.0, (2 * z + 3) / 6))
 
 
-def nonlinear_fit(y: np.ndarray, r: int, a: float, c: float, steps: int = 4):
-    """A HardSwish-aware subspace (a heuristic, not an optimum): the error after the activation
-    is to first order D_i (I - P)(y_i - mu) with D_i = diag(|a| hswish'(a y_i + c)); as a
-    tractable surrogate take the top-r principal subspace of the slope-weighted responses
-    d_i * (y_i - mu) (elementwise), the slopes then re-taken as the mean of those at y_i and at
-    the projected point, a few times. Returns (mu, U_r)."""
-    mu = y.mean(0)
-    yc = y - mu
-    d = np.abs(a) * hswish_grad(a * y + c)
-    yw = d * yc
-    cov = yw.T @ yw / len(y)
-    vals, vecs = np.linalg.eigh(cov)
-    u = vecs[:, np.argsort(vals)[::-1][:r]]
-    for _ in range(steps):
-        # refit: the projected response mu + U U^T (y - mu) through the activation, reweighted at
-        # the projected point (the first-order weights of where the fit actually lands)
-        z = mu + (yc @ u) @ u.T
-        d = np.abs(a) * 0.5 * (hswish_grad(a * y + c) + hswish_grad(a * z + c))
-        yw = d * yc
-        cov = yw.T @ yw / len(y)
-        vals, vecs = np.linalg.eigh(cov)
-        u = vecs[:, np.argsort(vals)[::-1][:r]]
-    return mu, u
+def nonlinear_fit(y: np.ndarray, r: int, a: float, c: float, w: np.ndarray, b: np.ndarray, steps: int = 6):
+    """A HardSwish-aware rank-r fit (nonlinear response reconstruction in the manner of Zhang et
+    al. 2015 for ReLU): the conv's output feeds hswish(a y + c), which is 0 wherever
+    a y + c <= -3, so there the fit may take any value that is also <= -3. Alternate: z = the
+    current rank-r fit; target t = y, except t = z where both y and z are in that flat zone; refit
+    by reduced-rank regression of t on [y, 1] (same as on the conv's input: y is an affine
+    function of it of full rank on its span). Keeps the step of smallest post-activation error.
+    Returns (W', b') of rank <= r and the post-activation relative errors per step."""
+    def post(v):
+        return hswish(a * v + c)
+    flat = a * y + c <= -3
+    mu, _, vecs = pca(y)
+    u = vecs[:, :r]
+    m = u @ u.T                                    # z = y m + k (row convention): first the plain PCA fit
+    k = mu - mu @ m
+    ref = post(y)
+    norm = (ref ** 2).sum()
+    best = None
+    errs = []
+    yt = np.concatenate([y, np.ones((len(y), 1))], axis=1)
+    g = yt.T @ yt
+    g += np.eye(len(g)) * 1e-8 * np.trace(g) / len(g)
+    for step in range(steps + 1):
+        z = y @ m + k
+        e = float(((post(z) - ref) ** 2).sum() / norm)
+        errs.append(e)
+        if best is None or e < best[0]:
+            best = (e, m.copy(), k.copy())
+        if step == steps:
+            break
+        t = np.where(flat & (a * z + c <= -3), z, y)
+        bm = np.linalg.solve(g, yt.T @ t)          # [C+1, C]
+        f = yt @ bm
+        mu_f, _, vecs = pca(f)
+        p = vecs[:, :r] @ vecs[:, :r].T
+        m = bm[:-1] @ p
+        k = (bm[-1] - mu_f) @ p + mu_f
+    _, m, k = best
+    # y = W x + b (column convention) -> z = m^T y + k
+    w2 = (m.T @ w.reshape(w.shape[0], -1)).reshape(w.shape)
+    b2 = m.T @ b + k
+    return w2, b2, errs
 
 
 def projected(w: np.ndarray, b: np.ndarray, mu: np.ndarray, u: np.ndarray):
@@ -245,6 +264,9 @@ def main():
     ap.add_argument("--fits", default="cal,eval")
     ap.add_argument("--cal-pages", type=int, default=24, help="rendered pages in the calibration set (bench: 24 + 8 photos = 32)")
     ap.add_argument("--budget-ranks", default="", help="extra ranks for the four together (budget points), comma separated")
+    ap.add_argument("--nonlinear-ranks", default="64,90,128")
+    ap.add_argument("--nonlinear-fits", default="eval")
+    ap.add_argument("--nonlinear-only", action="store_true", help="only the --nonlinear rows (and --seq)")
     ap.add_argument("--nonlinear", action="store_true", help="also the HardSwish-aware subspace (fits cal and eval) for 'all'")
     ap.add_argument("--seq", default="", help="fits (cal, eval) for the sequential reduced-rank refit of the four "
                     "(each fitted on its inputs in the model with the earlier ones replaced, to the original outputs)")
@@ -331,7 +353,7 @@ def main():
     ranks = [int(x) for x in a.ranks.split(",")]
     # sanity: nothing replaced
     score("dense", {}, total, {"set": "none", "rank": None, "fit": "dense"})
-    for sname, convs in sets.items():
+    for sname, convs in ({} if a.nonlinear_only else sets).items():
         rlist = ranks + ([int(x) for x in a.budget_ranks.split(",")] if (sname == "all" and a.budget_ranks) else [])
         for r in sorted(set(rlist)):
             for f in a.fits.split(","):
@@ -345,16 +367,18 @@ def main():
                 score(f, replaced, params, {"set": sname, "rank": r, "fit": f})
     if a.nonlinear:
         aff = {c: post_affine(graph, c) for c in WIDE}
-        for r in sorted(set(ranks + ([int(x) for x in a.budget_ranks.split(",")] if a.budget_ranks else []))):
-            for f in a.fits.split(","):
-                replaced, params = {}, total
+        for r in [int(x) for x in a.nonlinear_ranks.split(",")]:
+            for f in a.nonlinear_fits.split(","):
+                replaced, params, post_err = {}, total, {}
                 for c in WIDE:
                     w, b = graph.weight(c)
                     rr = min(r, w.shape[0], w.shape[1])
-                    mu, u = nonlinear_fit(acts[f][c], rr, *aff[c])
-                    replaced[c] = projected(w.astype(np.float64), b.astype(np.float64), mu, u)
+                    w2, b2, errs = nonlinear_fit(acts[f][c], rr, *aff[c], w.astype(np.float64), b.astype(np.float64))
+                    replaced[c] = (w2, b2)
+                    post_err[c] = [round(x, 5) for x in errs]
                     params += factored_params(w.shape, rr) - w.size
-                score(f, replaced, params, {"set": "all", "rank": r, "fit": f + "-hswish"})
+                score(f, replaced, params, {"set": "all", "rank": r, "fit": f + "-hswish",
+                                           "post_act_rel_err_by_step": post_err})
 
     if a.seq:
         data = {"cal": cal_inputs, "eval": ev.inputs}
