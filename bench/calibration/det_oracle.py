@@ -6,7 +6,8 @@ every other conv left dense?
 
   RSTD_REAL_MODELS_DIR=/work/main/.cache/real-models \\
   python3 bench/calibration/det_oracle.py [--ranks 32,48,64,96,128,192] [--sets 24,28,30,32,all]
-      [--fits cal,eval] [--nonlinear] [--work /tmp/det-oracle] [--out results.json]
+      [--fits cal,eval] [--budget-ranks 24,45,...] [--nonlinear] [--seq cal,eval]
+      [--work /tmp/det-oracle] [--out results.json]
 
 Method. Each conv is replaced by its best rank-r linear fit of its OUTPUT (response PCA): with Y
 the conv's outputs (bias included, before the learnable affine and HardSwish that follow), mu
