@@ -118,8 +118,8 @@ public struct Rewriter {
     // Room for the chains up front (a reconstructed one is ~25 nodes and ~17 initializers, a
     // factored one a few): growing the graph's tables by doubling cost more time and memory.
     let factored = prepared.plans.count { if case .factor = $0 { true } else { false } }
-    let (nodes, values) = options.layout == .reconstructed ? (25, 42) : (3, 6)
-    model.graph.reserveCapacity(nodes: nodes * factored, values: values * factored)
+    let (nodes, initializers) = options.layout == .reconstructed ? (25, 17) : (3, 3)
+    model.graph.reserveCapacity(nodes: nodes * factored, values: (nodes + initializers) * factored, initializers: initializers * factored)
     for d in prepared.decisions {
       switch d {
       case .keep(let node, let reason):
