@@ -162,6 +162,62 @@ def bisect_tau(sts, spectra, limit):
     return lo
 
 
+def ladder(shape) -> list[int]:
+    """Ranks at which the factored chain is smaller than the dense weight: 1/8, 1/4, 3/8, 1/2, 3/4 of the break-even rank."""
+    cin, cout = int(np.prod(shape[1:])), shape[0]
+    top = max(r for r in range(1, min(cin, cout) + 1) if D.factored_params(shape, r) < cin * cout) \
+        if D.factored_params(shape, 1) < cin * cout else 0
+    return sorted({max(1, round(top * k / 8)) for k in (1, 2, 3, 4, 6)}) if top else []
+
+
+def sensitivities(graph, sts, fit, x, work):
+    """Measured error of each conv alone at each ladder rank (the others dense): sum over the
+    fitting inputs of ||p' - p||^2 (p = the model's softmax output)."""
+    s0 = H.session(graph.path)
+    inp = s0.get_inputs()[0].name
+    ref = np.concatenate([s0.run(None, {inp: x[i:i + 64]})[0] for i in range(0, len(x), 64)])
+    sens = {}
+    for st in sts:
+        sens[st["conv"]] = {}
+        mu, _, u = fit[st["conv"]]
+        for r in ladder(st["shape"]):
+            dst = write_with_bias(graph, work / "sens.onnx", {st["conv"]: replace_site(graph, st, mu, u[:, :r])})
+            s = H.session(dst)
+            got = np.concatenate([s.run(None, {inp: x[i:i + 64]})[0] for i in range(0, len(x), 64)])
+            sens[st["conv"]][r] = float(((got - ref) ** 2).sum())
+    return sens
+
+
+def allocate_greedy(sts, sens, limit):
+    """Lagrangian allocation: each conv takes the option (dense, or a ladder rank) minimising
+    error + lam * params; lam bisected to the smallest value that fits the limit."""
+    def pick(lam):
+        ranks, params, err = {}, 0, 0.0
+        for st in sts:
+            size = int(np.prod(st["shape"]))
+            best = (lam * size, None, size, 0.0)
+            for r, e in sens[st["conv"]].items():
+                fp = D.factored_params(st["shape"], r)
+                if e + lam * fp < best[0]:
+                    best = (e + lam * fp, r, fp, e)
+            ranks[st["conv"]] = best[1]
+            params += best[2]
+            err += best[3]
+        return ranks, params, err
+    lo, hi = 0.0, 1.0
+    while pick(hi)[1] > limit:
+        hi *= 2
+        if hi > 1e12:
+            raise ValueError("limit below the smallest ladder")
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if pick(mid)[1] <= limit:
+            hi = mid
+        else:
+            lo = mid
+    return pick(hi)
+
+
 # ----------------------------------------------------------------------------- main
 
 def main():
@@ -171,6 +227,9 @@ def main():
     ap.add_argument("--fits", default="cal,eval")
     ap.add_argument("--cal-samples", type=int, default=128, help="first N inputs of the bench's cls calibration file")
     ap.add_argument("--seq", default="", help="fits (cal, eval) for the sequential reduced-rank refit")
+    ap.add_argument("--seq-targets", default="", help="targets for --seq (default: all)")
+    ap.add_argument("--alloc", default="energy,greedy", help="energy: one energy fraction; greedy: measured "
+                    "per-conv sensitivity on the fitting data, Lagrangian allocation")
     ap.add_argument("--work", default="/tmp/cls-oracle")
     ap.add_argument("--out", default=str(HERE / "results-cls-oracle.json"))
     a = ap.parse_args()
@@ -227,22 +286,34 @@ def main():
 
     score({}, total, {"fit": "dense", "target": None})
     per_layer = {}
-    for tgt in [float(v) for v in a.targets.split(",")]:
-        limit = tgt * total - dw_params
+    sens = {}
+    if "greedy" in a.alloc:
         for f in a.fits.split(","):
-            tau = bisect_tau(sts, spectra[f], limit)
-            ranks, p = allocate(sts, spectra[f], tau)
+            sens[f] = sensitivities(graph, sts, fits[f], data[f], work)
+            print(f"sensitivities {f} ({time.time() - t0:.0f} s)", flush=True)
+    seq_targets = [float(v) for v in a.seq_targets.split(",")] if a.seq_targets else None
+    for tgt, alloc, f in ((t, al, f) for t in [float(v) for v in a.targets.split(",")]
+                          for al in a.alloc.split(",") for f in a.fits.split(",")):
+        limit = tgt * total - dw_params
+        if True:
+            if alloc == "energy":
+                tau = bisect_tau(sts, spectra[f], limit)
+                ranks, p = allocate(sts, spectra[f], tau)
+                info = {"alloc": alloc, "tau": round(tau, 6)}
+            else:
+                ranks, p, err = allocate_greedy(sts, sens[f], limit)
+                info = {"alloc": alloc, "predicted_err": round(err, 4)}
             replaced = {}
             for st in sts:
                 r = ranks[st["conv"]]
                 if r is not None:
                     mu, _, u = fits[f][st["conv"]]
                     replaced[st["conv"]] = replace_site(graph, st, mu, u[:, :r])
-            per_layer[f"{f}@{tgt}"] = {c: r for c, r in ranks.items()}
-            score(replaced, p + dw_params, {"fit": f, "target": tgt, "tau": round(tau, 6),
+            per_layer[f"{alloc}:{f}@{tgt}"] = {c: r for c, r in ranks.items()}
+            score(replaced, p + dw_params, {"fit": f, "target": tgt, **info,
                                             "factored": sum(r is not None for r in ranks.values())})
             for sf in (a.seq.split(",") if a.seq else []):
-                if sf != f:
+                if sf != f or (seq_targets and tgt not in seq_targets):
                     continue
                 # sequential: refit each factored conv on its input in the partly replaced model
                 rep, cur = {}, src
@@ -265,11 +336,11 @@ def main():
                         s = np.where(np.abs(st["s"]) < 1e-12, 1.0, st["s"])
                         rep[st["conv"]] = ((wz / s[:, None]).reshape(w.shape), (bz - st["t"]) / s)
                     cur = write_with_bias(graph, work / "seq.onnx", rep)
-                score(rep, p + dw_params, {"fit": f + "-rrr-seq", "target": tgt, "tau": round(tau, 6)})
+                score(rep, p + dw_params, {"fit": f + "-rrr-seq", "target": tgt, **info})
 
     # energy of the calibration subspace on the evaluation positions at the 0.5x ranks
     transfer = {}
-    key = "cal@0.5"
+    key = "greedy:cal@0.5" if "greedy" in a.alloc else "energy:cal@0.5"
     if key in per_layer:
         for st in sts:
             r = per_layer[key][st["conv"]]
@@ -287,7 +358,7 @@ def main():
     out = {"model": str(src), "evaluation": {"task_lines": len(ev.cls_x), "crops": len(ev.crops),
                                              "metric": "top-1 agreement / accuracy on the task lines (rm_helpers.Evaluator)"},
            "calibration": {"file": str(cal_path), "samples": len(cal_x)},
-           "budget": budget, "ranks": per_layer, "cal_subspace_at_0.5": transfer,
+           "budget": budget, "ranks": per_layer, "sensitivities": sens, "cal_subspace_at_0.5": transfer,
            "rows": rows, "seconds": round(time.time() - t0, 1), "argv": sys.argv[1:]}
     Path(a.out).write_text(json.dumps(out, indent=1))
     print(f"wrote {a.out} ({time.time() - t0:.0f} s)")
