@@ -94,24 +94,8 @@ class Graph:
 
     def write(self, dst: Path, replaced: dict[str, tuple[np.ndarray, np.ndarray]]) -> Path:
         """A copy with the weight and bias of each conv in `replaced` swapped (same shapes)."""
-        import copy
-        m = copy.deepcopy(self.model)
-        g = m.graph
-        consts = {n.output[0]: n for n in g.node if n.op_type == "Constant"}
-        inits = {t.name: t for t in g.initializer}
-        convs = {n.name: n for n in g.node if n.name in replaced}
-        for name, (w, b) in replaced.items():
-            n = convs[name]
-            for tname, arr in ((n.input[1], w), (n.input[2], b)):
-                t = self.nh.from_array(np.ascontiguousarray(arr.astype(np.float32)), tname)
-                if tname in inits:
-                    inits[tname].CopyFrom(t)
-                else:
-                    for a in consts[tname].attribute:
-                        if a.name == "value":
-                            a.t.CopyFrom(t)
-        self.onnx.save(m, str(dst))
-        return dst
+        from oracle_common import write_with_bias
+        return write_with_bias(self, dst, replaced)
 
 
 # ----------------------------------------------------------------------------- activations

@@ -8,8 +8,8 @@ import numpy as np
 
 
 def write_with_bias(graph, dst: Path, replaced: dict) -> Path:
-    """Like det_oracle.Graph.write (a copy with each replaced conv's weight and bias swapped), but
-    a conv without a bias input gets one (a new initializer `<conv>.oracle_bias`)."""
+    """A copy of `graph.model` with each replaced conv's weight and bias swapped (same shapes); a
+    conv without a bias input gets one (a new initializer `<conv>.oracle_bias`)."""
     m = copy.deepcopy(graph.model)
     g = m.graph
     consts = {n.output[0]: n for n in g.node if n.op_type == "Constant"}
