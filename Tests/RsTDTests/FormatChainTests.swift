@@ -152,12 +152,22 @@ final class FormatChainTests: XCTestCase {
     XCTAssertEqual(
       kinds(nodes),
       ["MatMul": 2, "Range": 1, "Mul": 3, "Add": 3, "Mod": 3, "Reshape": 9, "Transpose": 5, "Gather": 1, "Conv": 1])
-    // No index tensor proportional to the kernel is stored: every INT64 initializer is tiny.
+    // No index tensor proportional to the kernel is stored: every INT64 initializer is tiny. And
+    // small INT64 constants are one initializer per value for both sites (the two convs' shuffles
+    // read the same 0 and 1, and their rebuilds the same shapes where the shapes agree).
     let contents = try ModelContents(out)
-    for name in contents.initializers where name.hasPrefix("conv0/shuffle") || name.hasPrefix("conv0/rebuild_flat") {
+    var seen: [String: String] = [:]
+    for name in contents.initializers {
       let c = try XCTUnwrap(try out.graph.constant(name))
+      guard c.elementTypeName == "INT64" else { continue }
       XCTAssertLessThanOrEqual(c.shape.reduce(1, *), 4, "'\(name)' has shape \(c.shape)")
+      let key = "\(c.shape)|\(try c.int64s())"
+      XCTAssertNil(seen[key], "'\(name)' repeats '\(seen[key] ?? "")'")
+      seen[key] = name
     }
+    XCTAssertGreaterThanOrEqual(seen.count, 5, "the shuffles' and rebuilds' constants were checked")
+    let readers = out.graph.nodes.filter { $0.inputs.contains(seen["[]|[1]"] ?? "?") }.map(\.name)
+    XCTAssertTrue(readers.contains { $0.hasPrefix("conv0/") } && readers.contains { $0.hasPrefix("conv1/") }, "\(readers)")
   }
 
   // Names are unique even when the graph already uses the derived ones.
