@@ -115,10 +115,11 @@ public struct Rewriter {
     var shared: [String: String] = [:]
     var detached: Set<String> = []
     var siteIndex = 0
-    // Room for the chains up front (a reconstructed one is ~25 nodes and ~17 initializers, a
-    // factored one a few): growing the graph's tables by doubling cost more time and memory.
+    // Room for the chains up front (a reconstructed one is ~25 nodes and ~7 initializers of its
+    // own, its small constants being shared; a factored one a few): growing the graph's tables
+    // by doubling cost more time and memory.
     let factored = prepared.plans.count { if case .factor = $0 { true } else { false } }
-    let (nodes, initializers) = options.layout == .reconstructed ? (25, 17) : (3, 3)
+    let (nodes, initializers) = options.layout == .reconstructed ? (25, 7) : (3, 3)
     model.graph.reserveCapacity(nodes: nodes * factored, values: (nodes + initializers) * factored, initializers: initializers * factored)
     for d in prepared.decisions {
       switch d {

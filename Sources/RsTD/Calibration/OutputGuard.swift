@@ -48,23 +48,19 @@ extension Rewriter {
     // Weight fits watch no layer, so the original runs before planning and its plan is freed
     // (held through planning, it set the peak memory of large models); response fits watch the
     // layers the plan chose, and keep the plan for the refits.
+    func runOriginal(watching: [String: Int], patches: [String: PatchSpec]) throws -> OutputBench {
+      progress?("running the original model")
+      return try OutputBench(original: original, check: check, seed: options.seed, watching: watching, patches: patches, compiled: compiled)
+    }
     var early: Result<OutputBench, Error>?
     if options.fit != .responses {
-      progress?("running the original model")
-      early = Result { try OutputBench(original: original, check: check, seed: options.seed, watching: [:], patches: [:], compiled: compiled) }
+      early = Result { try runOriginal(watching: [:], patches: [:]) }
       compiled = nil
     }
     let weightFits = try prepare(&model, geometry: geometry)
     var bench: OutputBench
     do {
-      if let early {
-        bench = try early.get()
-      } else {
-        progress?("running the original model")
-        bench = try OutputBench(
-          original: original, check: check, seed: options.seed, watching: responseSites(weightFits), patches: patchSites(weightFits),
-          compiled: compiled)
-      }
+      bench = try early?.get() ?? runOriginal(watching: responseSites(weightFits), patches: patchSites(weightFits))
     } catch let invalid as RewriteError {
       throw invalid
     } catch {
