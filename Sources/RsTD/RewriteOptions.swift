@@ -83,6 +83,13 @@ public struct RewriteOptions: Sendable {
   public var includeLinear = false
   /// Rewrite even when the chain is not cheaper (verification plans). Default false.
   public var force = false
+  /// Set on the output check's back-off levels: there a site whose factors would store as many
+  /// parameters as its layer, or more, is kept, even under `force`, since keeping the layer
+  /// whole (no error, fewer parameters) dominates it in the allocation. Such factors were never
+  /// chosen, but all of them were fitted and held at once (big layers near full rank).
+  var backOffLevel = false
+  /// Whether a site may store its layer's parameter count or more: `force`, not on a back-off level.
+  var admitsLargerFactors: Bool { force && !backOffLevel }
   /// Number of candidates besides the identity for `.search`. Default 4.
   public var searchCandidates = 4
   /// How the written model's outputs are measured against the original's. Default: measured

@@ -86,11 +86,12 @@ final class PlannerTests: XCTestCase {
     return try TestModel.conv(weightShape: [8, 8, 1, 1], weight: w)
   }
 
-  private func plan(_ model: Model, _ ranks: RankPolicy, force: Bool = false) throws -> PlanDecision {
+  private func plan(_ model: Model, _ ranks: RankPolicy, force: Bool = false, backOffLevel: Bool = false) throws -> PlanDecision {
     var options = chainTestOptions()
     options.method = .svd
     options.ranks = ranks
     options.force = force
+    options.backOffLevel = backOffLevel
     let site = try onlySite(model, options)
     let kernel = try site.kernel(in: model.graph)
     return try Planner(options: options, opset: 13).plan([PlannedSite(site, kernel: kernel)])[0]
@@ -112,6 +113,13 @@ final class PlannerTests: XCTestCase {
     XCTAssertEqual(reason, .noCompressionUnderBound(0.1))
     // With force unprofitable ranks are allowed, and the cheapest one under 0.1 is 4.
     XCTAssertEqual(rank(try plan(model, .maxError(0.1), force: true)), 4)
+    // On the output check's back-off levels force admits no factors as large as the layer:
+    // rank 3 (48 < 64 parameters) is still planned, rank 4 (64) is not.
+    XCTAssertEqual(rank(try plan(model, .maxError(0.3), force: true, backOffLevel: true)), 3)
+    guard case .keep(let kept) = try plan(model, .maxError(0.1), force: true, backOffLevel: true) else {
+      return XCTFail("a back-off level planned factors as large as the layer")
+    }
+    XCTAssertEqual(kept, .noCompressionUnderBound(0.1))
   }
 
   // The ratio policy, end to end: the written sites' parameters stay within the budget.
@@ -155,5 +163,16 @@ final class OutputAllocationTests: XCTestCase {
     XCTAssertEqual(a.choose(budget: 0.05, siteCount: 1), [1])
     XCTAssertEqual(a.byHarm, [0])
     XCTAssertEqual(a.keptReason(site: 0, bound: 0.05), .outputBound(alone: 0.01, bound: 0.05))
+  }
+
+  /// A level that keeps the site whole (error 0 at the dense count) is chosen like keeping it,
+  /// but the reason a kept site gives is its gentlest rewrite's error, not that level's 0.
+  func testALevelThatKeepsTheSiteIsNotItsReason() {
+    var a = OutputAllocation(sites: [0], levels: 3)
+    a.record(site: 0, level: 0, error: 0.2, params: 10, dense: 100)
+    a.record(site: 0, level: 1, error: 0.09, params: 40, dense: 100)
+    a.record(site: 0, level: 2, error: 0, params: 100, dense: 100, factored: false)
+    XCTAssertEqual(a.choose(budget: 0.05, siteCount: 1), [2])
+    XCTAssertEqual(a.keptReason(site: 0, bound: 0.05), .outputBound(alone: 0.09, bound: 0.05))
   }
 }

@@ -13,6 +13,8 @@ struct OutputAllocation {
   private var errors: [Int: [Double]] = [:]
   private var params: [Int: [Int]] = [:]
   private var dense: [Int: Int] = [:]
+  /// Per site, the levels at which it was factored (a level may keep it whole instead).
+  private var factored: [Int: [Bool]] = [:]
 
   /// An error this large counts as "does not run" (squares of it must stay finite).
   private static let brokenError = 1e6
@@ -23,14 +25,17 @@ struct OutputAllocation {
     for s in sites {
       errors[s] = Array(repeating: 0, count: levels)
       params[s] = Array(repeating: 0, count: levels)
+      factored[s] = Array(repeating: false, count: levels)
     }
   }
 
-  /// The probe of `site` alone at `level`.
-  mutating func record(site: Int, level: Int, error: Double, params p: Int, dense d: Int) {
+  /// The probe of `site` alone at `level`; `factored` false when that level keeps the site
+  /// whole (recorded as error 0 at `dense` parameters).
+  mutating func record(site: Int, level: Int, error: Double, params p: Int, dense d: Int, factored f: Bool = true) {
     errors[site]![level] = error.isFinite ? min(error, OutputAllocation.brokenError) : OutputAllocation.brokenError
     params[site]![level] = p
     dense[site] = d
+    factored[site]![level] = f
   }
 
   /// The measured error of `site` alone at `level` (0 when kept whole).
@@ -68,8 +73,10 @@ struct OutputAllocation {
 
   private func e0(_ s: Int) -> Double { errors[s]![0] }
 
-  /// Why `site` is kept whole: even its gentlest probed rewrite moves the outputs this much.
+  /// Why `site` is kept whole: even its gentlest probed rewrite moves the outputs this much
+  /// (levels that keep it whole are not rewrites: their 0 would read "moves them by 0").
   func keptReason(site: Int, bound: Double) -> SkipReason {
-    .outputBound(alone: errors[site]?.min() ?? 0, bound: bound)
+    let probed = zip(errors[site] ?? [], factored[site] ?? []).filter(\.1).map(\.0)
+    return .outputBound(alone: probed.min() ?? 0, bound: bound)
   }
 }

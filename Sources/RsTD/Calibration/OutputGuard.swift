@@ -109,7 +109,7 @@ extension Rewriter {
             let scale = l == 0 ? 1 : (base.map { $0.error > 0 ? o.error / $0.error : 0 } ?? 1)
             allocation.record(site: s, level: l, error: measured * scale, params: o.params, dense: sites[s].parameterCount)
           } else {
-            allocation.record(site: s, level: l, error: 0, params: sites[s].parameterCount, dense: sites[s].parameterCount)
+            allocation.record(site: s, level: l, error: 0, params: sites[s].parameterCount, dense: sites[s].parameterCount, factored: false)
           }
         }
       }
@@ -193,6 +193,7 @@ extension Rewriter {
       progress?("planning the back-off level \(levels.count)")
       var o = options
       o.ranks = next
+      o.backOffLevel = true
       var copy = original
       levels.append(try fitted(try Rewriter(options: o).prepare(&copy, geometry: prepared.planner.geometry), graph: original.graph, bench: bench))
       policy = next

@@ -83,7 +83,7 @@ struct Planner {
         while rank <= (f.fullRanks(s.site).max() ?? 1) {
           let r = f.uniformRanks(s.site, rank: rank)
           let params = f.cost(s.site, ranks: r).params
-          if params >= s.site.parameterCount && !options.force { break }
+          if params >= s.site.parameterCount && !options.admitsLargerFactors { break }
           let error = proxy.filter { $0.params <= params }.map(\.error).min() ?? 1
           points.append(CurvePoint(format: f.method, ranks: r, params: params, error: error))
           rank += 1

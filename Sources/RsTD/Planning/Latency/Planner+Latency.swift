@@ -20,10 +20,14 @@ extension Planner {
   /// Nil when `f` at `ranks` is worth emitting, else why not: it must store fewer parameters
   /// than the original and, in the factorized layout, do fewer multiply-adds per position and
   /// be predicted faster in onnxruntime (the latency guard, unless turned off). `force` emits
-  /// anything.
+  /// anything, except on the output check's back-off levels factors that store the layer's
+  /// parameter count or more (`RewriteOptions.backOffLevel`).
   func unprofitableReason(_ site: ConvSite, _ f: any ConvFormat, ranks: [Int]) -> SkipReason? {
-    if options.force { return nil }
     let c = f.cost(site, ranks: ranks)
+    if options.force {
+      guard !options.admitsLargerFactors, c.params >= site.parameterCount else { return nil }
+      return .notProfitable(paramsBefore: site.parameterCount, paramsAfter: c.params, macsBefore: site.multiplyAdds, macsAfter: c.multiplyAdds)
+    }
     let fewerMACs = options.layout == .reconstructed || c.multiplyAdds < site.multiplyAdds
     guard c.params < site.parameterCount, fewerMACs else {
       return .notProfitable(paramsBefore: site.parameterCount, paramsAfter: c.params, macsBefore: site.multiplyAdds, macsAfter: c.multiplyAdds)
