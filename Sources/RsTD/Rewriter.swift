@@ -101,6 +101,9 @@ public struct Rewriter {
       guard case .factor(let m, let r) = plans[i] else { fatalError("unreachable") }
       return Result { try planner.factor(sites[i], method: m, ranks: r) }
     }
+    // The shuffles' gather indices are reused while planning and factoring; after, they would
+    // only add to the output check's peak (up to 32 MB of indices of sites already done).
+    EntryShuffle.releaseCachedIndices()
     return PreparedRewrite(
       planner: planner, decisions: decisions, plans: plans, keyOf: keyOf,
       factorizations: Dictionary(uniqueKeysWithValues: zip(keys, fits)))

@@ -96,6 +96,11 @@ public struct EntryShuffle: Sendable, Hashable {
     return g
   }
 
+  /// Drops every cached `gatherIndices()` result (the next call computes again).
+  public static func releaseCachedIndices() {
+    GatherIndexCache.shared.withLock { $0.removeAll() }
+  }
+
   private func computeGatherIndices() -> [Int] {
     let n = count
     var g = Array(0..<n)
@@ -182,9 +187,9 @@ func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
   return x
 }
 
-/// Recently computed gather indices, by shuffle. Sites of one shape shuffled with one seed share
-/// a shuffle (a chain of 8,000 equal convs has one, asked for three times per site); the bound
-/// on stored indices keeps large kernels from piling up.
+/// Recently computed gather indices, by shuffle. A site's shuffle is asked for up to three
+/// times (two curves while planning, then the fit); the bound on stored indices keeps large
+/// kernels from piling up, and the rewriter empties the cache once its sites are factored.
 struct GatherIndexCache {
   static let shared = Mutex(GatherIndexCache())
   static let indexLimit = 1 << 22
@@ -194,9 +199,14 @@ struct GatherIndexCache {
 
   func lookup(_ s: EntryShuffle) -> [Int]? { entries[s] }
 
+  mutating func removeAll() {
+    entries = [:]
+    stored = 0
+  }
+
   mutating func store(_ g: [Int], for s: EntryShuffle) {
     guard g.count <= Self.indexLimit / 4, entries[s] == nil else { return }
-    if stored + g.count > Self.indexLimit { entries.removeAll(); stored = 0 }
+    if stored + g.count > Self.indexLimit { removeAll() }
     entries[s] = g
     stored += g.count
   }
