@@ -217,6 +217,38 @@ final class ExecutorTests: XCTestCase {
   }
 
   /// ```
+  /// w[8] ─▶ Tile(·, [32]) ─▶ Add(x, ·) ─▶ Add(·, Neg(v[256])) ─▶ y
+  /// ```
+  /// With `foldsGrowingConstants` off the Tile (256 elements from 9) stays in the plan and runs
+  /// with every run; the Neg (256 from 256) still folds. The outputs are the same either way.
+  func testGrowingConstantsAreLeftToTheRunWhenAsked() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [256])
+    b.initializer("w", Tensor(shape: [8], scalars: (0..<8).map { Float($0) }))
+    b.int64Initializer("reps", [32], shape: [1])
+    b.initializer("v", Tensor(shape: [256], scalars: (0..<256).map { Float($0) / 4 }))
+    b.node("Tile", name: "tile", inputs: ["w", "reps"], outputs: ["t"])
+    b.node("Add", name: "add1", inputs: ["x", "t"], outputs: ["a"])
+    b.node("Neg", name: "neg", inputs: ["v"], outputs: ["n"])
+    b.node("Add", name: "add2", inputs: ["a", "n"], outputs: ["y"])
+    b.output("y", shape: [256])
+    let x = TensorValue(shape: [256], floats: (0..<256).map { Float($0 % 7) })
+    let folding = try Executor(model: try b.model())
+    let running = try Executor(model: try b.model(), options: ExecutorOptions(foldsGrowingConstants: false))
+    XCTAssertEqual(folding.plan.opTypes, ["Add", "Add"])
+    XCTAssertEqual(running.plan.opTypes, ["Tile", "Add", "Add"])
+    let held = { (e: Executor) in e.plan.constants.map { e.plan.slotNames[$0.slot] }.sorted() }
+    XCTAssertEqual(held(folding), ["n", "t"])
+    XCTAssertEqual(held(running), ["n", "reps", "w"], "the Tile's sources stay, its 256 values do not")
+    let expected: [Float] = (0..<256).map { (i: Int) -> Float in
+      let xi = Float(i % 7), ti = Float(i % 8), vi = Float(i) / 4
+      return xi + ti - vi
+    }
+    XCTAssertEqual(try folding.run(["x": x])["y"]?.floats, expected)
+    XCTAssertEqual(try running.run(["x": x])["y"]?.floats, expected)
+  }
+
+  /// ```
   /// Constant k_i ─▶ Mul(k_i, k_i) ─▶ Neg ─▶ Add(acc, ·)    for i in 0..<40 (40 groups that fold)
   /// ```
   /// Folding on two threads gives the plan one thread gives: same steps, same constants, same bits.

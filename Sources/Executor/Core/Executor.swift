@@ -21,7 +21,8 @@ public struct Executor: Sendable {
   public init(model: consuming Model, options: ExecutorOptions = ExecutorOptions()) throws {
     // Constant folding runs ops too: the same limit applies. The model moves into the plan.
     var handed: Model? = consume model
-    self.plan = try Axes.$maxElements.withValue(options.maxElements) { try ExecutionPlan(model: handed.take()!, foldThreads: options.threads) }
+    self.plan = try Axes.$maxElements.withValue(options.maxElements) { try ExecutionPlan(
+        model: handed.take()!, foldThreads: options.threads, foldsGrowing: options.foldsGrowingConstants) }
     self.options = options
   }
 

@@ -9,9 +9,20 @@ public struct ExecutorOptions: Sendable {
   /// `defaultMaxElements` (2³², 16 GiB of Float).
   public var maxElements: Int
 
-  public init(threads: Int = ExecutorOptions.coreCount, maxElements: Int = ExecutorOptions.defaultMaxElements) {
+  /// Whether constant folding keeps a value much larger than the constants it is computed from
+  /// (more than twice: a Tile of a small weight), as runtimes do at load. Off, such
+  /// computations run with every run instead: each run does more, and the plan does not hold
+  /// the expanded copies. Default true; the output check, which runs each model a few times,
+  /// turns it off.
+  public var foldsGrowingConstants: Bool
+
+  public init(
+    threads: Int = ExecutorOptions.coreCount, maxElements: Int = ExecutorOptions.defaultMaxElements,
+    foldsGrowingConstants: Bool = true
+  ) {
     self.threads = max(1, threads)
     self.maxElements = max(1, maxElements)
+    self.foldsGrowingConstants = foldsGrowingConstants
   }
 
   public static let defaultMaxElements = 1 << 32
