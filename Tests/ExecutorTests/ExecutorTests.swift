@@ -217,32 +217,36 @@ final class ExecutorTests: XCTestCase {
   }
 
   /// ```
-  /// w[8] ─▶ Tile(·, [32]) ─▶ Add(x, ·) ─▶ Add(·, Neg(v[256])) ─▶ y
+  /// w[8] ─▶ Tile(·, [32]) ─▶ Add(x, ·) ─▶ Add(·, Reshape(MatMul(u[16,1], r[1,16]), [256])) ─▶ y
   /// ```
-  /// With `foldsGrowingConstants` off the Tile (256 elements from 9) stays in the plan and runs
-  /// with every run; the Neg (256 from 256) still folds. The outputs are the same either way.
-  func testGrowingConstantsAreLeftToTheRunWhenAsked() throws {
+  /// With `foldsReplicatedConstants` off the Tile (256 copies of 8 values) stays in the plan and
+  /// runs with every run; the MatMul's group also grows (256 from 32) but computes, and folds.
+  /// The outputs are the same either way.
+  func testReplicatedConstantsAreLeftToTheRunWhenAsked() throws {
     var b = TestGraphBuilder(opset: 13)
     b.input("x", shape: [256])
     b.initializer("w", Tensor(shape: [8], scalars: (0..<8).map { Float($0) }))
     b.int64Initializer("reps", [32], shape: [1])
-    b.initializer("v", Tensor(shape: [256], scalars: (0..<256).map { Float($0) / 4 }))
+    b.initializer("u", Tensor(shape: [16, 1], scalars: (0..<16).map { Float($0) / 4 }))
+    b.initializer("r", Tensor(shape: [1, 16], scalars: (0..<16).map { Float($0 + 1) }))
+    b.int64Initializer("flat", [256], shape: [1])
     b.node("Tile", name: "tile", inputs: ["w", "reps"], outputs: ["t"])
     b.node("Add", name: "add1", inputs: ["x", "t"], outputs: ["a"])
-    b.node("Neg", name: "neg", inputs: ["v"], outputs: ["n"])
+    b.node("MatMul", name: "outer", inputs: ["u", "r"], outputs: ["m"])
+    b.node("Reshape", name: "flatten", inputs: ["m", "flat"], outputs: ["n"])
     b.node("Add", name: "add2", inputs: ["a", "n"], outputs: ["y"])
     b.output("y", shape: [256])
     let x = TensorValue(shape: [256], floats: (0..<256).map { Float($0 % 7) })
     let folding = try Executor(model: try b.model())
-    let running = try Executor(model: try b.model(), options: ExecutorOptions(foldsGrowingConstants: false))
+    let running = try Executor(model: try b.model(), options: ExecutorOptions(foldsReplicatedConstants: false))
     XCTAssertEqual(folding.plan.opTypes, ["Add", "Add"])
     XCTAssertEqual(running.plan.opTypes, ["Tile", "Add", "Add"])
     let held = { (e: Executor) in e.plan.constants.map { e.plan.slotNames[$0.slot] }.sorted() }
     XCTAssertEqual(held(folding), ["n", "t"])
     XCTAssertEqual(held(running), ["n", "reps", "w"], "the Tile's sources stay, its 256 values do not")
     let expected: [Float] = (0..<256).map { (i: Int) -> Float in
-      let xi = Float(i % 7), ti = Float(i % 8), vi = Float(i) / 4
-      return xi + ti - vi
+      let xi = Float(i % 7), ti = Float(i % 8), ni = Float(i / 16) / 4 * Float(i % 16 + 1)
+      return xi + ti + ni
     }
     XCTAssertEqual(try folding.run(["x": x])["y"]?.floats, expected)
     XCTAssertEqual(try running.run(["x": x])["y"]?.floats, expected)

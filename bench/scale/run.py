@@ -20,7 +20,7 @@ keeps every one of these small convs ("not faster"), so the methods do not facto
 `--append=--force` (or `--append=--no-check`) adds arguments to every setting to make them.
 
 Usage: python3 bench/scale/run.py [--bin .build/release/onnx-rstd] [--sizes 250,500,1000,2000,8000]
-       [--settings default,...] [--append=--force] [--results bench/scale/results.json] [--out-dir DIR] [--models DIR]
+       [--channels 16] [--hw 8] [--settings default,...] [--append=--force] [--results bench/scale/results.json] [--out-dir DIR] [--models DIR]
 """
 import argparse
 import json
@@ -45,8 +45,8 @@ SETTINGS = {
 }
 
 
-def chain_model(n, channels=16, seed=0):
-    """N Conv 3x3 (channels->channels, bias) each followed by Relu."""
+def chain_model(n, channels=16, hw=8, seed=0):
+    """N Conv 3x3 (channels->channels, bias) each followed by Relu, on [1, channels, hw, hw]."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
@@ -62,17 +62,18 @@ def chain_model(n, channels=16, seed=0):
         nodes.append(helper.make_node("Relu", [f"c{i}"], [f"r{i}"], name=f"relu{i}"))
         x = f"r{i}"
     graph = helper.make_graph(
-        nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 8, 8])],
-        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, channels, 8, 8])], inits)
+        nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, hw, hw])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, channels, hw, hw])], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
-def make_model(n, path):
-    """Writes chain_model(n) to path from a child Python process, so that this process never
+def make_model(n, path, channels=16, hw=8):
+    """Writes chain_model(n, channels, hw) to path from a child Python process, so that this process never
     holds the model (nor numpy and onnx): Linux carries the parent's RSS high-water mark across
     fork/vfork + exec into the child's ru_maxrss, so a parent that had built the 72 MiB model
     in memory made every later row read its ~350 MiB instead of the CLI's own peak."""
-    subprocess.run([sys.executable, __file__, "--generate", str(n), str(path)], check=True)
+    subprocess.run([sys.executable, __file__, "--generate", str(n), str(path), "--channels", str(channels), "--hw", str(hw)],
+                   check=True)
 
 
 def run_cli(binary, model, out, args):
@@ -100,12 +101,14 @@ def main():
     ap.add_argument("--results", default=str(REPO / "bench" / "scale" / "results.json"))
     ap.add_argument("--out-dir", default=str(CACHE), help="where the rewritten models go (one per size, overwritten)")
     ap.add_argument("--models", default=str(CACHE), help="where the chain models are read, or made when missing")
+    ap.add_argument("--channels", type=int, default=16, help="channels of every conv (default 16)")
+    ap.add_argument("--hw", type=int, default=8, help="height and width of the input (default 8)")
     ap.add_argument("--generate", nargs=2, metavar=("N", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.generate:
         import onnx
 
-        onnx.save(chain_model(int(args.generate[0])), args.generate[1])
+        onnx.save(chain_model(int(args.generate[0]), args.channels, args.hw), args.generate[1])
         return
     models = pathlib.Path(args.models)
     models.mkdir(parents=True, exist_ok=True)
@@ -114,9 +117,10 @@ def main():
     settings = args.settings.split(",")
     rows = []
     for n in sizes:
-        model = models / f"chain_{n}.onnx"
+        shape = "" if (args.channels, args.hw) == (16, 8) else f"_c{args.channels}_hw{args.hw}"
+        model = models / f"chain_{n}{shape}.onnx"
         if not model.exists():
-            make_model(n, model)
+            make_model(n, model, args.channels, args.hw)
         size_mb = model.stat().st_size / 2**20
         for s in settings:
             sec, cpu, rss = run_cli(args.bin, model, pathlib.Path(args.out_dir) / f"chain_{n}.out.onnx", SETTINGS[s] + args.append.split())

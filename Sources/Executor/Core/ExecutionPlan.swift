@@ -78,7 +78,7 @@ public struct ExecutionPlan: Sendable {
   ///   a constant's stored data is malformed.
   /// - Complexity: O(nodes + edges + constant bytes), plus, per node reading an initializer,
   ///   O(graph inputs + value_info) when an initializer leaves (`Graph.removeUnused`).
-  public init(model: consuming Model, foldThreads: Int = 1, foldsGrowing: Bool = true) throws {
+  public init(model: consuming Model, foldThreads: Int = 1, foldsReplicated: Bool = true) throws {
     let opset = model.opsetVersion("") ?? 1
     var graph = (consume model).graph
     guard Self.supportedOpsets.contains(opset) else {
@@ -174,7 +174,7 @@ public struct ExecutionPlan: Sendable {
     }
 
     (steps, constants) = try Self.foldConstants(
-      steps, constants, outputs: outputs.map(\.1), slotCount: slotNames.count, threads: foldThreads, foldsGrowing: foldsGrowing)
+      steps, constants, outputs: outputs.map(\.1), slotCount: slotNames.count, threads: foldThreads, foldsReplicated: foldsReplicated)
 
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
     let known = Dictionary(constants, uniquingKeysWith: { a, _ in a })
@@ -221,15 +221,14 @@ public struct ExecutionPlan: Sendable {
   /// same bits on any thread and each group writes only its own values, so the plan does not
   /// depend on `threads`. When steps fail, the one earliest in order is reported.
   ///
-  /// Unless `foldsGrowing`, a group whose values read after it hold more than twice the
-  /// elements of the model constants it reads (plus `growingSlack`) is dropped once run and its
-  /// steps stay in the plan, in order, to run with every run: a Tile of a small weight (kron
-  /// at rank 4: four times its source). A kernel rebuilt from factors of half its size or more
-  /// (the reconstructed layout at its usual ratios) still folds: unfolded, its ~25 small steps
-  /// per site made the check of 8,000 sites 30% slower to save 8% of its memory.
+  /// Unless `foldsReplicated`, a group that only moves and copies data (`replicatingOps`: a Tile
+  /// of a small weight, as kron stores its factors) and leaves its readers more elements than it
+  /// reads from the model's constants is dropped once run; its steps stay in the plan, in order,
+  /// and copy again with every run. Groups that compute (a kernel rebuilt from factors by a
+  /// MatMul) still fold: recomputing them costs arithmetic with every run, copying does not.
   private static func foldConstants(
     _ steps: [ExecutionStep], _ constants: [(Int, TensorValue)], outputs: [Int], slotCount: Int, threads: Int,
-    foldsGrowing: Bool = true
+    foldsReplicated: Bool = true
   ) throws -> ([ExecutionStep], [(Int, TensorValue)]) {
     // Per slot (not dictionaries: a reconstructed layout folds ~25 steps per site).
     var known = [TensorValue?](repeating: nil, count: slotCount)
@@ -276,9 +275,10 @@ public struct ExecutionPlan: Sendable {
     let previous = openblas_get_num_threads()
     openblas_set_num_threads(1)  // the same bits as a run
     defer { openblas_set_num_threads(previous) }
-    /// Whether the group at `positions` (just run) leaves more elements to its readers than it
-    /// reads from the model's constants.
-    func grows(_ positions: [Int], _ values: UnsafeMutableBufferPointer<TensorValue?>) -> Bool {
+    /// Whether the group at `positions` (just run) only replicates: data movement alone, leaving
+    /// its readers more elements than it reads from the model's constants.
+    func replicates(_ positions: [Int], _ values: UnsafeMutableBufferPointer<TensorValue?>) -> Bool {
+      guard positions.allSatisfy({ replicatingOps.contains(steps[$0].opType) }) else { return false }
       var read = Set<Int>(), made = 0, source = 0
       for position in positions {
         for case let s? in steps[position].inputs where producer[s] < 0 && read.insert(s).inserted {
@@ -286,7 +286,7 @@ public struct ExecutionPlan: Sendable {
         }
         for case let s? in steps[position].outputs where readByKept[s] || isOutput[s] { made += values[s]?.count ?? 0 }
       }
-      return made > 2 * source + growingSlack
+      return made > source
     }
     var failures = [(position: Int, error: any Error)?](repeating: nil, count: groups.count)
     var unfolded = [Bool](repeating: false, count: groups.count)
@@ -298,7 +298,7 @@ public struct ExecutionPlan: Sendable {
           Axes.$maxElements.withValue(limit) {
             for g in (c * piece)..<min(groups.count, (c + 1) * piece) {
               defer {
-                if !foldsGrowing && failed[g] == nil && grows(groups[g], values) {
+                if !foldsReplicated && failed[g] == nil && replicates(groups[g], values) {
                   dropped[g] = true
                   for position in groups[g] { for case let s? in steps[position].outputs { values[s] = nil } }
                 }
@@ -346,9 +346,11 @@ public struct ExecutionPlan: Sendable {
     return (remaining, folded)
   }
 
-  /// Elements a folded group may add beyond twice the constants it reads, so that shape
-  /// arithmetic (a few integers from none) still folds when growing values are not kept.
-  static let growingSlack = 64
+  /// Ops that only move, copy or reshape data: a constant made by them alone from smaller
+  /// constants is a replication, cheap to make again in each run.
+  static let replicatingOps: Set<String> = [
+    "Tile", "Expand", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Concat", "Gather", "Slice",
+  ]
 
   /// Node positions in an order where every value is produced before it is read; file order
   /// when the file is already sorted (the usual case).

@@ -22,7 +22,7 @@ public struct Executor: Sendable {
     // Constant folding runs ops too: the same limit applies. The model moves into the plan.
     var handed: Model? = consume model
     self.plan = try Axes.$maxElements.withValue(options.maxElements) { try ExecutionPlan(
-        model: handed.take()!, foldThreads: options.threads, foldsGrowing: options.foldsGrowingConstants) }
+        model: handed.take()!, foldThreads: options.threads, foldsReplicated: options.foldsReplicatedConstants) }
     self.options = options
   }
 

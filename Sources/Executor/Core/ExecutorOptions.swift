@@ -9,20 +9,19 @@ public struct ExecutorOptions: Sendable {
   /// `defaultMaxElements` (2³², 16 GiB of Float).
   public var maxElements: Int
 
-  /// Whether constant folding keeps a value much larger than the constants it is computed from
-  /// (more than twice: a Tile of a small weight), as runtimes do at load. Off, such
-  /// computations run with every run instead: each run does more, and the plan does not hold
-  /// the expanded copies. Default true; the output check, which runs each model a few times,
-  /// turns it off.
-  public var foldsGrowingConstants: Bool
+  /// Whether constant folding keeps constants that only replicate smaller ones (a Tile of a
+  /// small weight, as kron stores its factors), as runtimes do at load. Off, those copies are
+  /// made again in each run instead, and the plan does not hold them. Default true; the output
+  /// check, which runs each model a few times, turns it off.
+  public var foldsReplicatedConstants: Bool
 
   public init(
     threads: Int = ExecutorOptions.coreCount, maxElements: Int = ExecutorOptions.defaultMaxElements,
-    foldsGrowingConstants: Bool = true
+    foldsReplicatedConstants: Bool = true
   ) {
     self.threads = max(1, threads)
     self.maxElements = max(1, maxElements)
-    self.foldsGrowingConstants = foldsGrowingConstants
+    self.foldsReplicatedConstants = foldsReplicatedConstants
   }
 
   public static let defaultMaxElements = 1 << 32
