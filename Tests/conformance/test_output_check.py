@@ -123,6 +123,26 @@ def test_target_error_is_met_and_spends_what_it_may(target, tmp_path):
     assert kept or rewritten
 
 
+@pytest.mark.parametrize("name", ["conv2d_autopad_valid", "conv_chain"])
+def test_force_backs_off_to_factors_smaller_than_the_layer(name, tmp_path):
+    """Under --force the planned ranks break the bound and the check backs off. Its stricter levels
+    offer only factors smaller than each layer (a full-rank point loses to keeping the layer
+    whole), so the result stays within the bound with fewer parameters than the dense model
+    (sites planned at full rank under --force stay so: they add no error), and no kept site
+    claims it "moves the outputs by 0". Before, both models were kept whole or grew."""
+    model = REPO / "Models/zoo" / f"{name}.onnx"
+    out, report, _ = rewrite(tmp_path, model, "--force")
+    m, t = report["measurement"], report["totals"]
+    assert m["plannedError"] > DEFAULT_BOUND and m["sitesBackedOff"] >= 1, "the test needs a back-off"
+    assert m["outputError"] <= DEFAULT_BOUND
+    assert t["sitesRewritten"] >= 1 and t["paramsAfter"] < t["paramsBefore"], t
+    for s in report["sites"]:
+        assert "by 0 (" not in (s["reason"] or ""), s["reason"]
+    onnx.checker.check_model(onnx.load(str(out)), full_check=True)
+    measured = ort_error(model, out, synthetic_feeds(model))
+    assert measured <= DEFAULT_BOUND + 1e-5, (measured, m)
+
+
 def test_verify_random_reproduces_the_checks_inputs(tmp_path):
     # `verify --random 4 --seed 1810` draws the check's synthetic inputs, so it states the same error.
     model = REPO / "Models/zoo/conv_chain.onnx"

@@ -90,7 +90,7 @@ extension OutputMeasurement {
       if let bound { line += " (bound \(bound))" }
       line += " on \(inputs ?? "?"), \(modelRuns) model runs"
       if sitesBackedOff > 0 {
-        line += "; \(sitesBackedOff) site(s) kept to meet the bound (planned error \(plannedError.map(OutputMeasurement.format) ?? "?"))"
+        line += "; \(sitesBackedOff) site(s) backed off (gentler ranks or kept whole) to meet the bound (planned error \(plannedError.map(OutputMeasurement.format) ?? "?"))"
       }
       if let allocation { line += "; \(allocation)" }
       if let note { line += "; \(note)" }
