@@ -293,42 +293,40 @@ public struct ExecutionPlan: Sendable {
     let piece = 8
     known.withUnsafeMutableBufferPointer { values in
       failures.withUnsafeMutableBufferPointer { failed in
-      unfolded.withUnsafeMutableBufferPointer { dropped in
-        parallelFor((groups.count + piece - 1) / piece, threads: threads) { c in
-          Axes.$maxElements.withValue(limit) {
-            for g in (c * piece)..<min(groups.count, (c + 1) * piece) {
-              defer {
+        unfolded.withUnsafeMutableBufferPointer { dropped in
+          parallelFor((groups.count + piece - 1) / piece, threads: threads) { c in
+            Axes.$maxElements.withValue(limit) {
+              for g in (c * piece)..<min(groups.count, (c + 1) * piece) {
+                for position in groups[g] {
+                  let step = steps[position]
+                  do {
+                    let results = try step.op.run(step.inputs.map { $0.flatMap { values[$0] } }, context)
+                    for (i, s) in step.outputs.enumerated() {
+                      guard let s else { continue }
+                      guard i < results.count else {
+                        throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
+                      }
+                      values[s] = results[i]
+                    }
+                  } catch {
+                    failed[g] = (position, error)
+                    break
+                  }
+                  // Values made in this group go after their last reader (all in this group); the
+                  // values a kernel is rebuilt through would otherwise live until folding ends.
+                  for case let s? in step.inputs
+                  where producer[s] >= 0 && lastReader[s] == position && !readByKept[s] && !isOutput[s] {
+                    values[s] = nil
+                  }
+                }
                 if !foldsReplicated && failed[g] == nil && replicates(groups[g], values) {
                   dropped[g] = true
                   for position in groups[g] { for case let s? in steps[position].outputs { values[s] = nil } }
                 }
               }
-              for position in groups[g] {
-                let step = steps[position]
-                do {
-                  let results = try step.op.run(step.inputs.map { $0.flatMap { values[$0] } }, context)
-                  for (i, s) in step.outputs.enumerated() {
-                    guard let s else { continue }
-                    guard i < results.count else {
-                      throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
-                    }
-                    values[s] = results[i]
-                  }
-                } catch {
-                  failed[g] = (position, error)
-                  break
-                }
-                // Values made in this group go after their last reader (all in this group); the
-                // values a kernel is rebuilt through would otherwise live until folding ends.
-                for case let s? in step.inputs
-                where producer[s] >= 0 && lastReader[s] == position && !readByKept[s] && !isOutput[s] {
-                  values[s] = nil
-                }
-              }
             }
           }
         }
-      }
       }
     }
     if let first = failures.compactMap({ $0 }).min(by: { $0.position < $1.position }) {

@@ -24,10 +24,7 @@ extension Planner {
   /// parameter count or more (`RewriteOptions.backOffLevel`).
   func unprofitableReason(_ site: ConvSite, _ f: any ConvFormat, ranks: [Int]) -> SkipReason? {
     let c = f.cost(site, ranks: ranks)
-    if options.force {
-      guard !options.admitsLargerFactors, c.params >= site.parameterCount else { return nil }
-      return .notProfitable(paramsBefore: site.parameterCount, paramsAfter: c.params, macsBefore: site.multiplyAdds, macsAfter: c.multiplyAdds)
-    }
+    if options.force && (options.admitsLargerFactors || c.params < site.parameterCount) { return nil }
     let fewerMACs = options.layout == .reconstructed || c.multiplyAdds < site.multiplyAdds
     guard c.params < site.parameterCount, fewerMACs else {
       return .notProfitable(paramsBefore: site.parameterCount, paramsAfter: c.params, macsBefore: site.multiplyAdds, macsAfter: c.multiplyAdds)
