@@ -84,6 +84,8 @@ public struct EntryShuffle: Sendable, Hashable {
   /// Up to this N an affine step's dividends fit 32 bits (gather indices are computed for every
   /// site, twice: 8,000 small kernels spent ≈ 1.4 s CPU in 64-bit divisions).
   static let reciprocalLimit = 65_535
+  /// Up to this N an affine step's dividends (below N²) are exact in a Double.
+  static let doubleQuotientLimit = 1 << 26
 
   /// The gather indices g: start from `0..<N`, apply `steps` in order.
   ///
@@ -115,6 +117,20 @@ public struct EntryShuffle: Sendable, Hashable {
           let d = UInt64(n), m = UInt64.max / d &+ 1
           g.withUnsafeMutableBufferPointer { p in
             for i in p.indices { p[i] = Int((m &* UInt64(a * p[i] + b)).multipliedFullWidth(by: d).high) }
+          }
+        } else if inRange && n <= Self.doubleQuotientLimit && (0..<n).contains(a) && (0..<n).contains(b) {
+          // a·g + b < n² ≤ 2⁵² is exact in a Double, and its quotient by n through the
+          // reciprocal is off by at most one (relative error 2⁻⁵²), which the remainder's range
+          // check corrects: exact, without a 64-bit division per entry (a 512×512×3×3 kernel's
+          // three affine steps spent more CPU than its SVD).
+          let inverse = 1.0 / Double(n)
+          g.withUnsafeMutableBufferPointer { p in
+            for i in p.indices {
+              let x = a * p[i] + b
+              var r = x - Int(Double(x) * inverse) * n
+              if r < 0 { r += n } else if r >= n { r -= n }
+              p[i] = r
+            }
           }
         } else {
           for i in 0..<n { g[i] = (a * g[i] + b) % n }
@@ -188,26 +204,42 @@ func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
 }
 
 /// Recently computed gather indices, by shuffle. A site's shuffle is asked for up to three
-/// times (two curves while planning, then the fit); the bound on stored indices keeps large
-/// kernels from piling up, and the rewriter empties the cache once its sites are factored.
+/// times: two curves while planning, one right after the other, then the fit, after every site
+/// is planned. The curves reuse the indices; keeping them until the fit would take all the
+/// sites' indices at once (24 kernels 256×256×3×3: 113 MB), so the oldest entries leave first
+/// once the stored indices pass the limit (16 MB), and the rewriter empties the cache once its
+/// sites are factored.
 struct GatherIndexCache {
   static let shared = Mutex(GatherIndexCache())
-  static let indexLimit = 1 << 22
+  static let indexLimit = 1 << 21
 
   private var entries: [EntryShuffle: [Int]] = [:]
+  /// Keys in the order they were stored.
+  private var order: [EntryShuffle] = []
+  private var oldest = 0
   private var stored = 0
 
   func lookup(_ s: EntryShuffle) -> [Int]? { entries[s] }
 
   mutating func removeAll() {
     entries = [:]
+    order = []
+    oldest = 0
     stored = 0
   }
 
   mutating func store(_ g: [Int], for s: EntryShuffle) {
-    guard g.count <= Self.indexLimit / 4, entries[s] == nil else { return }
-    if stored + g.count > Self.indexLimit { removeAll() }
+    guard g.count <= Self.indexLimit / 2, entries[s] == nil else { return }
+    while stored + g.count > Self.indexLimit, oldest < order.count {
+      stored -= entries.removeValue(forKey: order[oldest])?.count ?? 0
+      oldest += 1
+    }
+    if oldest > 4_096 && oldest * 2 > order.count {  // drop the departed keys now and then
+      order.removeFirst(oldest)
+      oldest = 0
+    }
     entries[s] = g
+    order.append(s)
     stored += g.count
   }
 }

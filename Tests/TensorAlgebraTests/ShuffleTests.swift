@@ -51,11 +51,13 @@ final class ShuffleTests: XCTestCase {
     return g
   }
 
-  /// Affine steps below `reciprocalLimit` entries take the reciprocal remainder; larger N,
-  /// negative multipliers or offsets, and what follows them, the 64-bit one: the same indices.
+  /// Affine steps below `reciprocalLimit` entries take the reciprocal remainder, larger N up to
+  /// `doubleQuotientLimit` a Double quotient corrected by one; negative multipliers or offsets,
+  /// and what follows them, the 64-bit division: the same indices.
   func testGatherIndicesMatchTheDefinitionEitherSideOfTheReciprocalLimit() {
     XCTAssertEqual(EntryShuffle.reciprocalLimit, 65_535)
-    for shape in [[3], [4, 3, 2, 2], [16, 16, 3, 3], [255, 257], [256, 256], [2], [1]] {
+    XCTAssertEqual(EntryShuffle.doubleQuotientLimit, 1 << 26)
+    for shape in [[3], [4, 3, 2, 2], [16, 16, 3, 3], [255, 257], [256, 256], [2], [1], [100, 7, 11, 13], [257, 64, 3, 3]] {
       for seed: UInt64 in [1, 77] {
         let s = EntryShuffle(shape: shape, seed: seed)
         XCTAssertEqual(s.gatherIndices(), referenceGatherIndices(s), "\(shape) seed \(seed)")
@@ -69,6 +71,15 @@ final class ShuffleTests: XCTestCase {
       [.affine(multiplier: 143, offset: 143), .transpose(dims: [16, 9], permutation: [1, 0])],  // a, b = N − 1
     ] {
       let s = EntryShuffle(shape: [16, 9], steps: steps)
+      XCTAssertEqual(s.gatherIndices(), referenceGatherIndices(s), "\(steps)")
+    }
+    // Above the reciprocal limit: the largest dividends (a, b = N − 1) and exact multiples of N.
+    let m = 100_003
+    for steps: [EntryShuffle.Step] in [
+      [.affine(multiplier: m - 1, offset: m - 1), .affine(multiplier: m - 2, offset: 1)],
+      [.affine(multiplier: 1, offset: 0), .affine(multiplier: 2, offset: m - 1)],
+    ] {
+      let s = EntryShuffle(shape: [m], steps: steps)
       XCTAssertEqual(s.gatherIndices(), referenceGatherIndices(s), "\(steps)")
     }
   }
@@ -122,13 +133,20 @@ final class ShuffleTests: XCTestCase {
 
     var cache = GatherIndexCache()
     let quarter = GatherIndexCache.indexLimit / 4
-    let shuffles = (0..<5).map { EntryShuffle(shape: [quarter], seed: UInt64($0)) }
+    let shuffles = (0..<6).map { EntryShuffle(shape: [quarter], seed: UInt64($0)) }
     for s in shuffles.prefix(4) { cache.store(Array(0..<quarter), for: s) }
     XCTAssertNotNil(cache.lookup(shuffles[0]))
     cache.store(Array(0..<quarter), for: shuffles[4])
-    XCTAssertNil(cache.lookup(shuffles[0]), "over the bound the cache starts again")
-    XCTAssertNotNil(cache.lookup(shuffles[4]))
-    cache.store(Array(0...quarter), for: EntryShuffle(shape: [quarter + 1], seed: 0))
-    XCTAssertNil(cache.lookup(EntryShuffle(shape: [quarter + 1], seed: 0)), "too large to keep")
+    XCTAssertNil(cache.lookup(shuffles[0]), "over the bound the oldest entry leaves")
+    for s in shuffles[1...4] { XCTAssertNotNil(cache.lookup(s), "the newer entries stay") }
+    let half = GatherIndexCache.indexLimit / 2
+    cache.store(Array(0..<half), for: EntryShuffle(shape: [half], seed: 0))
+    XCTAssertNil(cache.lookup(shuffles[2]), "as many of the oldest leave as make room")
+    XCTAssertNotNil(cache.lookup(shuffles[3]))
+    XCTAssertNotNil(cache.lookup(EntryShuffle(shape: [half], seed: 0)))
+    cache.store(Array(0...half), for: EntryShuffle(shape: [half + 1], seed: 0))
+    XCTAssertNil(cache.lookup(EntryShuffle(shape: [half + 1], seed: 0)), "too large to keep")
+    cache.removeAll()
+    XCTAssertNil(cache.lookup(shuffles[4]))
   }
 }
