@@ -29,12 +29,18 @@ public enum RewriteError: Error, CustomStringConvertible, Equatable {
   /// the model is not valid ONNX and no runtime can run it either.
   case modelDoesNotRun(inputs: String, why: String)
 
+  /// The input read again for the output check's back-off is not the model read at the start
+  /// (the file changed during the run; `OriginalModel`).
+  case inputChanged
+
   public var description: String {
     switch self {
     case .outputBoundNotMet(let measured, let bound):
       "the outputs move by \(measured) (relative, measured) with every site kept whole, above the bound \(bound): the weight storage alone exceeds it; loosen --target-error or store weights as fp32/fp16."
     case .modelDoesNotRun(let inputs, let why):
       "the model does not run on \(inputs): \(why.hasSuffix(".") ? String(why.dropLast()) : why); it is not a valid model (pass --no-check to rewrite it without running it)."
+    case .inputChanged:
+      "the input model changed on disk while it was being rewritten (it is read again to back off ranks); run again once it stays unchanged."
     case .weightIsGraphInput(let node, let weight):
       "node '\(node)': weight '\(weight)' is a graph input, not a constant; export the model with its weights, or pass --exclude '\(node)'."
     case .unsupportedOpset(let version?, let supported):

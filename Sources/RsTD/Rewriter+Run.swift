@@ -23,7 +23,8 @@ extension Rewriter {
     var model = try Model.load(path: input)
     try transaction.checkAgainstExternalData(model.externalDataFiles)
     let sizeBefore = ([input] + model.externalDataFiles).reduce(0) { $0 + size(of: $1) }
-    let outcome = try rewriteMeasured(&model)
+    // The check may let go of the original while it measures, and read the file again to back off.
+    let outcome = try rewriteMeasured(&model, rereading: { try Model.load(path: input) })
     let rows = outcome.sites
     model.setMetadata("onnx-rstd.version", Rewriter.version)
     model.setMetadata("onnx-rstd.options", optionsDescription.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))

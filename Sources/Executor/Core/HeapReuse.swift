@@ -37,4 +37,17 @@ extension Executor {
   /// same bits either way. Returns whether the allocator accepted the settings (false off glibc).
   @discardableResult
   public static func keepFreedMemoryForReuse() -> Bool { HeapReuse.configured }
+
+  /// Returns the heap's free memory to the system (`malloc_trim`), between phases of a program
+  /// that otherwise keeps it (`keepFreedMemoryForReuse`): what one phase freed on worker
+  /// threads' heaps is not reused by the next phase's allocations from other threads, and would
+  /// stay resident. Costs a walk over the heaps; nothing happens off glibc.
+  public static func returnFreedMemory() {
+    #if canImport(Glibc)
+    // <malloc.h>, like mallopt above: int malloc_trim(size_t pad).
+    typealias Trim = @convention(c) (Int) -> Int32
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_trim") else { return }
+    _ = unsafeBitCast(symbol, to: Trim.self)(0)
+    #endif
+  }
 }

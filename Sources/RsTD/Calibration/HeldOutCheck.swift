@@ -6,9 +6,15 @@ extension Rewriter {
   /// (`OutputCheck.heldOutFor`), the written model is then measured on them too, which no
   /// choice saw: the report's `heldOut`. They are read before the rewrite, so bad files fail
   /// before any work. Model runs: 2 × held-out samples more.
-  public func rewriteMeasured(_ model: inout Model) throws -> RewriteOutcome {
+  /// - Parameter read: reads `model` again as it is passed here (the CLI reads its input file):
+  ///   given, the check lets go of its copy of the original while it measures the planned
+  ///   rewrite and reads it again only to back off (`OriginalModel`), which lowers the peak
+  ///   memory by the weights of the rewritten layers. Not used with held-out inputs, whose
+  ///   measurement holds the original anyway.
+  /// - Throws: also `RewriteError.inputChanged` when the model read again differs.
+  public func rewriteMeasured(_ model: inout Model, rereading read: (() throws -> Model)? = nil) throws -> RewriteOutcome {
     try Rewriter.validate(&model)  // before the check runs it
-    guard options.check.enabled, let load = options.check.heldOutFor else { return try rewriteOnCheckInputs(&model) }
+    guard options.check.enabled, let load = options.check.heldOutFor else { return try rewriteOnCheckInputs(&model, rereading: read) }
     let original = model
     progress?("reading the held-out inputs")
     let inputs = try load(original)

@@ -26,31 +26,31 @@ extension Rewriter {
   /// search finds enough, and ends at the original model if need be.
   /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × sites at most.
   /// (`rewriteMeasured` adds the held-out measurement.)
-  func rewriteOnCheckInputs(_ model: inout Model) throws -> RewriteOutcome {
+  func rewriteOnCheckInputs(_ model: inout Model, rereading read: (() throws -> Model)? = nil) throws -> RewriteOutcome {
     guard options.check.enabled else {
       let weightFits = try prepare(&model)
       return RewriteOutcome(sites: try apply(weightFits, to: &model), measurement: .off(), latency: weightFits.planner.latencyPrediction)
     }
     if let storageBound = options.check.effectiveStorageBound(weights: options.weights) {
-      return try rewriteHoldingStorage(&model, bound: storageBound)
+      return try rewriteHoldingStorage(&model, bound: storageBound, rereading: read)
     }
-    let original = model
+    let original = OriginalModel(model, read: read)
     let bound = options.check.effectiveBound(under: options.ranks, weights: options.weights)
     var check = options.check
     if let load = check.inputsFor {
       progress?("reading the calibration inputs")
-      check.inputs = try load(original)
+      check.inputs = try load(original.model)
     }
     progress?("measuring where each layer runs")
     // Compiled once for the probe and the bench (decoding a large model's weights is not free).
-    var compiled = try? Executor(model: original, options: OutputBench.executorOptions(check))
-    let geometry = compiled.flatMap { probeGeometry(original, by: $0, check: check) } ?? .nominal
+    var compiled = try? Executor(model: original.model, options: OutputBench.executorOptions(check))
+    let geometry = compiled.flatMap { probeGeometry(original.model, by: $0, check: check) } ?? .nominal
     // Weight fits watch no layer, so the original runs before planning and its plan is freed
     // (held through planning, it set the peak memory of large models); response fits watch the
     // layers the plan chose, and keep the plan for the refits.
     func runOriginal(watching: [String: Int], patches: [String: PatchSpec]) throws -> OutputBench {
       progress?("running the original model")
-      return try OutputBench(original: original, check: check, seed: options.seed, watching: watching, patches: patches, compiled: compiled)
+      return try OutputBench(original: original.model, check: check, seed: options.seed, watching: watching, patches: patches, compiled: compiled)
     }
     var early: Result<OutputBench, Error>?
     if options.fit != .responses {
@@ -69,13 +69,13 @@ extension Rewriter {
       return RewriteOutcome(sites: rows, measurement: .unavailable("\(error)\(fallback)"), latency: weightFits.planner.latencyPrediction)
     }
     if let calibrated = try rewriteCalibrated(
-      weightFits, original: original, compiled: compiled, bench: &bench, bound: bound, into: &model) {
+      weightFits, original: original.model, compiled: compiled, bench: &bench, bound: bound, into: &model) {
       return calibrated
     }
-    var prepared = try fitted(weightFits, graph: original.graph, bench: bench)
+    var prepared = try fitted(weightFits, graph: original.model.graph, bench: bench)
     var measured: OutputDifference?  // by the correction's last run, when it ran
     if options.fit == .responses {
-      (prepared, measured) = try correctSequentially(prepared, original: original, compiled: compiled, bench: &bench)
+      (prepared, measured) = try correctSequentially(prepared, original: original.model, compiled: compiled, bench: &bench)
     }
     var rows = try apply(prepared, to: &model)
     progress?("measuring the rewritten model")
@@ -83,11 +83,18 @@ extension Rewriter {
     // the original does, so its outputs are the references (compiling it again would only add
     // a second plan of the whole model to the run's peak memory).
     let unchanged = options.weights == .fp32 && !rows.contains { $0.status == .rewritten }
+    if measured == nil && !unchanged && options.fit != .responses {
+      // Compiled now: nothing else holds the original (response fits keep its plan and cuts).
+      original.release()
+      // The factoring's scratch, freed on its worker threads' heaps, goes back before the plan grows.
+      Executor.returnFreedMemory()
+    }
     let planned = measured ?? (unchanged ? bench.unchanged : bench.difference(of: model))
     let plannedError = planned?.error ?? .infinity
     var final = planned
     var backedOff = 0
     if let bound, plannedError > bound {
+      let original = try original.get()
       let siteRows = rowIndexOfSite(prepared)
       let active = (0..<prepared.siteCount).filter { rows[siteRows[$0]].status == .rewritten }
       let levels = try backOffLevels(prepared, original: original, bench: bench)

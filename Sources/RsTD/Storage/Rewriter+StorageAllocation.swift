@@ -4,7 +4,7 @@ extension Rewriter {
   /// `rewriteMeasured` under a storage bound: the storage allocation first, on the original
   /// model, then the rewrite with the weights it keeps float32 (`RewriteOptions.storageKept`).
   /// When the original cannot be run, the rewrite goes on without it (and says why).
-  func rewriteHoldingStorage(_ model: inout Model, bound: Double) throws -> RewriteOutcome {
+  func rewriteHoldingStorage(_ model: inout Model, bound: Double, rereading read: (() throws -> Model)?) throws -> RewriteOutcome {
     var inner = options
     inner.check.storageBound = .none
     if let load = inner.check.inputsFor {
@@ -19,7 +19,7 @@ extension Rewriter {
       inner.storageKept = m.kept
       measured = m
     }
-    var outcome = try Rewriter(options: inner, progress: progress).rewriteMeasured(&model)
+    var outcome = try Rewriter(options: inner, progress: progress).rewriteMeasured(&model, rereading: read)
     if let measured, outcome.measurement.status == .measured {
       outcome.measurement.storage = measured
       outcome.measurement.modelRuns += measured.modelRuns
