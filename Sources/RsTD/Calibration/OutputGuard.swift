@@ -77,18 +77,18 @@ extension Rewriter {
     if options.fit == .responses {
       (prepared, measured) = try correctSequentially(prepared, original: original.model, compiled: compiled, bench: &bench)
     }
+    // From here the original is needed only to back off (response fits keep its plan and
+    // cuts): released, each rewritten layer's weights are freed as its chain replaces it.
+    if options.fit != .responses { original.release() }
     var rows = try apply(prepared, to: &model)
+    // What factoring and emission freed (scratch on the workers' heaps, the replaced weights)
+    // goes back before the check's plan grows, most of it on other threads' heaps.
+    Executor.returnFreedMemory()
     progress?("measuring the rewritten model")
     // Nothing rewritten and kept weights stored as they were: the written graph computes what
     // the original does, so its outputs are the references (compiling it again would only add
     // a second plan of the whole model to the run's peak memory).
     let unchanged = options.weights == .fp32 && !rows.contains { $0.status == .rewritten }
-    if measured == nil && !unchanged && options.fit != .responses {
-      // Compiled now: nothing else holds the original (response fits keep its plan and cuts).
-      original.release()
-      // The factoring's scratch, freed on its worker threads' heaps, goes back before the plan grows.
-      Executor.returnFreedMemory()
-    }
     let planned = measured ?? (unchanged ? bench.unchanged : bench.difference(of: model))
     let plannedError = planned?.error ?? .infinity
     var final = planned
