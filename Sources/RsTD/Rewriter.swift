@@ -117,6 +117,9 @@ public struct Rewriter {
     var rows: [SiteReport] = []
     var shared: [String: String] = [:]
     var detached: Set<String> = []
+    // Replaced weights leave the graph every few MB, not all at the end: once the caller holds
+    // no other copy of the model, each is freed while the chains are built.
+    var detachedElements = 0
     var siteIndex = 0
     // Room for the chains up front (a reconstructed one is ~25 nodes and ~7 initializers of its
     // own, its small constants being shared; a factored one a few): growing the graph's tables
@@ -157,6 +160,11 @@ public struct Rewriter {
         }
         detached.insert(site.weightName)
         if f.bias != nil, let b = site.biasName { detached.insert(b) }
+        detachedElements += site.parameterCount
+        if detachedElements >= 1 << 20 || detached.count >= 256 {
+          model.graph.removeUnused(detached)  // O(graph inputs + value_info) each time
+          (detached, detachedElements) = ([], 0)
+        }
         let cost = format.cost(site, ranks: f.ranks)
         rows.append(
           SiteReport(
