@@ -16,12 +16,19 @@ enum HeapReuse {
   /// Blocks up to this size come from the heap (glibc's largest allowed mmap threshold).
   static let mmapThreshold: Int32 = 32 << 20
 
+  #if canImport(Glibc)
+  /// A function of <malloc.h>, which Swift's Glibc module leaves out: looked up by name.
+  static func mallocFunction<F>(_ name: String, as type: F.Type) -> F? {
+    dlsym(dlopen(nil, RTLD_NOW), name).map { unsafeBitCast($0, to: type) }
+  }
+
+  /// `int malloc_trim(size_t pad)`.
+  static let mallocTrim = mallocFunction("malloc_trim", as: (@convention(c) (Int) -> Int32).self)
+  #endif
+
   static let configured: Bool = {
     #if canImport(Glibc)
-    // mallopt is in <malloc.h>, which Swift's Glibc module leaves out: look it up.
-    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "mallopt") else { return false }
-    let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+    guard let mallopt = mallocFunction("mallopt", as: (@convention(c) (Int32, Int32) -> Int32).self) else { return false }
     // <malloc.h>: M_TRIM_THRESHOLD −1 (free heap top kept before returning it), M_MMAP_THRESHOLD −3.
     return mallopt(-3, mmapThreshold) == 1 && mallopt(-1, Int32.max) == 1
     #else
@@ -44,10 +51,7 @@ extension Executor {
   /// stay resident. Costs a walk over the heaps; nothing happens off glibc.
   public static func returnFreedMemory() {
     #if canImport(Glibc)
-    // <malloc.h>, like mallopt above: int malloc_trim(size_t pad).
-    typealias Trim = @convention(c) (Int) -> Int32
-    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_trim") else { return }
-    _ = unsafeBitCast(symbol, to: Trim.self)(0)
+    _ = HeapReuse.mallocTrim?(0)
     #endif
   }
 }

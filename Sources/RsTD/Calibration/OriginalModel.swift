@@ -28,9 +28,9 @@ final class OriginalModel {
   }
 
   /// Lets go of the model when it can be read again (after one pass over it for its fingerprint).
-  func release() {
+  func release() throws {
     guard read != nil, let held else { return }
-    fingerprint = held.contentFingerprint()
+    fingerprint = try held.contentFingerprint()
     self.held = nil
   }
 
@@ -41,7 +41,7 @@ final class OriginalModel {
     guard let read, let fingerprint else { preconditionFailure("released without a way to read it again") }
     var model = try read()
     try Rewriter.validate(&model)
-    guard model.contentFingerprint() == fingerprint else { throw RewriteError.inputChanged }
+    guard try model.contentFingerprint() == fingerprint else { throw RewriteError.inputChanged }
     held = model
     return model
   }

@@ -79,7 +79,7 @@ extension Rewriter {
     }
     // From here the original is needed only to back off (response fits keep its plan and
     // cuts): released, each rewritten layer's weights are freed as its chain replaces it.
-    if options.fit != .responses { original.release() }
+    if options.fit != .responses { try original.release() }
     var rows = try apply(prepared, to: &model)
     // What factoring and emission freed (scratch on the workers' heaps, the replaced weights)
     // goes back before the check's plan grows, most of it on other threads' heaps.
