@@ -175,4 +175,47 @@ final class OutputAllocationTests: XCTestCase {
     XCTAssertEqual(a.choose(budget: 0.05, siteCount: 1), [2])
     XCTAssertEqual(a.keptReason(site: 0, bound: 0.05), .outputBound(alone: 0.09, bound: 0.05))
   }
+
+  /// More sites than probe runs: contiguous groups of near-equal size, in order, covering each
+  /// site once; up to the limit every site is its own group (probed alone, as before).
+  func testProbeGroupsPartitionTheSitesInOrder() {
+    let sites = Array(stride(from: 3, to: 3 + 2 * 301, by: 2))
+    for (count, limit) in [(301, 128), (128, 128), (5, 128), (301, 1), (7, 3)] {
+      let groups = Rewriter.probeGroups(Array(sites.prefix(count)), limit: limit)
+      XCTAssertEqual(groups.count, min(count, limit))
+      XCTAssertEqual(groups.flatMap { $0 }, Array(sites.prefix(count)), "order kept, each once")
+      let sizes = groups.map(\.count)
+      XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1)
+      if count <= limit { XCTAssertEqual(sizes, Array(repeating: 1, count: count)) }
+    }
+    XCTAssertEqual(Rewriter.probeGroups([], limit: 128), [])
+  }
+
+  /// A group's measured error is shared in proportion to the sites' weight errors, the shares'
+  /// squares adding up to its square (as the allocation adds independent errors).
+  func testProbeSharesAddUpInSquares() {
+    let shares = Rewriter.probeShares(of: 0.5, weights: [0.3, 0.4, 0])
+    XCTAssertEqual(shares[0], 0.3, accuracy: 1e-12)
+    XCTAssertEqual(shares[1], 0.4, accuracy: 1e-12)
+    XCTAssertEqual(shares[2], 0)
+    XCTAssertEqual(Rewriter.probeShares(of: 0.2, weights: [0.9]), [0.2], "alone: the measurement itself")
+    let equal = Rewriter.probeShares(of: 0.2, weights: [0, 0, 0, 0])
+    XCTAssertEqual(equal.map { $0 * $0 }.reduce(0, +), 0.04, accuracy: 1e-12)
+    XCTAssertEqual(Set(equal).count, 1)
+    XCTAssertTrue(Rewriter.probeShares(of: .infinity, weights: [0.1, 0]).allSatisfy { $0 == .infinity }, "a group that does not run: every site broken")
+  }
+
+  /// A site probed in a group gives the group's measured error and its estimated share as its
+  /// reason, never "alone".
+  func testAGroupedSiteSaysItWasProbedInAGroup() {
+    var a = OutputAllocation(sites: [0, 1], levels: 1)
+    a.record(site: 0, level: 0, error: 0.06, params: 10, dense: 100)
+    a.record(site: 1, level: 0, error: 0.08, params: 10, dense: 100)
+    a.recordGroup(site: 0, size: 2, error: 0.1)
+    XCTAssertFalse(a.probedAlone(site: 0))
+    XCTAssertTrue(a.probedAlone(site: 1))
+    XCTAssertEqual(a.keptReason(site: 0, bound: 0.05), .outputBoundInGroup(share: 0.06, group: 2, groupError: 0.1, bound: 0.05))
+    XCTAssertTrue(a.keptReason(site: 0, bound: 0.05).description.contains("probed in a group of 2 sites"))
+    XCTAssertEqual(a.keptReason(site: 1, bound: 0.05), .outputBound(alone: 0.08, bound: 0.05))
+  }
 }

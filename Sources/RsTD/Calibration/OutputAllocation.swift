@@ -15,6 +15,8 @@ struct OutputAllocation {
   private var dense: [Int: Int] = [:]
   /// Per site, the levels at which it was factored (a level may keep it whole instead).
   private var factored: [Int: [Bool]] = [:]
+  /// Sites probed in a group rather than alone: the group's size and measured error.
+  private var groups: [Int: (size: Int, error: Double)] = [:]
 
   /// An error this large counts as "does not run" (squares of it must stay finite).
   private static let brokenError = 1e6
@@ -38,7 +40,17 @@ struct OutputAllocation {
     factored[site]![level] = f
   }
 
-  /// The measured error of `site` alone at `level` (0 when kept whole).
+  /// `site` was probed with `size` sites (itself included), which together measured `error`; its
+  /// recorded errors are its estimated share.
+  mutating func recordGroup(site: Int, size: Int, error: Double) {
+    groups[site] = (size, error)
+  }
+
+  /// Whether `site` was probed alone (its errors are measured, not a share of a group's).
+  func probedAlone(site: Int) -> Bool { groups[site] == nil }
+
+  /// The error of `site` at `level` (0 when kept whole): measured alone, or its share of its
+  /// probe group's.
   func error(site: Int, level: Int) -> Double { level < levelCount ? errors[site]![level] : 0 }
 
   /// The level of each of `siteCount` prepared sites (`levelCount` = kept whole; sites not
@@ -77,6 +89,9 @@ struct OutputAllocation {
   /// (levels that keep it whole are not rewrites: their 0 would read "moves them by 0").
   func keptReason(site: Int, bound: Double) -> SkipReason {
     let probed = zip(errors[site] ?? [], factored[site] ?? []).filter(\.1).map(\.0)
+    if let g = groups[site] {
+      return .outputBoundInGroup(share: probed.min() ?? 0, group: g.size, groupError: g.error, bound: bound)
+    }
     return .outputBound(alone: probed.min() ?? 0, bound: bound)
   }
 }

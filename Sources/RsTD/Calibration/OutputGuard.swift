@@ -12,6 +12,25 @@ public struct RewriteOutcome: Sendable {
 extension Rewriter {
   /// Stricter rank policies tried per site before a site is kept whole.
   static let backOffLevels = 3
+  /// At most this many probe runs when backing off; more sites are probed in groups.
+  static let probeGroupLimit = 128
+
+  /// `sites` in at most `probeGroupLimit` contiguous groups of near-equal size (order kept).
+  static func probeGroups(_ sites: [Int], limit: Int = probeGroupLimit) -> [[Int]] {
+    let count = min(sites.count, max(limit, 1))
+    return (0..<count).map { g in Array(sites[g * sites.count / count..<(g + 1) * sites.count / count]) }
+  }
+
+  /// Each site's share of its group's measured `error`, in proportion to `weights` (the sites'
+  /// planned weight or response errors), so that the shares' squares add up to the error's
+  /// square as independent errors do (`OutputAllocation`); equal shares when all weights are 0.
+  static func probeShares(of error: Double, weights: [Double]) -> [Double] {
+    if weights.count == 1 { return [error] }
+    let norm = weights.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    guard error.isFinite else { return weights.map { _ in error } }
+    guard norm > 0, norm.isFinite else { return weights.map { _ in error / Double(weights.count).squareRoot() } }
+    return weights.map { error * $0 / norm }
+  }
 
   /// Rewrites `model` in place and measures what that did to its outputs (`OutputCheck`).
   ///
@@ -24,7 +43,11 @@ extension Rewriter {
   /// models are accepted, so the bound holds on the check inputs whatever the interactions
   /// between sites; the last resort keeps whole the sites that hurt most, as few as a binary
   /// search finds enough, and ends at the original model if need be.
-  /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × sites at most.
+  /// Sites are probed alone up to `probeGroupLimit` of them; beyond, in that many contiguous
+  /// groups (each probe runs the whole model, so probing every site of a model with thousands
+  /// of layers alone costs sites × model: hours), each site taking a share of its group's
+  /// measured error in proportion to its weight error (`probeShares`).
+  /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × min(sites, `probeGroupLimit`) at most.
   /// (`rewriteMeasured` adds the held-out measurement.)
   func rewriteOnCheckInputs(_ model: inout Model, rereading read: (() throws -> Model)? = nil) throws -> RewriteOutcome {
     guard options.check.enabled else {
@@ -93,6 +116,7 @@ extension Rewriter {
     let plannedError = planned?.error ?? .infinity
     var final = planned
     var backedOff = 0
+    var probing: String?  // how the back-off probed sites, when not each alone
     if let bound, plannedError > bound {
       let original = try original.get()
       let siteRows = rowIndexOfSite(prepared)
@@ -100,23 +124,33 @@ extension Rewriter {
       let levels = try backOffLevels(prepared, original: original, bench: bench)
       var allocation = OutputAllocation(sites: active, levels: levels.count)
       let sites = prepared.sitesInOrder.map(\.site)
-      for (n, s) in active.enumerated() {
-        progress?("probing site \(n + 1) of \(active.count)")
+      let groups = Rewriter.probeGroups(active)
+      if groups.count < active.count {
+        let sizes = groups.map(\.count)
+        probing = "\(active.count) sites probed in \(groups.count) groups of \(sizes.min()!)–\(sizes.max()!) (more than "
+          + "\(Rewriter.probeGroupLimit) sites: each site's share of its group's measured error is estimated from its weight error)"
+      }
+      for (n, group) in groups.enumerated() {
+        progress?(group.count == 1 ? "probing site \(n + 1) of \(groups.count)" : "probing group \(n + 1) of \(groups.count) (\(group.count) sites)")
         var choice = [Int](repeating: levels.count, count: prepared.siteCount)
-        choice[s] = 0
+        for s in group { choice[s] = 0 }
         var candidate = original
         _ = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
         let measured = bench.error(of: candidate, inputs: bench.probeInputs(options.check.probeSamples))
-        // Gentler levels are not run: their error is the measured one scaled by how much closer
-        // their factors are to the layer (response or weight error), checked when the
-        // allocation's model is measured.
-        let base = prepared.outcome(ofSite: s, sites[s])
-        for l in levels.indices {
-          if let o = levels[l].outcome(ofSite: s, sites[s]) {
-            let scale = l == 0 ? 1 : (base.map { $0.error > 0 ? o.error / $0.error : 0 } ?? 1)
-            allocation.record(site: s, level: l, error: measured * scale, params: o.params, dense: sites[s].parameterCount)
-          } else {
-            allocation.record(site: s, level: l, error: 0, params: sites[s].parameterCount, dense: sites[s].parameterCount, factored: false)
+        let bases = group.map { prepared.outcome(ofSite: $0, sites[$0]) }
+        let shares = Rewriter.probeShares(of: measured, weights: bases.map { $0?.error ?? 0 })
+        for ((s, base), share) in zip(zip(group, bases), shares) {
+          if group.count > 1 { allocation.recordGroup(site: s, size: group.count, error: measured) }
+          // Gentler levels are not run: their error is the measured one scaled by how much closer
+          // their factors are to the layer (response or weight error), checked when the
+          // allocation's model is measured.
+          for l in levels.indices {
+            if let o = levels[l].outcome(ofSite: s, sites[s]) {
+              let scale = l == 0 ? 1 : (base.map { $0.error > 0 ? o.error / $0.error : 0 } ?? 1)
+              allocation.record(site: s, level: l, error: share * scale, params: o.params, dense: sites[s].parameterCount)
+            } else {
+              allocation.record(site: s, level: l, error: 0, params: sites[s].parameterCount, dense: sites[s].parameterCount, factored: false)
+            }
           }
         }
       }
@@ -164,7 +198,8 @@ extension Rewriter {
       (model, rows, final) = (a.model, a.rows, a.difference)
       for s in active where a.choice[s] < levels.count {
         if rows[siteRows[s]].status == .rewritten {
-          rows[siteRows[s]].outputErrorAlone = allocation.error(site: s, level: a.choice[s])
+          // A share of a group's error is an estimate, not a measurement of the site alone.
+          rows[siteRows[s]].outputErrorAlone = allocation.probedAlone(site: s) ? allocation.error(site: s, level: a.choice[s]) : nil
         } else {
           rows[siteRows[s]].reason = kept(s).description  // kept at a gentler level: the check is why
         }
@@ -174,7 +209,8 @@ extension Rewriter {
     let measurement = OutputMeasurement(
       status: .measured, inputs: bench.inputsDescription, bound: bound, outputError: final.map(\.error),
       outputErrors: final?.perOutput, plannedError: plannedError, sitesBackedOff: backedOff,
-      modelRuns: bench.runs, note: final == nil ? "the rewritten model does not run in the executor" : nil)
+      modelRuns: bench.runs, note: final == nil ? "the rewritten model does not run in the executor" : nil,
+      allocation: probing)
     return RewriteOutcome(sites: rows, measurement: measurement, latency: weightFits.planner.latencyPrediction)
   }
 

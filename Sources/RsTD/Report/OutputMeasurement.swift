@@ -34,7 +34,8 @@ public struct OutputMeasurement: Codable, Equatable, Sendable {
   /// Under the calibrated allocation, its estimate √(Σ gᵢ²·dᵢ(rᵢ)²) of the written model's
   /// error (docs/calibration.md); nil otherwise.
   public var estimatedError: Double? = nil
-  /// How the ranks were allocated when not by the rank policy alone ("calibrated: …"); nil otherwise.
+  /// How the ranks were allocated when not by the rank policy alone ("calibrated: …"), or how
+  /// the output check's back-off probed sites when too many to probe each alone; nil otherwise.
   public var allocation: String? = nil
   /// The written model's error on held-out samples (`OutputCheck.heldOutFor`); nil without them.
   public var heldOut: HeldOutMeasurement? = nil

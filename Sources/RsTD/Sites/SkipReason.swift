@@ -30,6 +30,10 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
   case notRepresentable(String)
   /// Backed off by the output check: rewriting it alone moved the outputs by `alone`.
   case outputBound(alone: Double, bound: Double)
+  /// Backed off by the output check, probed with the `group` sites around it (too many sites
+  /// to probe each alone): rewritten together they moved the outputs by `groupError`, of which
+  /// its share is estimated (`share`) from its weight error.
+  case outputBoundInGroup(share: Double, group: Int, groupError: Double, bound: Double)
   /// Kept whole by the calibrated allocation: its measured sensitivity (`alone` at `rank`) made
   /// every rank dearer than error spent elsewhere.
   case calibratedAllocation(alone: Double, rank: Int)
@@ -60,6 +64,8 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
     case .notRepresentable(let why): "the factors cannot be stored: \(why)"
     case .outputBound(let alone, let bound):
       "kept by the output check: rewritten alone it moves the outputs by \(OutputMeasurement.format(alone)) (relative, measured); the model must stay within \(bound)"
+    case .outputBoundInGroup(let share, let group, let groupError, let bound):
+      "kept by the output check: probed in a group of \(group) sites (too many sites to probe each alone), which rewritten together move the outputs by \(OutputMeasurement.format(groupError)) (relative, measured); its share, estimated from its weight error, is \(OutputMeasurement.format(share)); the model must stay within \(bound)"
     case .calibratedAllocation(let alone, let rank):
       "kept whole by the calibrated allocation: rewritten alone at rank \(rank) it moves the outputs by \(OutputMeasurement.format(alone)) (relative, measured); the budget buys less error elsewhere"
     case .excludedByBudget(let r): "kept whole: under --ratio \(r) the water-filling gave this layer all its parameters"
