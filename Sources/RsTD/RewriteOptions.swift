@@ -119,6 +119,9 @@ public struct RewriteOptions: Sendable {
   /// alone caused on the check inputs: what the storage allocation (`OutputCheck.storageBound`)
   /// keeps to hold that bound. Default empty.
   public var storageKept: [String: Double] = [:]
+  /// The `storageKept` errors are shares of a probe group's measured error (more weights than
+  /// the allocation probes alone), not each weight's own. Default false.
+  public var storageKeptEstimated = false
   /// What the rank policies minimise. Default `.params`.
   public var objective: Objective = .params
   /// The runtime's channel block: ranks chosen from error curves are multiples of it where a

@@ -257,6 +257,27 @@ def test_storage_bound_keeps_weights_float32_and_holds_in_onnxruntime(model, tmp
     assert s["weightsStored"] + len(s["kept"]) == len({r["weight"] for r in report["sites"] if r["weights"]})
 
 
+def test_many_weights_are_probed_in_groups_and_the_storage_bound_still_holds(tmp_path):
+    """The storage allocation probes each weight's storage with a whole-model run; past 128 weights
+    in 128 groups. The bisection that picks how many to keep float32 is still on measured
+    models, so the bound holds in onnxruntime, and kept weights say their error is an estimate."""
+    model = _chain(tmp_path / "chain.onnx", 150)
+    (tmp_path / "a").mkdir()
+    _, loose, _ = rewrite(tmp_path / "a", model, "--include", "__none__", "--weights", "int8", "--storage-error", "1")
+    all_stored = loose["measurement"]["storage"]["allStoredError"]
+    assert all_stored > 0 and loose["measurement"]["storage"]["probing"] is None
+    bound = all_stored / 2
+    out, report, _ = rewrite(tmp_path, model, "--include", "__none__", "--weights", "int8", "--storage-error", repr(bound))
+    s = report["measurement"]["storage"]
+    assert s["kept"] and s["storedError"] <= bound, s
+    assert s["probing"].startswith("150 weights probed in 128 groups"), s["probing"]
+    assert s["modelRuns"] <= 2 * 4 + 128 + 4 * 8, s["modelRuns"]
+    onnx.checker.check_model(onnx.load(str(out)), full_check=True)
+    assert ort_error(model, out, synthetic_feeds(model)) <= bound * 1.01 + 1e-6
+    rows = {r["weight"]: r for r in report["sites"]}
+    assert all(rows[w]["weights"].startswith("fp32 (kept: its int8 storage, probed in a group of weights") for w in s["kept"])
+
+
 def test_storage_bound_none_stores_every_weight(tmp_path):
     model = REPO / "Models/digits_cnn.onnx"
     out, report, _ = rewrite(tmp_path, model, "--include", "__none__", "--weights", "fp16", "--storage-error", "none")

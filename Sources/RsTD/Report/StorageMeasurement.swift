@@ -16,6 +16,25 @@ public struct StorageMeasurement: Codable, Equatable, Sendable {
   public var kept: [String: Double]
   /// Model runs the allocation cost (the original's included).
   public var modelRuns: Int
+  /// How the weights were probed when too many to probe each alone (the `kept` errors are then
+  /// shares of a group's measured error); nil when each was probed alone.
+  public var probing: String? = nil
+
+  private enum CodingKeys: String, CodingKey {
+    case bound, allStoredError, storedError, weightsStored, kept, modelRuns, probing
+  }
+
+  /// Every key, `probing` as null when absent (the report's keys are always present).
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(bound, forKey: .bound)
+    try c.encode(allStoredError, forKey: .allStoredError)
+    try c.encode(storedError, forKey: .storedError)
+    try c.encode(weightsStored, forKey: .weightsStored)
+    try c.encode(kept, forKey: .kept)
+    try c.encode(modelRuns, forKey: .modelRuns)
+    try c.encode(probing, forKey: .probing)
+  }
 
   /// One line for the end of the report table.
   public var summary: String {
@@ -23,6 +42,7 @@ public struct StorageMeasurement: Codable, Equatable, Sendable {
     if !kept.isEmpty {
       line += "; \(kept.count) of \(kept.count + weightsStored) weights kept float32 (all stored: \(OutputMeasurement.format(allStoredError)))"
     }
+    if let probing { line += "; \(probing)" }
     return line + ", \(modelRuns) model runs"
   }
 }

@@ -17,6 +17,7 @@ extension Rewriter {
     if var bench = try? OutputBench(original: model, check: inner.check, seed: options.seed) {
       let m = try allocateStorage(original: model, bound: bound, bench: &bench)
       inner.storageKept = m.kept
+      inner.storageKeptEstimated = m.probing != nil
       measured = m
     }
     var outcome = try Rewriter(options: inner, progress: progress).rewriteMeasured(&model, rereading: read)
@@ -31,30 +32,43 @@ extension Rewriter {
   /// original model's outputs by at most `bound` on the bench's inputs.
   ///
   /// Each weight is probed alone: eᵥ, the error of the model with weight v alone stored, on the
-  /// first input (the probes only order the weights). Weights are kept float32 in order of eᵥ² per byte saved (in deep
+  /// first input (the probes only order the weights); past `probeGroupLimit` weights, in that
+  /// many groups, eᵥ a share of the group's error by v's relative storage error (`probeShares`). Weights are kept float32 in order of eᵥ² per byte saved (in deep
   /// networks a few small early layers carry most of it), as few as a bisection on measured
   /// models finds enough: the errors of many weights do not add up reliably (on PP-OCR det the
   /// probes' Σ eᵥ² is ten times the square of the error with all stored), so only the order
   /// comes from the probes. Every returned choice was measured on all inputs; keeping every
   /// weight is the original model.
-  /// Model runs: inputs × (2 + ⌈log₂ weights⌉) + weights.
+  /// Model runs: inputs × (2 + ⌈log₂ weights⌉) + min(weights, `probeGroupLimit`).
   func allocateStorage(original: Model, bound: Double, bench: inout OutputBench) throws -> StorageMeasurement {
     let weights = storedWeightCandidates(original.graph)
     let all = try storing(original, keeping: [:])
     let allError = bench.error(of: all.model)
-    let stored = all.stored
+    let stored = all.stored.map(\.name)
+    let storageError = Dictionary(all.stored, uniquingKeysWith: { a, _ in a })
     guard allError > bound else {
       return StorageMeasurement(
         bound: bound, allStoredError: allError, storedError: allError, weightsStored: stored.count, kept: [:],
         modelRuns: bench.runs)
     }
+    // Up to `probeGroupLimit` weights each alone; more in that many groups, each weight taking a
+    // share of its group's error by its own storage error (a probe runs the whole model).
     var alone: [String: Double] = [:]
-    for (n, w) in stored.enumerated() {
-      progress?("probing the storage of weight \(n + 1) of \(stored.count)")
+    let groups = Rewriter.probeGroups(Array(stored.indices))
+    for (n, group) in groups.enumerated() {
+      progress?(group.count == 1 ? "probing the storage of weight \(n + 1) of \(groups.count)"
+        : "probing the storage of weight group \(n + 1) of \(groups.count) (\(group.count) weights)")
+      let members = Set(group.map { stored[$0] })
       var keepOthers: [String: Double] = [:]
-      for v in weights where v != w { keepOthers[v] = 0 }
-      alone[w] = bench.error(of: try storing(original, keeping: keepOthers).model, inputs: 1)
+      for v in weights where !members.contains(v) { keepOthers[v] = 0 }
+      let e = bench.error(of: try storing(original, keeping: keepOthers).model, inputs: 1)
+      let shares = Rewriter.probeShares(of: e, weights: group.map { storageError[stored[$0]] ?? 0 })
+      for (i, share) in zip(group, shares) { alone[stored[i]] = share }
     }
+    let probing = groups.count < stored.count
+      ? "\(stored.count) weights probed in \(groups.count) groups (more than \(Rewriter.probeGroupLimit): "
+        + "each weight's error is its share of its group's measured error, by its storage error)"
+      : nil
     let saved = Dictionary(uniqueKeysWithValues: stored.map { ($0, savedBytes(of: $0, in: original.graph)) })
     // Most error per byte saved first; ties by name, so the choice is deterministic.
     let order = stored.sorted {
@@ -65,7 +79,7 @@ extension Rewriter {
     // measured models: k = 0 (all stored) fails, k = all is the original.
     var lo = 0, hi = order.count
     var best = StorageMeasurement(
-      bound: bound, allStoredError: allError, storedError: 0, weightsStored: 0, kept: alone, modelRuns: 0)
+      bound: bound, allStoredError: allError, storedError: 0, weightsStored: 0, kept: alone, modelRuns: 0, probing: probing)
     while hi - lo > 1 {
       let mid = (lo + hi) / 2
       progress?("keeping \(mid) of \(order.count) weights float32")
@@ -75,7 +89,8 @@ extension Rewriter {
       if e <= bound {
         hi = mid
         best = StorageMeasurement(
-          bound: bound, allStoredError: allError, storedError: e, weightsStored: candidate.stored.count, kept: kept, modelRuns: 0)
+          bound: bound, allStoredError: allError, storedError: e, weightsStored: candidate.stored.count, kept: kept, modelRuns: 0,
+          probing: probing)
       } else {
         lo = mid
       }
@@ -96,17 +111,17 @@ extension Rewriter {
   }
 
   /// `model` with every candidate weight but those in `kept` stored as `--weights` asks (by the
-  /// same `storeKept` the rewrite uses), and the weights that were.
-  private func storing(_ model: Model, keeping kept: [String: Double]) throws -> (model: Model, stored: [String]) {
+  /// same `storeKept` the rewrite uses), the weights that were, and their relative storage errors.
+  private func storing(_ model: Model, keeping kept: [String: Double]) throws -> (model: Model, stored: [(name: String, error: Double)]) {
     var o = options
     o.storageKept = kept
     let r = Rewriter(options: o)
     var m = model
     guard let opset = m.opsetVersion("") else { return (m, []) }
     var detached: Set<String> = []
-    var stored: [String] = []
+    var stored: [(name: String, error: Double)] = []
     for w in storedWeightCandidates(m.graph) where kept[w] == nil {
-      if try r.storeKept(w, in: &m.graph, opset: opset, detached: &detached).error != nil { stored.append(w) }
+      if let e = try r.storeKept(w, in: &m.graph, opset: opset, detached: &detached).error { stored.append((w, e)) }
     }
     m.graph.removeUnused(detached)
     return (m, stored)

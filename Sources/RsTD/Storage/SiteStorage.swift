@@ -13,7 +13,9 @@ struct SiteStorage: Equatable {
   /// kept in float32).
   init(_ options: RewriteOptions, weight name: String, elementType: ElementType, opset: Int) {
     if options.weights != .fp32, let moved = options.storageKept[name] {
-      self.init(kept: "kept: its \(options.weights.rawValue) storage alone moved the outputs by \(Self.format(moved))")
+      self.init(kept: options.storageKeptEstimated
+        ? "kept: its \(options.weights.rawValue) storage, probed in a group of weights, moved the outputs by an estimated \(Self.format(moved))"
+        : "kept: its \(options.weights.rawValue) storage alone moved the outputs by \(Self.format(moved))")
     } else {
       self.init(asked: options.weights, elementType: elementType, opset: opset)
     }
