@@ -124,7 +124,10 @@ public struct Rewriter {
     // Room for the chains up front (a reconstructed one is ~25 nodes and ~7 initializers of its
     // own, its small constants being shared; a factored one a few): growing the graph's tables
     // by doubling cost more time and memory.
-    let factored = prepared.plans.count { if case .factor = $0 { true } else { false } }
+    // Withheld sites emit nothing: a back-off probe rewrites a few sites of thousands.
+    let factored = prepared.plans.indices.count { i in
+      if case .factor = prepared.plans[i], withheld[i] == nil { true } else { false }
+    }
     let (nodes, initializers) = options.layout == .reconstructed ? (25, 7) : (3, 3)
     model.graph.reserveCapacity(nodes: nodes * factored, values: (nodes + initializers) * factored, initializers: initializers * factored)
     for d in prepared.decisions {

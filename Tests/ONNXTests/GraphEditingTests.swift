@@ -33,6 +33,17 @@ final class GraphEditingTests: XCTestCase {
     XCTAssertEqual(g.invariantViolations(), [])
   }
 
+  /// Handles given in any order come back in graph order, also after an insert put a node
+  /// before an older one (slot numbers are not the order).
+  func testInGraphOrderFollowsTheListNotTheSlots() {
+    var (g, conv, relu) = convRelu()
+    let early = g.insert([Node(name: "early", opType: "Identity", inputs: ["x"], outputs: ["e"])], before: conv)[0]
+    XCTAssertEqual(g.inGraphOrder([relu, early, conv]), [early, conv, relu])
+    XCTAssertEqual(g.inGraphOrder([relu, conv]), [conv, relu])
+    XCTAssertEqual(g.inGraphOrder([relu]), [relu])
+    XCTAssertEqual(g.inGraphOrder([]), [])
+  }
+
   func testNamesAreNeverHandedOutTwice() {
     var (g, _, _) = convRelu()
     XCTAssertEqual(g.makeName("site/a"), "site/a")

@@ -42,6 +42,10 @@ SETTINGS = {
     "cp r4": ["--method", "cp", "--rank", "4"],
     "kron r4": ["--method", "kron", "--rank", "4"],
     "reconstructed random 0.5": ["--layout", "reconstructed", "--shuffle", "random", "--ratio", "0.5"],
+    # The default policy backs off here (planned error above 0.05): the output check's probes.
+    "reconstructed random": ["--layout", "reconstructed", "--shuffle", "random"],
+    # Storage only, a bound every chain breaks: the storage allocation's probes.
+    "fp16 storage 1e-5": ["--weights", "fp16", "--storage-error", "0.00001", "--include", "__none__"],
 }
 
 

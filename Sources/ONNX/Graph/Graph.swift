@@ -111,6 +111,20 @@ public struct Graph {
     return Node(nodeSlots[id.raw]!)
   }
 
+  /// `ids` (nodes in the graph) in graph order, found by walking the order up to the last of
+  /// them: O(its position), where a map of every node's position is O(graph) per call.
+  public func inGraphOrder(_ ids: [NodeID]) -> [NodeID] {
+    guard ids.count > 1 else { return ids }
+    var wanted = Set(ids.map(\.raw))
+    var ordered: [NodeID] = []
+    var s = firstSlot
+    while s >= 0 && !wanted.isEmpty {
+      if wanted.remove(s) != nil { ordered.append(NodeID(raw: s)) }
+      s = nextSlot[s]
+    }
+    return ordered
+  }
+
   /// Names of the graph inputs that are not initializers.
   public var inputNames: [String] {
     header.input.map(\.name).filter { index.initializers[$0] == nil }

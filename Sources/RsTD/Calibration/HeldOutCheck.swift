@@ -11,7 +11,8 @@ extension Rewriter {
   ///   rewrite and reads it again only to back off (`OriginalModel`), which lowers the peak
   ///   memory by the weights of the rewritten layers. Not used with held-out inputs, whose
   ///   measurement holds the original anyway.
-  /// - Throws: also `RewriteError.inputChanged` when the model read again differs.
+  /// - Throws: also `RewriteError.inputChanged` when the model read again differs. After a
+  ///   throw `model` holds no defined rewrite (a back-off lets the planned model go first).
   public func rewriteMeasured(_ model: inout Model, rereading read: (() throws -> Model)? = nil) throws -> RewriteOutcome {
     try Rewriter.validate(&model)  // before the check runs it
     guard options.check.enabled, let load = options.check.heldOutFor else { return try rewriteOnCheckInputs(&model, rereading: read) }

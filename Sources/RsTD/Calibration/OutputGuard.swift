@@ -118,6 +118,10 @@ extension Rewriter {
     var backedOff = 0
     var probing: String?  // how the back-off probed sites, when not each alone
     if let bound, plannedError > bound {
+      // The planned model gives way to whichever candidate is accepted: let it go before the
+      // candidates are built (it was a whole rewritten model beside them at the peak). On a
+      // throw from here `model` is left empty.
+      model = Model(graph: Graph(), opsets: [:])
       let original = try original.get()
       let siteRows = rowIndexOfSite(prepared)
       let active = (0..<prepared.siteCount).filter { rows[siteRows[$0]].status == .rewritten }

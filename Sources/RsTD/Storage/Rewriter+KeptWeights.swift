@@ -64,9 +64,9 @@ extension Rewriter {
     if let bound = keptBound(shape: c.shape), error > bound {
       return ("fp32 (\(storage.storage.rawValue) storage error \(error) exceeds the bound \(bound))", nil)
     }
-    // The first reader in graph order gets the rebuild just before it.
-    let position = Dictionary(uniqueKeysWithValues: graph.nodeIDs.enumerated().map { ($1, $0) })
-    let ordered = readers.sorted { position[$0]! < position[$1]! }
+    // The first reader in graph order gets the rebuild just before it (ordered without a map
+    // of every node's position: that made storing each of n weights O(n), n² in all).
+    let ordered = graph.inGraphOrder(readers)
     let rebuilt = graph.addStoredWeight(q, shape: c.shape, stem: w)
     graph.insert(rebuilt.nodes, before: ordered[0])
     for id in ordered { graph.setInput(of: id, at: 1, to: rebuilt.output) }
