@@ -33,7 +33,8 @@ extension Rewriter {
   ///
   /// Each weight is probed alone: eᵥ, the error of the model with weight v alone stored, on the
   /// first input (the probes only order the weights); past `probeGroupLimit` weights, in that
-  /// many groups, eᵥ a share of the group's error by v's relative storage error (`probeShares`). Weights are kept float32 in order of eᵥ² per byte saved (in deep
+  /// many groups, eᵥ a share of the group's error by v's relative storage error (`probeShares`).
+  /// Weights are kept float32 in order of eᵥ² per byte saved (in deep
   /// networks a few small early layers carry most of it), as few as a bisection on measured
   /// models finds enough: the errors of many weights do not add up reliably (on PP-OCR det the
   /// probes' Σ eᵥ² is ten times the square of the error with all stored), so only the order
