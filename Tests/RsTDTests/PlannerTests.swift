@@ -218,4 +218,17 @@ final class OutputAllocationTests: XCTestCase {
     XCTAssertTrue(a.keptReason(site: 0, bound: 0.05).description.contains("probed in a group of 2 sites"))
     XCTAssertEqual(a.keptReason(site: 1, bound: 0.05), .outputBound(alone: 0.08, bound: 0.05))
   }
+
+  /// The calibrated allocation's jobs (a site may have two) in groups: each alone up to the
+  /// limit; past it no group holds a site twice, every job is in one group, in order per round.
+  func testCalibrationProbeGroupsNeverHoldASiteTwice() {
+    XCTAssertEqual(Rewriter.calibrationProbeGroups([4, 4, 7], limit: 3), [[0], [1], [2]])
+    let jobs = (0..<300).map { $0 % 200 }  // sites 0..<200, the first 100 twice
+    let groups = Rewriter.calibrationProbeGroups(jobs, limit: 128)
+    XCTAssertEqual(groups.flatMap { $0 }.sorted(), Array(jobs.indices))
+    for g in groups { XCTAssertEqual(Set(g.map { jobs[$0] }).count, g.count, "a site twice in \(g)") }
+    XCTAssertLessThanOrEqual(groups.count, 128 + 2)
+    XCTAssertGreaterThan(groups.count, 100)
+  }
 }
+

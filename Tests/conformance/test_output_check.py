@@ -257,6 +257,29 @@ def test_storage_bound_keeps_weights_float32_and_holds_in_onnxruntime(model, tmp
     assert s["weightsStored"] + len(s["kept"]) == len({r["weight"] for r in report["sites"] if r["weights"]})
 
 
+def test_the_calibrated_allocation_probes_many_sites_in_groups(tmp_path):
+    """The calibrated allocation (`--fit responses` with a bound) probes each site for its
+    sensitivity; past 128 probes a stage, in groups holding no site twice. Its attempts are
+    measured, so the bound holds in onnxruntime, and no grouped site claims an error alone."""
+    model = _chain(tmp_path / "chain.onnx", 150)
+    out, report, _ = rewrite(tmp_path, model, "--fit", "responses", "--rank", "2", "--target-error", "0.05", "--no-latency-guard")
+    m = report["measurement"]
+    assert m["allocation"].startswith("calibrated"), m["allocation"]
+    assert "150 probed in groups (more than 128 probes a stage" in m["allocation"], m["allocation"]
+    assert m["outputError"] <= 0.05
+    onnx.checker.check_model(onnx.load(str(out)), full_check=True)
+    measured = ort_error(model, out, synthetic_feeds(model))
+    assert measured <= 0.05 + 1e-5, (measured, m)
+    assert abs(measured - m["outputError"]) <= 1e-4 + 1e-3 * measured, (measured, m["outputError"])
+    assert report["totals"]["sitesRewritten"] >= 1
+    # 150 reference probes in 128 groups: 22 pairs (no figure alone), 106 sites alone.
+    alone = [s for s in report["sites"] if s["outputErrorAlone"] is not None]
+    assert 0 < len(alone) <= 106 and len(report["sites"]) - len(alone) >= 44, len(alone)
+    for s in report["sites"]:
+        if "probed in a group" in (s["reason"] or ""):
+            assert s["outputErrorAlone"] is None, s
+
+
 def test_many_weights_are_probed_in_groups_and_the_storage_bound_still_holds(tmp_path):
     """The storage allocation probes each weight's storage with a whole-model run; past 128 weights
     in 128 groups. The bisection that picks how many to keep float32 is still on measured

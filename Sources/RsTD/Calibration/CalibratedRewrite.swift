@@ -38,20 +38,28 @@ extension Rewriter {
     var sites = try calibratedSites(base, graph: original.graph, statistics: bench.statistics)
     guard !sites.isEmpty else { return nil }
 
-    // Sensitivities: the site alone at `rank` of each (site, rank) job, on the probe inputs.
+    // Sensitivities: the site alone at `rank` of each (site, rank) job, on the probe inputs; more
+    // jobs than `probeGroupLimit` in groups of distinct sites, each job taking a share of its
+    // group's error by its response error d (so g = e / d is the group's E / √Σd²).
     func probe(_ jobs: [(site: Int, point: CurvePoint)], _ what: String) throws {
       let fits = try parallelMap(jobs) { j in try responseFit(sites[j.site], j.point, graph: original.graph) }
-      for (n, (j, fit)) in zip(jobs, fits).enumerated() {
-        progress?("probing site \(n + 1) of \(jobs.count) (\(what))")
-        let s = sites[j.site].index
-        let withheld = Dictionary(uniqueKeysWithValues: (0..<base.siteCount).filter { $0 != s }.map { ($0, SkipReason.notSelected) })
+      let groups = Rewriter.calibrationProbeGroups(jobs.map(\.site))
+      for (n, group) in groups.enumerated() {
+        progress?(group.count == 1 ? "probing site \(n + 1) of \(groups.count) (\(what))" : "probing group \(n + 1) of \(groups.count) (\(what), \(group.count) sites)")
+        var fitsOf: [Int: Factorization?] = [:]
+        for j in group { fitsOf[sites[jobs[j].site].index] = .some(fits[j]) }
+        let withheld = Dictionary(uniqueKeysWithValues: (0..<base.siteCount).filter { fitsOf[$0] == nil }.map { ($0, SkipReason.notSelected) })
         var candidate = original
-        _ = try apply(calibrated(base, sites, fits: [s: fit]), to: &candidate, withholding: withheld)
+        _ = try apply(calibrated(base, sites, fits: fitsOf), to: &candidate, withholding: withheld)
         let e = bench.error(of: candidate, inputs: bench.probeInputs(options.check.probeSamples))
-        let d = sites[j.site].responseError(j.point)
-        sites[j.site].probes.append((d, e.isFinite ? min(e, 1e6) : 1e6))
-        // What one probe measured, so that g = e / d can be compared across formats (docs/calibration.md).
-        progress?("probed \(sites[j.site].site.node.outputs[0]) as \(j.point.format!.rawValue) \(j.point.ranks): d \(OutputMeasurement.format(d)), model error \(OutputMeasurement.format(e))")
+        let ds = group.map { sites[jobs[$0].site].responseError(jobs[$0].point) }
+        for (j, (d, share)) in zip(group, zip(ds, Rewriter.probeShares(of: e, weights: ds))) {
+          let job = jobs[j]
+          sites[job.site].probes.append((d, share.isFinite ? min(share, 1e6) : 1e6))
+          if group.count > 1 { sites[job.site].probedInGroup = true }
+          // What one probe measured, so that g = e / d can be compared across formats (docs/calibration.md).
+          progress?("probed \(sites[job.site].site.node.outputs[0]) as \(job.point.format!.rawValue) \(job.point.ranks): d \(OutputMeasurement.format(d)), model error \(OutputMeasurement.format(share))\(group.count > 1 ? " (share of its group's)" : "")")
+        }
       }
     }
     try probe(sites.indices.compactMap { n in sites[n].reference.map { (n, $0) } }, "reference ranks")
@@ -193,18 +201,21 @@ extension Rewriter {
     let rowOf = rowIndexOfSite(base)
     for (s, p) in zip(sites, a.chosen) {
       let row = rowOf[s.index]
-      rows[row].outputErrorAlone = s.reference == nil ? nil : s.probeError
+      rows[row].outputErrorAlone = s.reference == nil || s.probedInGroup ? nil : s.probeError
       rows[row].probeRank = s.reference?.ranks[0]
       rows[row].errorShare = estimate > 0 ? p.error * p.error / (estimate * estimate) : 0
     }
     let kept = zip(sites, a.chosen).filter { $0.1.format == nil }.count
     let probed = sites.filter { $0.reference != nil }.count
+    let how = sites.contains(where: \.probedInGroup)
+      ? "probed in groups (more than \(Rewriter.probeGroupLimit) probes a stage: each a share of its group's measured error by its response error)"
+      : "probed alone"
     let measurement = OutputMeasurement(
       status: .measured, inputs: bench.inputsDescription, bound: bound, outputError: a.difference?.error,
       outputErrors: a.difference?.perOutput, plannedError: firstError, sitesBackedOff: bound == nil ? 0 : kept,
       modelRuns: bench.runs, note: a.difference == nil ? "the rewritten model does not run in the executor" : nil,
       estimatedError: estimate,
-      allocation: "calibrated (\(describe)): \(sites.count) sites on response curves, \(probed) probed alone "
+      allocation: "calibrated (\(describe)): \(sites.count) sites on response curves, \(probed) \(how) "
         + "(d ≤ \(CalibratedSite.probeResponseError), \(bench.probeInputs(options.check.probeSamples)) input(s)), "
         + "\(sites.map(\.probes.count).reduce(0, +)) probes, \(kept) kept whole")
     return RewriteOutcome(sites: rows, measurement: measurement, latency: planner.latencyPrediction)
@@ -235,7 +246,9 @@ extension Rewriter {
         keyOf[s.index] = key
         factorizations[key] = .success(f)
       } else {
-        plans[s.index] = .keep(.calibratedAllocation(alone: s.probeError, rank: s.reference?.ranks[0] ?? 0))
+        let rank = s.reference?.ranks[0] ?? 0
+        plans[s.index] = .keep(s.probedInGroup
+          ? .calibratedAllocationInGroup(share: s.probeError, rank: rank) : .calibratedAllocation(alone: s.probeError, rank: rank))
         keyOf[s.index] = nil
       }
     }

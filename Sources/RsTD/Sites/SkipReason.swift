@@ -37,6 +37,9 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
   /// Kept whole by the calibrated allocation: its measured sensitivity (`alone` at `rank`) made
   /// every rank dearer than error spent elsewhere.
   case calibratedAllocation(alone: Double, rank: Int)
+  /// As `calibratedAllocation`, probed in a group (too many sites to probe each alone): `share`
+  /// is its estimated share of the group's measured error.
+  case calibratedAllocationInGroup(share: Double, rank: Int)
 
   public var description: String {
     switch self {
@@ -68,6 +71,8 @@ public enum SkipReason: Equatable, Sendable, CustomStringConvertible {
       "kept by the output check: probed in a group of \(group) sites (too many sites to probe each alone), which rewritten together move the outputs by \(OutputMeasurement.format(groupError)) (relative, measured); its share, estimated from its weight error, is \(OutputMeasurement.format(share)); the model must stay within \(bound)"
     case .calibratedAllocation(let alone, let rank):
       "kept whole by the calibrated allocation: rewritten alone at rank \(rank) it moves the outputs by \(OutputMeasurement.format(alone)) (relative, measured); the budget buys less error elsewhere"
+    case .calibratedAllocationInGroup(let share, let rank):
+      "kept whole by the calibrated allocation: probed in a group at rank \(rank), its estimated share of the group's measured output error is \(OutputMeasurement.format(share)); the budget buys less error elsewhere"
     case .excludedByBudget(let r): "kept whole: under --ratio \(r) the water-filling gave this layer all its parameters"
     }
   }
