@@ -41,6 +41,7 @@ extension Rewriter {
     // Sensitivities: the site alone at `rank` of each (site, rank) job, on the probe inputs; more
     // jobs than `probeGroupLimit` in groups of distinct sites, each job taking a share of its
     // group's error by its response error d (so g = e / d is the group's E / √Σd²).
+    var groupedProbes = false
     func probe(_ jobs: [(site: Int, point: CurvePoint)], _ what: String) throws {
       let fits = try parallelMap(jobs) { j in try responseFit(sites[j.site], j.point, graph: original.graph) }
       let groups = Rewriter.calibrationProbeGroups(jobs.map(\.site))
@@ -55,8 +56,10 @@ extension Rewriter {
         let ds = group.map { sites[jobs[$0].site].responseError(jobs[$0].point) }
         for (j, (d, share)) in zip(group, zip(ds, Rewriter.probeShares(of: e, weights: ds))) {
           let job = jobs[j]
+          // The reference probe comes first: whether it was alone decides what the row may claim.
+          if sites[job.site].probes.isEmpty { sites[job.site].probedInGroup = group.count > 1 }
           sites[job.site].probes.append((d, share.isFinite ? min(share, 1e6) : 1e6))
-          if group.count > 1 { sites[job.site].probedInGroup = true }
+          groupedProbes = groupedProbes || group.count > 1
           // What one probe measured, so that g = e / d can be compared across formats (docs/calibration.md).
           progress?("probed \(sites[job.site].site.node.outputs[0]) as \(job.point.format!.rawValue) \(job.point.ranks): d \(OutputMeasurement.format(d)), model error \(OutputMeasurement.format(share))\(group.count > 1 ? " (share of its group's)" : "")")
         }
@@ -207,7 +210,7 @@ extension Rewriter {
     }
     let kept = zip(sites, a.chosen).filter { $0.1.format == nil }.count
     let probed = sites.filter { $0.reference != nil }.count
-    let how = sites.contains(where: \.probedInGroup)
+    let how = groupedProbes
       ? "probed in groups (more than \(Rewriter.probeGroupLimit) probes a stage: each a share of its group's measured error by its response error)"
       : "probed alone"
     let measurement = OutputMeasurement(

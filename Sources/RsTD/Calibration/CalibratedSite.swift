@@ -34,8 +34,9 @@ struct CalibratedSite {
   /// The probes run so far: the response error d of the probed option and the model's error
   /// measured with only this site rewritten at it. The first is at `reference`.
   var probes: [(d: Double, error: Double)] = []
-  /// The probes' errors are shares of a group's measurement (more probes than
-  /// `Rewriter.probeGroupLimit`: `Rewriter.calibrationProbeGroups`), not of this site alone.
+  /// The reference probe's error (`probeError`) is a share of a group's measurement (more
+  /// probes than `Rewriter.probeGroupLimit`: `Rewriter.calibrationProbeGroups`), not of this
+  /// site alone.
   var probedInGroup = false
 
   /// The model's error measured at `reference` (0 before the probe).
