@@ -124,4 +124,46 @@ final class PrefixCutsTests: XCTestCase {
     _ = broken.graph.replace(c, with: [node])
     XCTAssertNil(bench.difference(of: broken, inputs: 2))
   }
+
+  /// The back-off probes sites in groups: one cut before the earliest site of each group, with the
+  /// frontier the per-site cuts give there.
+  func testAGroupIsCutBeforeItsEarliestSite() throws {
+    let original = try model()
+    let cuts = try XCTUnwrap(PrefixCuts(original: original.graph, groups: [["y", "c_out"], ["b_out"], ["no such value"]]))
+    XCTAssertEqual(cuts.cuts.map(\.position), [3, 5], "nodes: a's bias Constant, a, ra, b, rb, c, skip, d")
+    XCTAssertEqual(cuts.cuts.map(\.frontier), [["r1"], ["r1", "r2"]])
+    XCTAssertEqual(PrefixCuts.firstIndex(in: [2, 4, 9], above: 4), 2)
+    XCTAssertEqual(PrefixCuts.firstIndex(in: [2, 4, 9], above: 1), 0)
+    XCTAssertEqual(PrefixCuts.firstIndex(in: [2, 4, 9], above: 9), 3)
+  }
+
+  /// A bench that watches nothing (weight fits) holds no cuts until the back-off asks for them;
+  /// its probes then run from the cut with the outputs a whole run gives.
+  func testTheBackOffHoldsCutsOnTheProbeInputsOnly() throws {
+    let (original, candidate, check) = (try model(), try model(cWeight: "c.w2"), calibration(4))
+    var bench = try OutputBench(original: original, check: check, seed: 1)
+    XCTAssertFalse(bench.holdsCuts)
+    var tight = bench
+    tight.holdCuts(original: original, groups: [["c_out"]], probeInputs: 2, bytes: 0)
+    XCTAssertFalse(tight.holdsCuts, "values that do not fit are not held")
+    let runs = bench.runs
+    bench.holdCuts(original: original, groups: [["c_out"]], probeInputs: 2, bytes: 1 << 20)
+    XCTAssertTrue(bench.holdsCuts)
+    XCTAssertEqual(bench.runs, runs + 2, "one partial run of the original per probe input")
+    let probe = try XCTUnwrap(bench.difference(of: candidate, inputs: 2))
+    XCTAssertEqual(bench.prefixRuns, 2, "inputs 0 and 2 (spread over calibration data) run from the cut")
+    var expected = OutputDifference()
+    let (a, b) = (try Executor(model: original), try Executor(model: candidate))
+    for n in [0, 2] {
+      let x = check.inputs![n]
+      expected.add(reference: try a.run(x), candidate: try b.run(x))
+    }
+    XCTAssertGreaterThan(expected.error, 0)
+    XCTAssertEqual(probe.perOutput, expected.perOutput)
+    // Held already (response fits watch sites): the bench keeps its cuts.
+    var watching = try OutputBench(original: original, check: check, seed: 1, watching: ["b_out": 4])
+    let before = watching.runs
+    watching.holdCuts(original: original, groups: [["c_out"]], probeInputs: 2, bytes: 1 << 20)
+    XCTAssertEqual(watching.runs, before)
+  }
 }

@@ -25,16 +25,20 @@ struct OutputBench {
   private(set) var prefixRuns = 0
   /// Response statistics of the watched Conv outputs, from the original's runs.
   let statistics: ResponseStatistics
-  /// Cuts before the watched sites, where probes start from the original's values (`held`).
-  private let cuts: PrefixCuts?
+  /// Cuts before the watched sites (or the back-off's groups: `holdCuts`), where probes start
+  /// from the original's values (`held`).
+  private var cuts: PrefixCuts?
   /// By input index, per probe input (`probeSubset(probeInputs)`, while they fit
   /// `heldPrefixBytes`): the original's values at every cut's frontier, from its runs in `init`.
-  private let held: [Int: [String: TensorValue]]
+  private var held: [Int: [String: TensorValue]]
   /// Whether a subset of the inputs is spread over them (calibration data, which a user may
   /// group by kind: photos, then pages) rather than their first ones (synthetic, all alike).
   private let spreadsSubsets: Bool
   /// Bytes of intermediate values held for probes (PP-OCR det at 736 px: ~80 MB per input).
   static let heldPrefixBytes = 384 << 20
+  /// Bytes held for the back-off's probes (`holdCuts`): less than for response fits, whose
+  /// statistics already need the original's runs, as a default run holds them only to be faster.
+  static let backOffHeldBytes = 128 << 20
 
   /// Runs `original` on the check's inputs (given, or synthetic from the declared shapes).
   /// - Throws: `RewriteError.modelDoesNotRun` when a node meets a shape or type the spec forbids
@@ -168,6 +172,37 @@ struct OutputBench {
     var d = OutputDifference()
     for r in references { d.add(reference: r, candidate: r) }
     return d
+  }
+
+  /// Whether the bench holds the original's values at cuts (probes may start there).
+  var holdsCuts: Bool { cuts != nil }
+
+  /// Holds the original's values at a cut before the earliest of each group of values in
+  /// `groups` (the sites a back-off probe changes together), on the first `k` probe inputs
+  /// (`subset`) in order while they fit in `bytes`, from runs of `original` as far as the last
+  /// cut (`Executor.observe`, each counted as a run). A probe changing only one group's sites
+  /// and later ones then runs from its cut. Nothing changes when the bench already holds cuts
+  /// (response fits) or `original` cannot be cut, compiled or run.
+  mutating func holdCuts(original: Model, groups: [Set<String>], probeInputs k: Int, bytes: Int) {
+    guard cuts == nil, let found = PrefixCuts(original: original.graph, groups: groups),
+      let executor = try? Executor(model: original, options: executorOptions)
+    else { return }
+    let frontier = found.frontierUnion.filter { executor.plan.canObserve($0) }
+    guard !frontier.isEmpty else { return }
+    var kept: [Int: [String: TensorValue]] = [:]
+    var total = 0
+    for s in Self.subset(k, of: inputs.count, spread: spreadsSubsets) {
+      var values: [String: TensorValue] = [:]
+      do {
+        try observe(executor, sample: s, observing: frontier) { name, value in
+          values[name] = value
+          total += value.count * 4
+        }
+      } catch { break }
+      guard total <= bytes else { break }
+      kept[s] = values
+    }
+    if !kept.isEmpty { (cuts, held) = (found, kept) }
   }
 
   /// The values of `names` in `held`, or nil when one is missing.

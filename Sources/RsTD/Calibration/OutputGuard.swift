@@ -28,7 +28,9 @@ extension Rewriter {
   /// groups (each probe runs the whole model, so probing every site of a model with thousands
   /// of layers alone costs sites × model: hours), each site taking a share of its group's
   /// measured error in proportion to its weight error (`probeShares`).
-  /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × min(sites, `probeGroupLimit`) at most.
+  /// Each probe starts from the original's values before its group's first site when they fit
+  /// (`OutputBench.holdCuts`: probe inputs more partial runs of the original to hold them).
+  /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × (1 + min(sites, `probeGroupLimit`)) at most.
   /// (`rewriteMeasured` adds the held-out measurement.)
   func rewriteOnCheckInputs(_ model: inout Model, rereading read: (() throws -> Model)? = nil) throws -> RewriteOutcome {
     guard options.check.enabled else {
@@ -115,6 +117,12 @@ extension Rewriter {
         probing = "\(active.count) sites probed in \(groups.count) groups of \(sizes.min()!)–\(sizes.max()!) (more than "
           + "\(Rewriter.probeGroupLimit) sites: each site's share of its group's measured error is estimated from its weight error)"
       }
+      // Each probe keeps the original before its group's first site: it runs from there on the
+      // original's values (bit for bit the same outputs), about half the model on average.
+      progress?("holding the original's values before each probed group")
+      bench.holdCuts(
+        original: original, groups: groups.map { Set($0.compactMap { sites[$0].node.outputs.first }) },
+        probeInputs: bench.probeInputs(options.check.probeSamples), bytes: OutputBench.backOffHeldBytes)
       for (n, group) in groups.enumerated() {
         progress?(group.count == 1 ? "probing site \(n + 1) of \(groups.count)" : "probing group \(n + 1) of \(groups.count) (\(group.count) sites)")
         var choice = [Int](repeating: levels.count, count: prepared.siteCount)

@@ -30,8 +30,14 @@ struct PrefixCuts {
   /// Cuts before the producers of `sites` (values); nil when there are none or the graph is not
   /// in topological order or has subgraphs.
   init?(original: Graph, sites: Set<String>) {
+    self.init(original: original, groups: sites.sorted().map { [$0] })
+  }
+
+  /// A cut before the earliest producer of each group of values (the back-off probes a group of
+  /// sites at once); nil as for `init(original:sites:)`.
+  init?(original: Graph, groups: [Set<String>]) {
     let nodes = original.nodes
-    guard !sites.isEmpty, !nodes.contains(where: { ["If", "Loop", "Scan"].contains($0.opType) }) else { return nil }
+    guard !groups.isEmpty, !nodes.contains(where: { ["If", "Loop", "Scan"].contains($0.opType) }) else { return nil }
     var producedAt: [String: Int] = [:]
     var lastRead: [String: Int] = [:]
     var constant = Set(original.initializerNames)
@@ -51,21 +57,34 @@ struct PrefixCuts {
       }
     }
     let outputs = Set(original.outputNames)
-    let positions = Set(sites.compactMap { producedAt[$0] }).sorted()
-    var cuts: [Cut] = []
-    for p in positions where p > 0 {
-      var frontier: [String] = []
-      for (v, i) in producedAt where i < p && !constant.contains(v) && ((lastRead[v] ?? -1) >= p || outputs.contains(v)) {
-        frontier.append(v)
+    let positions = Set(groups.compactMap { $0.compactMap { producedAt[$0] }.min() }).filter { $0 > 0 }.sorted()
+    guard !positions.isEmpty else { return nil }
+    // A value crosses the cuts after its producer up to its last reader (every later one, for a
+    // graph output): one pass over the values, not one per cut.
+    var frontiers = [[String]](repeating: [], count: positions.count)
+    for (v, i) in producedAt where !constant.contains(v) {
+      let last = outputs.contains(v) ? Int.max : lastRead[v] ?? -1
+      var k = PrefixCuts.firstIndex(in: positions, above: i)
+      while k < positions.count && positions[k] <= last {
+        frontiers[k].append(v)
+        k += 1
       }
-      cuts.append(Cut(position: p, frontier: frontier.sorted()))
     }
-    guard !cuts.isEmpty else { return nil }
-    self.cuts = cuts
+    self.cuts = zip(positions, frontiers).map { Cut(position: $0, frontier: $1.sorted()) }
     self.original = original
     self.nodes = nodes
     self.constantOnly = constantOnly
     self.constants = constant
+  }
+
+  /// The first index of ascending `sorted` whose element exceeds `value` (`sorted.count` if none).
+  static func firstIndex(in sorted: [Int], above value: Int) -> Int {
+    var (lo, hi) = (0, sorted.count)
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if sorted[mid] > value { hi = mid } else { lo = mid + 1 }
+    }
+    return lo
   }
 
   /// The latest cut before which `candidate` has every node of the original unchanged (the same
