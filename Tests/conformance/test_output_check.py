@@ -294,7 +294,7 @@ def test_many_weights_are_probed_in_groups_and_the_storage_bound_still_holds(tmp
     s = report["measurement"]["storage"]
     assert s["kept"] and s["storedError"] <= bound, s
     assert s["probing"].startswith("150 weights probed in 128 groups"), s["probing"]
-    assert s["modelRuns"] <= 2 * 4 + 128 + 4 * 8, s["modelRuns"]
+    assert s["modelRuns"] <= 2 * 4 + 1 + 128 + 4 * 8, s["modelRuns"]  # 1: holding the probes' cuts
     onnx.checker.check_model(onnx.load(str(out)), full_check=True)
     assert ort_error(model, out, synthetic_feeds(model)) <= bound * 1.01 + 1e-6
     rows = {r["weight"]: r for r in report["sites"]}

@@ -22,38 +22,59 @@ enum ModelEncoder {
   }
 
   /// The number of bytes `model` serializes to, without holding its pieces.
-  static func encodedSize(of model: Onnx_ModelProto) throws -> Int {
-    guard model.hasGraph, let shell = try Shell(graphOf: model) else { return try model.serializedData().count }
-    return shell.size(childPayload: try graphSize(model.graph))
-  }
+  static func encodedSize(of model: Onnx_ModelProto) throws -> Int { try Encoding(model).size }
 
   /// Hands the serialized model to `sink` piece by piece, in order. Only one initializer's
   /// pieces exist at a time: a model of 10⁴ tensors is never held as 10⁵ small buffers at once.
   static func write(_ model: Onnx_ModelProto, into sink: (Data) throws -> Void) throws {
-    guard model.hasGraph, let shell = try Shell(graphOf: model) else { return try sink(model.serializedData()) }
-    try shell.write(childPayload: try graphSize(model.graph), into: sink) { try writeGraph(model.graph, into: sink) }
+    try Encoding(model).write(into: sink)
   }
 
-  /// The graph's payload size (the bytes of the model's field 7 after its header).
-  private static func graphSize(_ graph: Onnx_GraphProto) throws -> Int {
-    guard !graph.initializer.isEmpty, let shell = try Shell(initializersOf: graph) else { return try graph.serializedData().count }
-    var size = shell.bytes.count - shell.placeholder.count
-    for t in graph.initializer {
-      let n = try tensorPieces(t).reduce(0) { $0 + $1.count }
-      size += WireField.header(number: 5, length: n).count + n
-    }
-    return size
-  }
+  /// A model's shells, serialized once for both its size and its bytes (a graph of 200,000
+  /// nodes is megabytes of node messages, serialized again for each otherwise).
+  struct Encoding {
+    /// The bytes `write(into:)` hands over.
+    let size: Int
+    private let model: Onnx_ModelProto
+    /// The model without its graph; nil when the whole model is serialized as usual.
+    private let shell: Shell?
+    /// The graph with an empty initializer in place of its list; nil when the graph is
+    /// serialized as usual.
+    private let graphShell: Shell?
+    /// The graph's payload size (the bytes of the model's field 7 after its header).
+    private let graphPayload: Int
 
-  private static func writeGraph(_ graph: Onnx_GraphProto, into sink: (Data) throws -> Void) throws {
-    guard !graph.initializer.isEmpty, let shell = try Shell(initializersOf: graph) else { return try sink(graph.serializedData()) }
-    try sink(shell.bytes.subdata(in: 0..<shell.placeholder.lowerBound))
-    for t in graph.initializer {
-      let pieces = try tensorPieces(t)
-      try sink(Data(WireField.header(number: 5, length: pieces.reduce(0) { $0 + $1.count })))
-      for p in pieces { try sink(p) }
+    init(_ model: Onnx_ModelProto) throws {
+      self.model = model
+      shell = model.hasGraph ? try Shell(graphOf: model) : nil
+      graphShell = shell != nil && !model.graph.initializer.isEmpty ? try Shell(initializersOf: model.graph) : nil
+      var payload = 0
+      if let graphShell {
+        payload = graphShell.bytes.count - graphShell.placeholder.count
+        for t in model.graph.initializer {
+          let k = try tensorPieces(t).reduce(0) { $0 + $1.count }
+          payload += WireField.header(number: 5, length: k).count + k
+        }
+      } else if shell != nil {
+        payload = try model.graph.serializedData().count
+      }
+      graphPayload = payload
+      size = try shell.map { $0.size(childPayload: payload) } ?? model.serializedData().count
     }
-    try sink(shell.bytes.subdata(in: shell.placeholder.upperBound..<shell.bytes.count))
+
+    func write(into sink: (Data) throws -> Void) throws {
+      guard let shell else { return try sink(model.serializedData()) }
+      try shell.write(childPayload: graphPayload, into: sink) {
+        guard let graphShell else { return try sink(model.graph.serializedData()) }
+        try sink(graphShell.bytes.subdata(in: 0..<graphShell.placeholder.lowerBound))
+        for t in model.graph.initializer {
+          let pieces = try tensorPieces(t)
+          try sink(Data(WireField.header(number: 5, length: pieces.reduce(0) { $0 + $1.count })))
+          for p in pieces { try sink(p) }
+        }
+        try sink(graphShell.bytes.subdata(in: graphShell.placeholder.upperBound..<graphShell.bytes.count))
+      }
+    }
   }
 
   /// The serialized tensor, in order; large `raw_data` is referenced, not copied.

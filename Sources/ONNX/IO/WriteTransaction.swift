@@ -107,14 +107,15 @@ public final class WriteTransaction {
     }
     var sideChunks: [ExternalChunk] = []
     let size: Int
+    var encoding: ModelEncoder.Encoding?
     do {
       let threshold: Int?
-      var inline: Int?  // the size, when no tensor moves out
       switch externalData {
       case .always(let bytes): threshold = bytes
       case .automatic:
-        let whole = try ModelEncoder.encodedSize(of: output)
-        (threshold, inline) = whole > inlineLimitBytes ? (ExternalDataPolicy.automaticThresholdBytes, nil) : (nil, whole)
+        // Kept when no tensor moves out: the encoding that gave the size writes the bytes.
+        let whole = try ModelEncoder.Encoding(output)
+        (threshold, encoding) = whole.size > inlineLimitBytes ? (ExternalDataPolicy.automaticThresholdBytes, nil) : (nil, whole)
       }
       if let threshold {
         // The side file's name is in the model, and is chosen by the side file's bytes.
@@ -124,7 +125,8 @@ public final class WriteTransaction {
         sideChunks = ModelIO.externalize(&output, thresholdBytes: threshold, location: name)
         if !sideChunks.isEmpty { sideName = name }
       }
-      size = try inline ?? ModelEncoder.encodedSize(of: output)
+      if encoding == nil { encoding = try ModelEncoder.Encoding(output) }
+      size = encoding!.size
     } catch let error as ONNXError {
       throw error
     } catch {
@@ -148,7 +150,7 @@ public final class WriteTransaction {
     let file = try TemporaryFile(destination: path)
     modelFile = file
     do {
-      try ModelEncoder.write(output) { try file.write($0) }
+      try encoding!.write { try file.write($0) }
     } catch let error as ONNXError {
       throw error
     } catch {

@@ -92,8 +92,9 @@ struct PrefixCuts {
   /// in order: a rewrite drops the weights of the sites it replaces wherever they stand.
   func latestCut(for candidate: Graph) -> Cut? {
     guard candidate.inputNames == original.inputNames, candidate.outputNames == original.outputNames else { return nil }
-    var byOutput: [String: Node] = [:]
-    for n in candidate.nodes { for o in n.outputs where !o.isEmpty { byOutput[o] = n } }
+    // The candidate's node defining `o`, from its own index: O(the prefix compared), where a
+    // map of every node's outputs was O(graph) per probe.
+    func byOutput(_ o: String) -> Node? { candidate.producer(of: o).map(candidate.node) }
     var same: [String: Bool] = [:]
     // Whether constant value `x` is defined alike in both graphs (initializer data, or the same
     // node reading the same constants).
@@ -104,7 +105,7 @@ struct PrefixCuts {
         result = candidate.isInitializer(x) && (try? original.constant(x)?.data()) == (try? candidate.constant(x)?.data())
       } else if let p = original.producer(of: x) {
         let n = original.node(p)
-        result = byOutput[x] == n && n.inputs.allSatisfy { $0.isEmpty || sameConstant($0) }
+        result = byOutput(x) == n && n.inputs.allSatisfy { $0.isEmpty || sameConstant($0) }
       }
       same[x] = result
       return result
@@ -114,7 +115,7 @@ struct PrefixCuts {
     while matched < limit {
       let n = nodes[matched]
       if !constantOnly[matched] {
-        guard let o = n.outputs.first(where: { !$0.isEmpty }), byOutput[o] == n,
+        guard let o = n.outputs.first(where: { !$0.isEmpty }), byOutput(o) == n,
           n.inputs.allSatisfy({ $0.isEmpty || !constants.contains($0) || sameConstant($0) })
         else { break }
       }
@@ -127,15 +128,16 @@ struct PrefixCuts {
   /// stay), the cut's frontier declared as graph inputs; nil when a remaining node reads a value
   /// the cut does not provide. Run it with the frontier's values and the original inputs.
   func truncated(_ candidate: Model, at cut: Cut) -> Model? {
-    var removed = Set<String>()
-    for (i, n) in nodes.prefix(cut.position).enumerated() where !constantOnly[i] {
-      for o in n.outputs where !o.isEmpty { removed.insert(o) }
-    }
     var graph = candidate.graph
     var read = Set<String>()
-    for (id, n) in zip(graph.nodeIDs, graph.nodes) where n.outputs.contains(where: removed.contains) {
-      graph.remove(id)
-      read.formUnion(n.inputs)
+    // The candidate's nodes defining what the original's prefix does, found by its index:
+    // O(prefix), not a pass over every node of the candidate.
+    for (i, n) in nodes.prefix(cut.position).enumerated() where !constantOnly[i] {
+      for o in n.outputs where !o.isEmpty {
+        guard let id = graph.producer(of: o) else { continue }
+        read.formUnion(graph.node(id).inputs)
+        graph.remove(id)
+      }
     }
     // The weights only those nodes read would be decoded for nothing.
     graph.removeUnused(read)

@@ -40,7 +40,8 @@ extension Rewriter {
   /// probes' Σ eᵥ² is ten times the square of the error with all stored), so only the order
   /// comes from the probes. Every returned choice was measured on all inputs; keeping every
   /// weight is the original model.
-  /// Model runs: inputs × (2 + ⌈log₂ weights⌉) + min(weights, `probeGroupLimit`).
+  /// Probes start from the original's values before their group's first reader when they fit.
+  /// Model runs: inputs × (2 + ⌈log₂ weights⌉) + 1 + min(weights, `probeGroupLimit`).
   func allocateStorage(original: Model, bound: Double, bench: inout OutputBench) throws -> StorageMeasurement {
     let weights = storedWeightCandidates(original.graph)
     let all = try storing(original, keeping: [:])
@@ -56,6 +57,12 @@ extension Rewriter {
     // share of its group's error by its own storage error (a probe runs the whole model).
     var alone: [String: Double] = [:]
     let groups = Rewriter.probeGroups(Array(stored.indices))
+    // A probe stores only its group's weights: it runs from the original's values before the
+    // first node reading one (`OutputBench.holdCuts`).
+    let readers = groups.map { g in
+      Set(g.flatMap { original.graph.consumers(of: stored[$0]).compactMap { original.graph.node($0).outputs.first } })
+    }
+    bench.holdCuts(original: original, groups: readers, probeInputs: 1, bytes: OutputBench.backOffHeldBytes)
     for (n, group) in groups.enumerated() {
       progress?(group.count == 1 ? "probing the storage of weight \(n + 1) of \(groups.count)"
         : "probing the storage of weight group \(n + 1) of \(groups.count) (\(group.count) weights)")
