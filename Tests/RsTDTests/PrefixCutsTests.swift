@@ -84,13 +84,16 @@ final class PrefixCutsTests: XCTestCase {
     var bench = try OutputBench(original: original, check: check, seed: 1, watching: ["b_out": 4, "c_out": 4, "y": 2])
     let probe = try XCTUnwrap(bench.difference(of: candidate, inputs: 2))
     XCTAssertEqual(bench.prefixRuns, 2, "inputs 0 and 2 were held and run from the cut")
-    var expected = OutputDifference()
-    let (a, b) = (try Executor(model: original), try Executor(model: candidate))
-    for n in [0, 2] {
-      let x = check.inputs![n]
-      expected.add(reference: try a.run(x), candidate: try b.run(x))
-    }
+    let expected = try wholeDifference(original, candidate, on: [0, 2].map { check.inputs![$0] })
     XCTAssertEqual(probe.perOutput, expected.perOutput)
+  }
+
+  /// The difference of `candidate` from `original` on `inputs`, each run whole.
+  private func wholeDifference(_ original: Model, _ candidate: Model, on inputs: [[String: TensorValue]]) throws -> OutputDifference {
+    var d = OutputDifference()
+    let (a, b) = (try Executor(model: original), try Executor(model: candidate))
+    for x in inputs { d.add(reference: try a.run(x), candidate: try b.run(x)) }
+    return d
   }
 
   func testTheBenchMeasuresACandidateFromTheCutAsItWouldWhole() throws {
@@ -152,12 +155,7 @@ final class PrefixCutsTests: XCTestCase {
     XCTAssertEqual(bench.runs, runs + 2, "one partial run of the original per probe input")
     let probe = try XCTUnwrap(bench.difference(of: candidate, inputs: 2))
     XCTAssertEqual(bench.prefixRuns, 2, "inputs 0 and 2 (spread over calibration data) run from the cut")
-    var expected = OutputDifference()
-    let (a, b) = (try Executor(model: original), try Executor(model: candidate))
-    for n in [0, 2] {
-      let x = check.inputs![n]
-      expected.add(reference: try a.run(x), candidate: try b.run(x))
-    }
+    let expected = try wholeDifference(original, candidate, on: [0, 2].map { check.inputs![$0] })
     XCTAssertGreaterThan(expected.error, 0)
     XCTAssertEqual(probe.perOutput, expected.perOutput)
     // Held already (response fits watch sites): the bench keeps its cuts.
