@@ -25,8 +25,8 @@ extension Rewriter {
   /// between sites; the last resort keeps whole the sites that hurt most, as few as a binary
   /// search finds enough, and ends at the original model if need be.
   /// Sites are probed alone up to `probeGroupLimit` of them; beyond, in that many contiguous
-  /// groups (each probe runs the whole model, so probing every site of a model with thousands
-  /// of layers alone costs sites × model: hours), each site taking a share of its group's
+  /// groups (each probe runs the model from its group on, about half of it on average, so
+  /// probing every site of a model with thousands of layers alone costs sites × model: hours), each site taking a share of its group's
   /// measured error in proportion to its weight error (`probeShares`).
   /// Each probe starts from the original's values before its group's first site when they fit
   /// (`OutputBench.holdCuts`: probe inputs more partial runs of the original to hold them).

@@ -1,6 +1,6 @@
-/// How many whole-model probes the output check's back-off, the storage allocation and the
-/// calibrated allocation run: each probe runs the whole model, so one per site (or weight) is
-/// quadratic in depth; past `probeGroupLimit` they probe groups and share each group's error.
+/// How many model probes the output check's back-off, the storage allocation and the calibrated
+/// allocation run: each probe runs the model from its first changed layer on (about half of it on
+/// average, `PrefixCuts`), so one per site (or weight) is quadratic in depth; past `probeGroupLimit` they probe groups and share each group's error.
 extension Rewriter {
   /// At most this many probe runs a stage; more sites (weights, jobs) are probed in groups.
   static let probeGroupLimit = 128

@@ -54,7 +54,7 @@ extension Rewriter {
         modelRuns: bench.runs)
     }
     // Up to `probeGroupLimit` weights each alone; more in that many groups, each weight taking a
-    // share of its group's error by its own storage error (a probe runs the whole model).
+    // share of its group's error by its own storage error (a probe runs the model from its group on).
     var alone: [String: Double] = [:]
     let groups = Rewriter.probeGroups(Array(stored.indices))
     // A probe stores only its group's weights: it runs from the original's values before the
