@@ -444,3 +444,61 @@ final class ExecutorTests: XCTestCase {
     XCTAssertLessThan(relativeError(Tensor(shape: y.shape, scalars: y.floats!), expected), tolerance)
   }
 }
+
+/// `Executor.resume(at:values:)`: the steps from a graph position on, fed the values live there.
+final class ExecutorResumeTests: XCTestCase {
+  /// x → Conv a → Relu (r1) → Conv b → Relu (r2) → Add(r2, r1) (s) → Conv c → y: positions
+  /// 0 a, 1 ra, 2 b, 3 rb, 4 skip, 5 c. Convs followed by Relu run fused.
+  private func model() throws -> Model {
+    var b = TestGraphBuilder(opset: 13)
+    var g = SeededNormal(seed: 21)
+    b.input("x", shape: [1, 3, 6, 6])
+    b.initializer("a.w", g.tensor([4, 3, 3, 3]))
+    b.initializer("b.w", g.tensor([4, 4, 3, 3]))
+    b.initializer("c.w", g.tensor([2, 4, 1, 1]))
+    let same = [Attribute("kernel_shape", .ints([3, 3])), Attribute("pads", .ints([1, 1, 1, 1]))]
+    b.node("Conv", name: "a", inputs: ["x", "a.w"], outputs: ["a_out"], attributes: same)
+    b.node("Relu", name: "ra", inputs: ["a_out"], outputs: ["r1"])
+    b.node("Conv", name: "b", inputs: ["r1", "b.w"], outputs: ["b_out"], attributes: same)
+    b.node("Relu", name: "rb", inputs: ["b_out"], outputs: ["r2"])
+    b.node("Add", name: "skip", inputs: ["r2", "r1"], outputs: ["s"])
+    b.node("Conv", name: "c", inputs: ["s", "c.w"], outputs: ["y"], attributes: [Attribute("kernel_shape", .ints([1, 1]))])
+    b.output("y", shape: [1, 2, 6, 6])
+    return try b.model()
+  }
+
+  func testAResumedRunGivesTheBitsOfAWholeOne() throws {
+    let executor = try Executor(model: try model())
+    var g = SeededNormal(seed: 4)
+    let x = ["x": TensorValue(shape: [1, 3, 6, 6], floats: g.tensor([1, 3, 6, 6]).scalars)]
+    var live: [String: TensorValue] = [:]
+    try executor.observe(x, observing: ["r1", "r2"]) { live[$0] = $1 }
+    let whole = try XCTUnwrap(try executor.run(x)["y"]?.floats)
+    // From b on (r1 live), from the skip on (r1 and r2 live), and past the end (y given).
+    let fromB = try executor.resume(at: 2, values: ["r1": live["r1"]!])
+    let fromSkip = try executor.resume(at: 4, values: live)
+    XCTAssertEqual(try XCTUnwrap(fromB["y"]?.floats).map(\.bitPattern), whole.map(\.bitPattern))
+    XCTAssertEqual(try XCTUnwrap(fromSkip["y"]?.floats).map(\.bitPattern), whole.map(\.bitPattern))
+    let y = TensorValue(shape: [1, 2, 6, 6], floats: whole)
+    XCTAssertEqual(try executor.resume(at: 6, values: ["y": y])["y"]?.floats, whole)
+    // Another r2 (a changed stretch before the skip) gives another y.
+    var changed = live
+    changed["r2"] = TensorValue(shape: [1, 4, 6, 6], floats: live["r2"]!.floats!.map { $0 + 1 })
+    XCTAssertNotEqual(try executor.resume(at: 4, values: changed)["y"]?.floats, whole)
+  }
+
+  func testAResumeThatLacksAValueOrWouldRemakeOneThrowsBeforeRunning() throws {
+    let executor = try Executor(model: try model())
+    var g = SeededNormal(seed: 4)
+    let r = TensorValue(shape: [1, 4, 6, 6], floats: g.tensor([1, 4, 6, 6]).scalars)
+    XCTAssertThrowsError(try executor.resume(at: 4, values: ["r2": r])) { error in
+      XCTAssertEqual("\(error)", "cannot resume the run: node 'skip' reads 'r1', which is not given.")
+    }
+    XCTAssertThrowsError(try executor.resume(at: 2, values: ["r1": r, "r2": r])) { error in
+      XCTAssertEqual("\(error)", "cannot resume the run: node 'b' would make the given value 'r2' again.")
+    }
+    XCTAssertThrowsError(try executor.resume(at: 6, values: ["s": r])) { error in
+      XCTAssertEqual("\(error)", "cannot resume the run: the graph output 'y' is neither given nor made after position 6.")
+    }
+  }
+}

@@ -44,6 +44,29 @@ final class GraphEditingTests: XCTestCase {
     XCTAssertEqual(g.inGraphOrder([]), [])
   }
 
+  /// A stretch of the graph as a graph of its own: the same handles, only the initializers its
+  /// nodes read, the given inputs and outputs; edits to it leave the whole graph as it was.
+  func testASegmentKeepsItsNodesHandlesAndTheInitializersTheyRead() {
+    var (g, conv, relu) = convRelu()
+    g.addInitializer(name: "unread", values: [1, 2], shape: [2], type: .float)
+    let tail = g.append(Node(name: "neg", opType: "Neg", inputs: ["y"], outputs: ["z"]))
+    var part = g.segment([relu, tail], inputs: ["c"], outputs: ["z"])
+    XCTAssertEqual(part.invariantViolations(), [])
+    XCTAssertTrue(part.claimsTopologicalOrder)
+    XCTAssertFalse(part.contains(conv))
+    XCTAssertEqual(part.node(relu).name, "relu", "the whole graph's handles work in the segment")
+    XCTAssertEqual(part.nodes.map(\.name), ["relu", "neg"])
+    XCTAssertEqual(part.inputNames, ["c"])
+    XCTAssertEqual(part.outputNames, ["z"])
+    XCTAssertEqual(part.initializerNames, [])
+    let convOnly = g.segment([conv], inputs: ["x"], outputs: ["c"])
+    XCTAssertEqual(convOnly.initializerNames, ["w"], "only what its nodes read")
+    part.replace(relu, with: [Node(name: "r2", opType: "Relu", inputs: ["c"], outputs: ["y"])])
+    XCTAssertEqual(part.invariantViolations(), [])
+    XCTAssertEqual(g.nodes.map(\.name), ["conv", "relu", "neg"], "the whole graph is untouched")
+    XCTAssertEqual(g.node(relu).name, "relu")
+  }
+
   func testNamesAreNeverHandedOutTwice() {
     var (g, _, _) = convRelu()
     XCTAssertEqual(g.makeName("site/a"), "site/a")

@@ -164,4 +164,43 @@ final class PrefixCutsTests: XCTestCase {
     watching.holdCuts(original: original, groups: [["c_out"]], probeInputs: 2, bytes: 1 << 20)
     XCTAssertEqual(watching.runs, before)
   }
+
+  /// `graph` with node `node` reading a new weight `name` holding `t`.
+  private func reweight(_ graph: inout Graph, node: String, name: String, _ t: Tensor) throws {
+    let id = try XCTUnwrap(graph.nodeIDs.first { graph.node($0).name == node })
+    graph.addInitializer(name: name, values: t.scalars, shape: t.shape, type: .float)
+    graph.setInput(of: id, at: 1, to: name)
+  }
+
+  /// A probe changing one group's sites builds only the stretch between its cut and the next,
+  /// runs it from the held values and resumes the original's plan after it: the outputs a whole
+  /// run of the candidate gives, bit for bit.
+  func testAProbeRunsItsStretchAloneAndResumesTheOriginalAfterIt() throws {
+    let (original, check) = (try model(), calibration(4))
+    var bench = try OutputBench(original: original, check: check, seed: 1)
+    XCTAssertNil(bench.stretch(holding: ["b_out"]), "no cuts held yet")
+    bench.holdCuts(original: original, groups: [["b_out"], ["c_out"]], probeInputs: 2, bytes: 1 << 20)
+    XCTAssertEqual(bench.stretch(holding: ["b_out"])?.graph.nodes.map(\.name), ["b", "rb"])
+    XCTAssertEqual(bench.stretch(holding: ["b_out"])?.inputs, ["r1"])
+    XCTAssertEqual(bench.stretch(holding: ["c_out"])?.graph.nodes.map(\.name), ["c", "skip", "d"])
+    XCTAssertNil(bench.stretch(holding: ["b_out", "y"]), "a site past the next cut")
+    var g = SeededNormal(seed: 77)
+    for (site, value, shape) in [("b", "b_out", [4, 4, 3, 3]), ("c", "c_out", [4, 4, 1, 1])] {
+      let stretch = try XCTUnwrap(bench.stretch(holding: [value]))
+      let t = g.tensor(shape)
+      var part = Model(graph: stretch.graph, opsets: original.opsets)
+      try reweight(&part.graph, node: site, name: "new.w", t)
+      var candidate = original
+      try reweight(&candidate.graph, node: site, name: "new.w", t)
+      let runs = bench.runs
+      let probe = try XCTUnwrap(bench.difference(ofStretch: part, stretch, inputs: 2))
+      XCTAssertEqual(bench.runs, runs + 2)
+      let expected = try wholeDifference(original, candidate, on: [0, 2].map { check.inputs![$0] })
+      XCTAssertGreaterThan(expected.error, 0)
+      XCTAssertEqual(probe.perOutput, expected.perOutput, "site \(site)")
+    }
+    // Inputs whose values are not held: measured whole instead.
+    let stretch = try XCTUnwrap(bench.stretch(holding: ["c_out"]))
+    XCTAssertNil(bench.difference(ofStretch: Model(graph: stretch.graph, opsets: original.opsets), stretch, inputs: 4))
+  }
 }

@@ -89,7 +89,7 @@ enum ConvFusion {
       }
       if !stages.isEmpty { conv.epilogue = Epilogue(stages: stages) }
       fused.append(ExecutionStep(
-        nodeName: step.nodeName, opType: step.opType, op: conv, inputs: step.inputs, outputs: [value], frees: []))
+        nodeName: step.nodeName, position: step.position, opType: step.opType, op: conv, inputs: step.inputs, outputs: [value], frees: []))
     }
     return (fused, hidden)
   }

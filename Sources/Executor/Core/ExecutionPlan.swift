@@ -151,7 +151,7 @@ public struct ExecutionPlan: Sendable {
         let outputSlots: [Int?] = node.outputs.map { $0.isEmpty ? nil : slot($0) }
         for case let s? in outputSlots { defined[s] = true }
         steps.append(ExecutionStep(
-          nodeName: builder.name, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
+          nodeName: builder.name, position: position, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
       }()
       // Weights are decoded: drop the node, then the initializers only it still read. Not for
       // shared ones: dropping frees none of their bytes, and editing a graph the caller also

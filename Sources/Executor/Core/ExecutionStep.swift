@@ -2,6 +2,9 @@
 /// which slots die once it has run.
 struct ExecutionStep: Sendable {
   let nodeName: String
+  /// The node's position in the compiled graph's order (a fused step: its Conv's), where
+  /// `Executor.resume(at:values:)` starts.
+  let position: Int
   let opType: String
   let op: any Operator
   /// Slot per input, nil for an omitted optional input.

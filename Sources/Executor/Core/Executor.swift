@@ -59,6 +59,56 @@ public struct Executor: Sendable {
     _ = try execute(inputs, observing: observing, observer: observer, prefixOnly: true)
   }
 
+  /// Runs the plan from graph position `position` on: only the steps of the nodes at or after
+  /// it (positions in the order of the graph the plan was compiled from; a fused step is at its
+  /// Conv's), with `values` standing for everything computed before: the live values at that
+  /// point (held from an earlier run, or computed by another model: a changed stretch of the
+  /// graph) and the graph inputs read after it. Each step computes what it would in a whole run
+  /// given those values, bit for bit. Names the plan does not know are ignored.
+  /// - Returns: every graph output, by name (given ones as given).
+  /// - Throws: `ExecutorError.cannotResume` when a step left to run reads a value that is not
+  ///   given, a constant or made by an earlier step left to run, when it would make a given
+  ///   value again, or when an output is left unmade; as `run` for a failing step.
+  public func resume(at position: Int, values: [String: TensorValue]) throws -> [String: TensorValue] {
+    var slots = [TensorValue?](repeating: nil, count: plan.slotCount)
+    for (s, v) in plan.constants { slots[s] = v }
+    var given = Set<Int>()
+    for (name, value) in values {
+      guard let s = plan.slotOfName[name] else { continue }
+      var v = value
+      if v.elementType.isFloatingPoint { v.elementType = .float }
+      slots[s] = v
+      given.insert(s)
+    }
+    // Checked before anything runs: a resumed run either computes every output or nothing.
+    let fused = given.isDisjoint(with: plan.fusedAway)
+    var available = slots.map { $0 != nil }
+    for step in fused ? plan.fusedSteps : plan.steps where step.position >= position {
+      for case let s? in step.inputs where !available[s] {
+        throw ExecutorError.cannotResume(detail: "node '\(step.nodeName)' reads '\(plan.slotNames[s])', which is not given")
+      }
+      for case let s? in step.outputs {
+        if given.contains(s) {
+          throw ExecutorError.cannotResume(detail: "node '\(step.nodeName)' would make the given value '\(plan.slotNames[s])' again")
+        }
+        available[s] = true
+      }
+    }
+    for (name, s) in plan.outputs where !available[s] {
+      throw ExecutorError.cannotResume(detail: "the graph output '\(name)' is neither given nor made after position \(position)")
+    }
+    let previous = openblas_get_num_threads()
+    openblas_set_num_threads(1)
+    defer { openblas_set_num_threads(previous) }
+    let context = RunContext(threads: options.threads)
+    try Axes.$maxElements.withValue(options.maxElements) {
+      try runSteps(&slots, context: context, observed: [], observer: { _, _ in }, prefixOnly: false, from: position, unfused: !fused)
+    }
+    var result: [String: TensorValue] = [:]
+    for (name, s) in plan.outputs { result[name] = slots[s] }
+    return result
+  }
+
   /// The slots after a run (`prefixOnly`: after the last step producing an observed slot).
   private func execute(
     _ inputs: [String: TensorValue], observing: Set<String>, observer: (String, TensorValue) throws -> Void, prefixOnly: Bool
@@ -90,24 +140,25 @@ public struct Executor: Sendable {
     defer { openblas_set_num_threads(previous) }
     let context = RunContext(threads: options.threads)
     try Axes.$maxElements.withValue(options.maxElements) {
-      try runSteps(&slots, context: context, observed: observedSlots, observer: observer, prefixOnly: prefixOnly)
+      try runSteps(&slots, context: context, observed: observedSlots, observer: observer, prefixOnly: prefixOnly, from: 0, unfused: false)
     }
     return slots
   }
 
-  /// Runs every step in order (`prefixOnly`: up to the last one producing an observed slot),
+  /// Runs every step in order (`prefixOnly`: up to the last one producing an observed slot;
+  /// only those of nodes at graph position `from` or later; `unfused`: the plain steps),
   /// releasing each value after its last reader.
   private func runSteps(
     _ slots: inout [TensorValue?], context: RunContext, observed observedSlots: Set<Int>,
-    observer: (String, TensorValue) throws -> Void, prefixOnly: Bool
+    observer: (String, TensorValue) throws -> Void, prefixOnly: Bool, from: Int, unfused: Bool
   ) throws {
     // Fused steps compute the same bits; they hide some intermediates, so observing one of those runs the plain steps.
-    var steps = observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps[...] : plan.steps[...]
+    var steps = !unfused && observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps[...] : plan.steps[...]
     if prefixOnly {
       let last = steps.lastIndex { $0.outputs.contains { $0.map(observedSlots.contains) ?? false } }
       steps = steps[..<(last.map { $0 + 1 } ?? steps.startIndex)]
     }
-    for step in steps {
+    for step in steps where step.position >= from {
       let args = step.inputs.map { $0.flatMap { slots[$0] } }
       let results: [TensorValue]
       do {

@@ -29,6 +29,9 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
   /// compile time: `detail` (a shape or type mismatch the spec forbids: the model's fault, not a
   /// limit of the executor's, which is `unsupported`).
   case runtime(node: String, op: String, detail: String)
+  /// `Executor.resume(at:values:)` cannot run from that position on the values given: `detail`
+  /// (a value read there that is not given, or a given value a step would compute again).
+  case cannotResume(detail: String)
 
   public var description: String {
     switch self {
@@ -55,6 +58,8 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
       return "cannot observe '\(name)': no value of that name exists when the model runs."
     case .runtime(let node, let op, let detail):
       return "node '\(node)' (\(op)): \(detail)."
+    case .cannotResume(let detail):
+      return "cannot resume the run: \(detail)."
     }
   }
 }

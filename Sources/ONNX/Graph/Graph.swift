@@ -190,10 +190,19 @@ public struct Graph {
   /// reserves its names.
   mutating func linkNode(_ node: Onnx_NodeProto, before: Int) -> NodeID {
     let s = nodeSlots.count
-    nodeSlots.append(pooled(node))
+    nodeSlots.append(nil)
+    nextSlot.append(-1)
+    previousSlot.append(-1)
+    return link(pooled(node), inSlot: s, before: before)
+  }
+
+  /// Stores `node` in the empty slot `s` linked before slot `before` (-1: at the end), indexes it
+  /// and reserves its names.
+  mutating func link(_ node: Onnx_NodeProto, inSlot s: Int, before: Int) -> NodeID {
+    nodeSlots[s] = node
     let prev = before < 0 ? lastSlot : previousSlot[before]
-    nextSlot.append(before)
-    previousSlot.append(prev)
+    nextSlot[s] = before
+    previousSlot[s] = prev
     if prev >= 0 { nextSlot[prev] = s } else { firstSlot = s }
     if before >= 0 { previousSlot[before] = s } else { lastSlot = s }
     nodeCount += 1

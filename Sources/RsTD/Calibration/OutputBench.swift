@@ -1,5 +1,6 @@
 import Executor
 import ONNX
+import TensorAlgebra
 
 /// The original model's outputs on the check inputs, and the error of any candidate against them.
 struct OutputBench {
@@ -31,6 +32,9 @@ struct OutputBench {
   /// By input index, per probe input (`probeSubset(probeInputs)`, while they fit
   /// `heldPrefixBytes`): the original's values at every cut's frontier, from its runs in `init`.
   private var held: [Int: [String: TensorValue]]
+  /// The original compiled, kept by `holdCuts` for probes that run a stretch of their own and
+  /// resume the original after it (`difference(ofStretch:_:inputs:)`).
+  private var resumable: Executor?
   /// Whether a subset of the inputs is spread over them (calibration data, which a user may
   /// group by kind: photos, then pages) rather than their first ones (synthetic, all alike).
   private let spreadsSubsets: Bool
@@ -126,6 +130,7 @@ struct OutputBench {
     self.statistics = statistics
     self.cuts = held.isEmpty ? nil : cuts
     self.held = held
+    self.resumable = nil
     runs = inputs.count
   }
 
@@ -202,7 +207,61 @@ struct OutputBench {
       guard total <= bytes else { break }
       kept[s] = values
     }
-    if !kept.isEmpty { (cuts, held) = (found, kept) }
+    if !kept.isEmpty { (cuts, held, resumable) = (found, kept, executor) }
+  }
+
+  /// The stretch of the original (`PrefixCuts.Stretch`) that holds every node defining
+  /// `values` (the outputs of the sites a probe changes), from the cut before the earliest of
+  /// them; nil unless `holdCuts` held cuts and the values all lie between that cut and the next.
+  func stretch(holding values: Set<String>) -> PrefixCuts.Stretch? {
+    guard resumable != nil, let cuts else { return nil }
+    let positions = values.map { cuts.position(of: $0) }
+    guard !positions.isEmpty, positions.allSatisfy({ $0 != nil }) else { return nil }
+    let first = values.min { cuts.position(of: $0)! < cuts.position(of: $1)! }!
+    guard let k = cuts.cutIndex(before: first), let stretch = cuts.stretch(from: k),
+      positions.allSatisfy({ (stretch.start..<stretch.end).contains($0!) })
+    else { return nil }
+    return stretch
+  }
+
+  /// The outputs' difference of a candidate that differs from the original only inside
+  /// `stretch`, given as `part` (the stretch as the candidate has it): on each input, `part`
+  /// runs from the values held at the stretch's cut, and the original's plan from the end of
+  /// the stretch on what `part` made and the held values (`Executor.resume`): the same bits as
+  /// the candidate run whole, at the cost of the stretch and what follows it, with nothing of
+  /// the rest built or compiled. Nil when it cannot be measured so (an input whose values are
+  /// not held, a stretch that does not compile or run): measure the whole candidate then.
+  mutating func difference(ofStretch part: Model, _ stretch: PrefixCuts.Stretch, inputs limit: Int = .max) -> OutputDifference? {
+    let chosen = Self.subset(limit, of: inputs.count, spread: spreadsSubsets)
+    guard let resumable, !chosen.isEmpty, chosen.allSatisfy({ held[$0] != nil }),
+      let executor = try? Executor(model: part, options: executorOptions)
+    else { return nil }
+    // The inputs run side by side (each run's bits do not depend on the threads; a small
+    // model's steps are too small to split), and are compared in order.
+    let (heldValues, checkInputs) = (held, inputs)
+    let outputs = try? parallelMap(chosen, workers: executorOptions.threads) { s -> [String: TensorValue]? in
+      let h = heldValues[s]!, x = checkInputs[s]
+      var given: [String: TensorValue] = [:]
+      for name in stretch.inputs {
+        guard let v = h[name] ?? x[name] else { return nil }
+        given[name] = v
+      }
+      guard let made = try? executor.run(given) else { return nil }
+      var after = x
+      for name in stretch.after {
+        guard let v = stretch.made.contains(name) ? made[name] : h[name] else { return nil }
+        after[name] = v
+      }
+      return try? resumable.resume(at: stretch.end, values: after)
+    }
+    guard let outputs, outputs.allSatisfy({ $0 != nil }) else { return nil }
+    var d = OutputDifference()
+    for (s, z) in zip(chosen, outputs) {
+      runs += 1
+      prefixRuns += 1
+      d.add(reference: references[s], candidate: z!)
+    }
+    return d
   }
 
   /// The values of `names` in `held`, or nil when one is missing.

@@ -127,9 +127,21 @@ extension Rewriter {
         progress?(group.count == 1 ? "probing site \(n + 1) of \(groups.count)" : "probing group \(n + 1) of \(groups.count) (\(group.count) sites)")
         var choice = [Int](repeating: levels.count, count: prepared.siteCount)
         for s in group { choice[s] = 0 }
-        var candidate = original
-        _ = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
-        let measured = bench.error(of: candidate, inputs: bench.probeInputs(options.check.probeSamples))
+        let probeInputs = bench.probeInputs(options.check.probeSamples)
+        var probed: Double?
+        // Weights stored as they were: the candidate differs from the original only around the
+        // group's sites, so the probe builds and runs that stretch alone (the same bits).
+        if options.weights == .fp32, let stretch = bench.stretch(holding: Set(group.compactMap { sites[$0].node.outputs.first })) {
+          var part = Model(graph: stretch.graph, opsets: original.opsets)
+          _ = try emit(levels, choice: choice, into: &part, reason: { _ in .notSelected })
+          probed = bench.difference(ofStretch: part, stretch, inputs: probeInputs)?.error
+        }
+        if probed == nil {
+          var candidate = original
+          _ = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
+          probed = bench.error(of: candidate, inputs: probeInputs)
+        }
+        let measured = probed!
         let bases = group.map { prepared.outcome(ofSite: $0, sites[$0]) }
         let shares = Rewriter.probeShares(of: measured, weights: bases.map { $0?.error ?? 0 })
         for ((s, base), share) in zip(zip(group, bases), shares) {

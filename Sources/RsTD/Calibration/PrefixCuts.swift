@@ -18,6 +18,10 @@ struct PrefixCuts {
   let cuts: [Cut]
   private let original: Graph
   private let nodes: [Node]
+  /// The original's handles, in graph order.
+  private let ids: [NodeID]
+  /// Position (graph order) of each value's producer.
+  private let producedAt: [String: Int]
   /// Per node: whether its outputs follow from constants alone (kept in a truncated model, where
   /// they fold at compile time).
   private let constantOnly: [Bool]
@@ -73,9 +77,74 @@ struct PrefixCuts {
     self.cuts = zip(positions, frontiers).map { Cut(position: $0, frontier: $1.sorted()) }
     self.original = original
     self.nodes = nodes
+    self.ids = original.nodeIDs
+    self.producedAt = producedAt
     self.constantOnly = constantOnly
     self.constants = constant
   }
+
+  /// The stretch of the original from cut `k` up to the next cut (or the end): a probe that
+  /// changes nodes only there runs the stretch alone from the values held at cut `k`, then the
+  /// original's plan from the next cut on (`Executor.resume`), without building or compiling the
+  /// rest of the model.
+  struct Stretch {
+    /// The stretch as a graph of its own (`Graph.segment`: the original's handles), with the
+    /// constant-only nodes before it that it reads.
+    let graph: Graph
+    /// Where the stretch starts and ends (positions in the original's order).
+    let start: Int
+    let end: Int
+    /// The values the stretch reads from before it (cut `k`'s frontier, graph inputs).
+    let inputs: [String]
+    /// The values after the stretch reads from it or before it (the next cut's frontier; at the
+    /// end, the graph outputs), and which of them the stretch makes.
+    let after: [String]
+    let made: Set<String>
+  }
+
+  /// The stretch from cut `k` (`Stretch`), nil when it reads a value the cut does not provide.
+  func stretch(from k: Int) -> Stretch? {
+    let start = cuts[k].position
+    let end = k + 1 < cuts.count ? cuts[k + 1].position : nodes.count
+    var kept = Set(start..<end)
+    // Constant-only nodes before the stretch that it reads (transitively) fold in it, as the
+    // truncated model keeps them.
+    var pending = Array(start..<end)
+    while let i = pending.popLast() {
+      for x in nodes[i].inputs where !x.isEmpty {
+        guard let p = producedAt[x], p < start, constantOnly[p], kept.insert(p).inserted else { continue }
+        pending.append(p)
+      }
+    }
+    let positions = kept.sorted()
+    let frontier = Set(cuts[k].frontier)
+    let inputNames = Set(original.inputNames)
+    var inputs: [String] = []
+    var seen = Set<String>()
+    for i in positions {
+      for x in nodes[i].inputs where !x.isEmpty && seen.insert(x).inserted {
+        if let p = producedAt[x], kept.contains(p) { continue }
+        if original.isInitializer(x) { continue }
+        guard frontier.contains(x) || inputNames.contains(x) else { return nil }
+        inputs.append(x)
+      }
+    }
+    let after = k + 1 < cuts.count ? cuts[k + 1].frontier : original.outputNames.filter { !constants.contains($0) }
+    let made = Set(after.filter { producedAt[$0].map { $0 >= start && $0 < end } ?? false })
+    let outputs = after.filter(made.contains)
+    let graph = original.segment(positions.map { ids[$0] }, inputs: inputs, outputs: outputs)
+    return Stretch(graph: graph, start: start, end: end, inputs: inputs, after: after, made: made)
+  }
+
+  /// The cut before the node defining `value` (its index in `cuts`), if there is one there.
+  func cutIndex(before value: String) -> Int? {
+    guard let p = producedAt[value] else { return nil }
+    let k = PrefixCuts.firstIndex(in: cuts.map(\.position), above: p - 1)
+    return k < cuts.count && cuts[k].position == p ? k : nil
+  }
+
+  /// The position (graph order) of the node defining `value`.
+  func position(of value: String) -> Int? { producedAt[value] }
 
   /// The first index of ascending `sorted` whose element exceeds `value` (`sorted.count` if none).
   static func firstIndex(in sorted: [Int], above value: Int) -> Int {
