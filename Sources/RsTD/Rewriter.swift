@@ -190,6 +190,27 @@ public struct Rewriter {
     return rows
   }
 
+  /// Emits the sites `group` (indices among `sites`, the prepared sites in order) as `prepared`
+  /// plans them into `graph`, and nothing else: what `apply` does to those sites when it
+  /// withholds every other, without a report row per site. A back-off probe's stretch holds a few
+  /// sites of thousands, so this is O(the group), where `apply` is O(sites) per probe.
+  func emitSites(_ group: [Int], of prepared: PreparedRewrite, sites: [ConvSite], into graph: inout Graph) throws {
+    var shared: [String: String] = [:]
+    var detached: Set<String> = []
+    for i in group {
+      guard case .factor(let m, _) = prepared.plans[i], let key = prepared.keyOf[i], case .success(let f)? = prepared.factorizations[key]
+      else { continue }
+      let site = sites[i]
+      let storage = SiteStorage(options, weight: site.weightName, elementType: site.elementType, opset: prepared.planner.opset).storage
+      guard try emit(f, format: prepared.planner.formatFor(m), site: site, key: key, storage: storage, into: &graph, shared: &shared) == nil
+      else { continue }
+      detached.insert(site.weightName)
+      if f.bias != nil, let b = site.biasName { detached.insert(b) }
+    }
+    graph.removeUnused(detached)
+    graph.topologicallySort()
+  }
+
   /// Emits `f`'s chain in place of the site's node, or leaves the graph as it was and returns why
   /// not. The emitter works on the graph itself (moved in and out, never copied), so one site
   /// costs O(its chain), not O(graph).

@@ -49,6 +49,10 @@ public struct OutputCheck: Sendable {
   public var inputShapes: [String: [Int]] = [:]
   /// Worker threads of the executor (results are the same bits for any count). Default: all cores.
   public var threads = ExecutorOptions.coreCount
+  /// Whether a probe that changes one stretch of the model builds and runs that stretch alone
+  /// and resumes the original after it (`OutputBench.difference(ofStretch:_:inputs:)`), rather
+  /// than the whole candidate from its cut: the same bits either way (tests compare them).
+  var probesStretches = true
 
   /// The bound of the default policy: relative L2 error 0.05 on every output.
   public static let defaultBound = 0.05

@@ -131,9 +131,9 @@ extension Rewriter {
         var probed: Double?
         // Weights stored as they were: the candidate differs from the original only around the
         // group's sites, so the probe builds and runs that stretch alone (the same bits).
-        if options.weights == .fp32, let stretch = bench.stretch(holding: Set(group.compactMap { sites[$0].node.outputs.first })) {
+        if options.weights == .fp32, options.check.probesStretches, let stretch = bench.stretch(holding: Set(group.compactMap { sites[$0].node.outputs.first })) {
           var part = Model(graph: stretch.graph, opsets: original.opsets)
-          _ = try emit(levels, choice: choice, into: &part, reason: { _ in .notSelected })
+          try emitSites(group, of: prepared, sites: sites, into: &part.graph)
           probed = bench.difference(ofStretch: part, stretch, inputs: probeInputs)?.error
         }
         if probed == nil {

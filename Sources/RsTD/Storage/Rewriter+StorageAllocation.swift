@@ -66,11 +66,24 @@ extension Rewriter {
     for (n, group) in groups.enumerated() {
       progress?(group.count == 1 ? "probing the storage of weight \(n + 1) of \(groups.count)"
         : "probing the storage of weight group \(n + 1) of \(groups.count) (\(group.count) weights)")
-      let members = Set(group.map { stored[$0] })
-      var keepOthers: [String: Double] = [:]
-      for v in weights where !members.contains(v) { keepOthers[v] = 0 }
-      let e = bench.error(of: try storing(original, keeping: keepOthers).model, inputs: 1)
-      let shares = Rewriter.probeShares(of: e, weights: group.map { storageError[stored[$0]] ?? 0 })
+      var e: Double?
+      // The probe changes only the stretch holding its weights' readers: built and run alone
+      // (the same bits), unless a weight is also a graph output (then not stored at all).
+      let names = group.map { stored[$0] }
+      if options.check.probesStretches, let stretch = bench.stretch(holding: readers[n]), let opset = original.opsetVersion(""),
+        !names.contains(where: original.graph.outputNames.contains) {
+        var part = Model(graph: stretch.graph, opsets: original.opsets)
+        _ = try store(names, in: &part.graph, opset: opset, options: options)
+        e = bench.difference(ofStretch: part, stretch, inputs: 1)?.error
+      }
+      if e == nil {
+        let members = Set(names)
+        var keepOthers: [String: Double] = [:]
+        for v in weights where !members.contains(v) { keepOthers[v] = 0 }
+        e = bench.error(of: try storing(original, keeping: keepOthers).model, inputs: 1)
+      }
+      let error = e!
+      let shares = Rewriter.probeShares(of: error, weights: group.map { storageError[stored[$0]] ?? 0 })
       for (i, share) in zip(group, shares) { alone[stored[i]] = share }
     }
     let probing = groups.count < stored.count
@@ -123,16 +136,25 @@ extension Rewriter {
   private func storing(_ model: Model, keeping kept: [String: Double]) throws -> (model: Model, stored: [(name: String, error: Double)]) {
     var o = options
     o.storageKept = kept
-    let r = Rewriter(options: o)
     var m = model
     guard let opset = m.opsetVersion("") else { return (m, []) }
+    let stored = try store(storedWeightCandidates(m.graph).filter { kept[$0] == nil }, in: &m.graph, opset: opset, options: o)
+    return (m, stored)
+  }
+
+  /// `graph` with `weights` (in graph order) stored as `--weights` asks, by the `storeKept` the
+  /// rewrite uses under `options`; the weights that were, and their relative storage errors.
+  private func store(
+    _ weights: [String], in graph: inout Graph, opset: Int, options: RewriteOptions
+  ) throws -> [(name: String, error: Double)] {
+    let r = Rewriter(options: options)
     var detached: Set<String> = []
     var stored: [(name: String, error: Double)] = []
-    for w in storedWeightCandidates(m.graph) where kept[w] == nil {
-      if let e = try r.storeKept(w, in: &m.graph, opset: opset, detached: &detached).error { stored.append((w, e)) }
+    for w in weights {
+      if let e = try r.storeKept(w, in: &graph, opset: opset, detached: &detached).error { stored.append((w, e)) }
     }
-    m.graph.removeUnused(detached)
-    return (m, stored)
+    graph.removeUnused(detached)
+    return stored
   }
 
   /// Bytes storing `weight` as asked saves over float32.
