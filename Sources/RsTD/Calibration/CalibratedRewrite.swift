@@ -42,6 +42,7 @@ extension Rewriter {
     // jobs than `probeGroupLimit` in groups of distinct sites, each job taking a share of its
     // group's error by its response error d (so g = e / d is the group's E / √Σd²).
     var groupedProbes = false
+    let allSites = base.sitesInOrder.map(\.site)
     func probe(_ jobs: [(site: Int, point: CurvePoint)], _ what: String) throws {
       let fits = try parallelMap(jobs) { j in try responseFit(sites[j.site], j.point, graph: original.graph) }
       let groups = Rewriter.calibrationProbeGroups(jobs.map(\.site))
@@ -49,10 +50,18 @@ extension Rewriter {
         progress?(group.count == 1 ? "probing site \(n + 1) of \(groups.count) (\(what))" : "probing group \(n + 1) of \(groups.count) (\(what), \(group.count) sites)")
         var fitsOf: [Int: Factorization?] = [:]
         for j in group { fitsOf[sites[jobs[j].site].index] = .some(fits[j]) }
-        let withheld = Dictionary(uniqueKeysWithValues: (0..<base.siteCount).filter { fitsOf[$0] == nil }.map { ($0, SkipReason.notSelected) })
-        var candidate = original
-        _ = try apply(calibrated(base, sites, fits: fitsOf), to: &candidate, withholding: withheld)
-        let e = bench.error(of: candidate, inputs: bench.probeInputs(options.check.probeSamples))
+        let probed = calibrated(base, sites, fits: fitsOf)
+        let indices = fitsOf.keys.sorted()
+        let e = try probeError(
+          &bench, changing: Set(indices.compactMap { allSites[$0].node.outputs.first }), original: original,
+          inputs: bench.probeInputs(options.check.probeSamples),
+          edit: { try emitSites(indices, of: probed, sites: allSites, into: &$0) },
+          whole: {
+            let withheld = Dictionary(uniqueKeysWithValues: (0..<base.siteCount).filter { fitsOf[$0] == nil }.map { ($0, SkipReason.notSelected) })
+            var candidate = original
+            _ = try apply(probed, to: &candidate, withholding: withheld)
+            return candidate
+          })
         let ds = group.map { sites[jobs[$0].site].responseError(jobs[$0].point) }
         for (j, (d, share)) in zip(group, zip(ds, Rewriter.probeShares(of: e, weights: ds))) {
           let job = jobs[j]

@@ -32,8 +32,8 @@ struct OutputBench {
   /// By input index, per probe input (`probeSubset(probeInputs)`, while they fit
   /// `heldPrefixBytes`): the original's values at every cut's frontier, from its runs in `init`.
   private var held: [Int: [String: TensorValue]]
-  /// The original compiled, kept by `holdCuts` for probes that run a stretch of their own and
-  /// resume the original after it (`difference(ofStretch:_:inputs:)`).
+  /// The original compiled, kept with the held cuts for probes that run a stretch of their own
+  /// and resume the original after it (`difference(ofStretch:_:inputs:)`).
   private var resumable: Executor?
   /// Whether a subset of the inputs is spread over them (calibration data, which a user may
   /// group by kind: photos, then pages) rather than their first ones (synthetic, all alike).
@@ -130,7 +130,8 @@ struct OutputBench {
     self.statistics = statistics
     self.cuts = held.isEmpty ? nil : cuts
     self.held = held
-    self.resumable = nil
+    // Shared with the caller's plan when it passed one (response fits keep it for the refits).
+    self.resumable = held.isEmpty ? nil : executor
     runs = inputs.count
   }
 
@@ -209,6 +210,10 @@ struct OutputBench {
     }
     if !kept.isEmpty { (cuts, held, resumable) = (found, kept, executor) }
   }
+
+  /// Lets the original's plan go (probes then measure whole candidates from their cuts): once the
+  /// probes are done, it would only add to the memory of the models measured after them.
+  mutating func endStretchProbes() { resumable = nil }
 
   /// The stretch of the original (`PrefixCuts.Stretch`) that holds every node defining
   /// `values` (the outputs of the sites a probe changes), from the cut before the earliest of

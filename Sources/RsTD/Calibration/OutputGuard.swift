@@ -127,21 +127,17 @@ extension Rewriter {
         progress?(group.count == 1 ? "probing site \(n + 1) of \(groups.count)" : "probing group \(n + 1) of \(groups.count) (\(group.count) sites)")
         var choice = [Int](repeating: levels.count, count: prepared.siteCount)
         for s in group { choice[s] = 0 }
-        let probeInputs = bench.probeInputs(options.check.probeSamples)
-        var probed: Double?
-        // Weights stored as they were: the candidate differs from the original only around the
-        // group's sites, so the probe builds and runs that stretch alone (the same bits).
-        if options.weights == .fp32, options.check.probesStretches, let stretch = bench.stretch(holding: Set(group.compactMap { sites[$0].node.outputs.first })) {
-          var part = Model(graph: stretch.graph, opsets: original.opsets)
-          try emitSites(group, of: prepared, sites: sites, into: &part.graph)
-          probed = bench.difference(ofStretch: part, stretch, inputs: probeInputs)?.error
-        }
-        if probed == nil {
-          var candidate = original
-          _ = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
-          probed = bench.error(of: candidate, inputs: probeInputs)
-        }
-        let measured = probed!
+        // Weights stored as they were: the candidate differs from the original only at the
+        // group's sites, whose stretch the probe builds and runs alone.
+        let measured = try probeError(
+          &bench, changing: Set(group.compactMap { sites[$0].node.outputs.first }), original: original,
+          inputs: bench.probeInputs(options.check.probeSamples), stretches: options.weights == .fp32,
+          edit: { try emitSites(group, of: prepared, sites: sites, into: &$0) },
+          whole: {
+            var candidate = original
+            _ = try emit(levels, choice: choice, into: &candidate, reason: { _ in .notSelected })
+            return candidate
+          })
         let bases = group.map { prepared.outcome(ofSite: $0, sites[$0]) }
         let shares = Rewriter.probeShares(of: measured, weights: bases.map { $0?.error ?? 0 })
         for ((s, base), share) in zip(zip(group, bases), shares) {
@@ -159,6 +155,7 @@ extension Rewriter {
           }
         }
       }
+      bench.endStretchProbes()
       let kept = { (s: Int) in allocation.keptReason(site: s, bound: bound) }
       var accepted: (model: Model, rows: [SiteReport], difference: OutputDifference, choice: [Int])?
       for shrink in [1.0, 0.7, 0.5, 0.35, 0.25] where accepted == nil {

@@ -66,26 +66,22 @@ extension Rewriter {
     for (n, group) in groups.enumerated() {
       progress?(group.count == 1 ? "probing the storage of weight \(n + 1) of \(groups.count)"
         : "probing the storage of weight group \(n + 1) of \(groups.count) (\(group.count) weights)")
-      var e: Double?
-      // The probe changes only the stretch holding its weights' readers: built and run alone
-      // (the same bits), unless a weight is also a graph output (then not stored at all).
+      // A weight that is also a graph output is not stored at all: whole candidates then.
       let names = group.map { stored[$0] }
-      if options.check.probesStretches, let stretch = bench.stretch(holding: readers[n]), let opset = original.opsetVersion(""),
-        !names.contains(where: original.graph.outputNames.contains) {
-        var part = Model(graph: stretch.graph, opsets: original.opsets)
-        _ = try store(names, in: &part.graph, opset: opset, options: options)
-        e = bench.difference(ofStretch: part, stretch, inputs: 1)?.error
-      }
-      if e == nil {
-        let members = Set(names)
-        var keepOthers: [String: Double] = [:]
-        for v in weights where !members.contains(v) { keepOthers[v] = 0 }
-        e = bench.error(of: try storing(original, keeping: keepOthers).model, inputs: 1)
-      }
-      let error = e!
+      let error = try probeError(
+        &bench, changing: readers[n], original: original, inputs: 1,
+        stretches: original.opsetVersion("") != nil && !names.contains(where: original.graph.outputNames.contains),
+        edit: { _ = try store(names, in: &$0, opset: original.opsetVersion("")!, options: options) },
+        whole: {
+          let members = Set(names)
+          var keepOthers: [String: Double] = [:]
+          for v in weights where !members.contains(v) { keepOthers[v] = 0 }
+          return try storing(original, keeping: keepOthers).model
+        })
       let shares = Rewriter.probeShares(of: error, weights: group.map { storageError[stored[$0]] ?? 0 })
       for (i, share) in zip(group, shares) { alone[stored[i]] = share }
     }
+    bench.endStretchProbes()
     let probing = groups.count < stored.count
       ? "\(stored.count) weights probed in \(groups.count) groups (more than \(Rewriter.probeGroupLimit): "
         + "each weight's error is its share of its group's measured error, by its storage error)"
