@@ -40,6 +40,8 @@ struct OutputBench {
   private let spreadsSubsets: Bool
   /// Bytes of intermediate values held for probes (PP-OCR det at 736 px: ~80 MB per input).
   static let heldPrefixBytes = 384 << 20
+  /// Values in the largest value held (per input) up to which a probe runs its inputs side by side.
+  static let sideBySideValues = 1 << 16
   /// Bytes held for the back-off's probes (`holdCuts`): less than for response fits, whose
   /// statistics already need the original's runs, as a default run holds them only to be faster.
   static let backOffHeldBytes = 128 << 20
@@ -241,10 +243,14 @@ struct OutputBench {
     guard let resumable, !chosen.isEmpty, chosen.allSatisfy({ held[$0] != nil }),
       let executor = try? Executor(model: part, options: executorOptions)
     else { return nil }
-    // The inputs run side by side (each run's bits do not depend on the threads; a small
-    // model's steps are too small to split), and are compared in order.
+    // Small activations (a chain of 16-channel 8×8 convs) run their inputs side by side: their
+    // steps are too small for the executor to split. Large ones (the largest value held at any
+    // cut tells) run one input at a time, split by the executor; side by side they would only
+    // hold twice the activations (PP-OCR det: +50 MB, no faster). The same bits either way.
     let (heldValues, checkInputs) = (held, inputs)
-    let outputs = try? parallelMap(chosen, workers: executorOptions.threads) { s -> [String: TensorValue]? in
+    let largest = heldValues[chosen[0]]!.values.lazy.map(\.count).max() ?? 0
+    let workers = largest <= Self.sideBySideValues ? executorOptions.threads : 1
+    let outputs = try? parallelMap(chosen, workers: workers) { s -> [String: TensorValue]? in
       let h = heldValues[s]!, x = checkInputs[s]
       var given: [String: TensorValue] = [:]
       for name in stretch.inputs {
