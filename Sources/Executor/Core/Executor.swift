@@ -97,13 +97,7 @@ public struct Executor: Sendable {
     for (name, s) in plan.outputs where !available[s] {
       throw ExecutorError.cannotResume(detail: "the graph output '\(name)' is neither given nor made after position \(position)")
     }
-    let previous = openblas_get_num_threads()
-    openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(previous) }
-    let context = RunContext(threads: options.threads)
-    try Axes.$maxElements.withValue(options.maxElements) {
-      try runSteps(&slots, context: context, observed: [], observer: { _, _ in }, prefixOnly: false, from: position, unfused: !fused)
-    }
+    try runSteps(&slots, observed: [], observer: { _, _ in }, prefixOnly: false, from: position, unfused: !fused)
     var result: [String: TensorValue] = [:]
     for (name, s) in plan.outputs { result[name] = slots[s] }
     return result
@@ -134,14 +128,7 @@ public struct Executor: Sendable {
       if observedSlots.contains(s) { try observer(name, v) }
     }
 
-    // OpenBLAS runs single-threaded inside our own fixed work split (determinism).
-    let previous = openblas_get_num_threads()
-    openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(previous) }
-    let context = RunContext(threads: options.threads)
-    try Axes.$maxElements.withValue(options.maxElements) {
-      try runSteps(&slots, context: context, observed: observedSlots, observer: observer, prefixOnly: prefixOnly, from: 0, unfused: false)
-    }
+    try runSteps(&slots, observed: observedSlots, observer: observer, prefixOnly: prefixOnly, from: 0, unfused: false)
     return slots
   }
 
@@ -149,37 +136,44 @@ public struct Executor: Sendable {
   /// only those of nodes at graph position `from` or later; `unfused`: the plain steps),
   /// releasing each value after its last reader.
   private func runSteps(
-    _ slots: inout [TensorValue?], context: RunContext, observed observedSlots: Set<Int>,
+    _ slots: inout [TensorValue?], observed observedSlots: Set<Int>,
     observer: (String, TensorValue) throws -> Void, prefixOnly: Bool, from: Int, unfused: Bool
   ) throws {
-    // Fused steps compute the same bits; they hide some intermediates, so observing one of those runs the plain steps.
-    var steps = !unfused && observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps[...] : plan.steps[...]
-    if prefixOnly {
-      let last = steps.lastIndex { $0.outputs.contains { $0.map(observedSlots.contains) ?? false } }
-      steps = steps[..<(last.map { $0 + 1 } ?? steps.startIndex)]
-    }
-    for step in steps where step.position >= from {
-      let args = step.inputs.map { $0.flatMap { slots[$0] } }
-      let results: [TensorValue]
-      do {
-        if let recorder = ScheduleRecorder.current {
-          results = try recorder.step(step.opType) { try step.op.run(args, context) }
-        } else {
-          results = try step.op.run(args, context)
-        }
-      } catch let failure as OpFailure {
-        throw failure.error(node: step.nodeName, op: step.opType)
+    // OpenBLAS runs single-threaded inside our own fixed work split (determinism).
+    let previous = openblas_get_num_threads()
+    openblas_set_num_threads(1)
+    defer { openblas_set_num_threads(previous) }
+    let context = RunContext(threads: options.threads)
+    try Axes.$maxElements.withValue(options.maxElements) {
+      // Fused steps compute the same bits; they hide some intermediates, so observing one of those runs the plain steps.
+      var steps = !unfused && observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps[...] : plan.steps[...]
+      if prefixOnly {
+        let last = steps.lastIndex { $0.outputs.contains { $0.map(observedSlots.contains) ?? false } }
+        steps = steps[..<(last.map { $0 + 1 } ?? steps.startIndex)]
       }
-      for (i, s) in step.outputs.enumerated() {
-        guard let s else { continue }
-        guard i < results.count else {
-          throw ExecutorError.runtime(
-            node: step.nodeName, op: step.opType, detail: "output \(i) is not produced by this executor")
+      for step in steps where step.position >= from {
+        let args = step.inputs.map { $0.flatMap { slots[$0] } }
+        let results: [TensorValue]
+        do {
+          if let recorder = ScheduleRecorder.current {
+            results = try recorder.step(step.opType) { try step.op.run(args, context) }
+          } else {
+            results = try step.op.run(args, context)
+          }
+        } catch let failure as OpFailure {
+          throw failure.error(node: step.nodeName, op: step.opType)
         }
-        slots[s] = results[i]
-        if observedSlots.contains(s) { try observer(plan.slotNames[s], results[i]) }
+        for (i, s) in step.outputs.enumerated() {
+          guard let s else { continue }
+          guard i < results.count else {
+            throw ExecutorError.runtime(
+              node: step.nodeName, op: step.opType, detail: "output \(i) is not produced by this executor")
+          }
+          slots[s] = results[i]
+          if observedSlots.contains(s) { try observer(plan.slotNames[s], results[i]) }
+        }
+        for s in step.frees { slots[s] = nil }
       }
-      for s in step.frees { slots[s] = nil }
     }
   }
 }

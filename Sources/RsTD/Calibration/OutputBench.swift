@@ -222,11 +222,9 @@ struct OutputBench {
   /// them; nil unless `holdCuts` held cuts and the values all lie between that cut and the next.
   func stretch(holding values: Set<String>) -> PrefixCuts.Stretch? {
     guard resumable != nil, let cuts else { return nil }
-    let positions = values.map { cuts.position(of: $0) }
-    guard !positions.isEmpty, positions.allSatisfy({ $0 != nil }) else { return nil }
-    let first = values.min { cuts.position(of: $0)! < cuts.position(of: $1)! }!
-    guard let k = cuts.cutIndex(before: first), let stretch = cuts.stretch(from: k),
-      positions.allSatisfy({ (stretch.start..<stretch.end).contains($0!) })
+    let positions = values.compactMap { cuts.position(of: $0) }
+    guard positions.count == values.count, let first = positions.min(), let k = cuts.cuts.firstIndex(where: { $0.position == first }),
+      let stretch = cuts.stretch(from: k), positions.allSatisfy((stretch.start..<stretch.end).contains)
     else { return nil }
     return stretch
   }

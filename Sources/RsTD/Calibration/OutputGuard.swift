@@ -26,8 +26,9 @@ extension Rewriter {
   /// search finds enough, and ends at the original model if need be.
   /// Sites are probed alone up to `probeGroupLimit` of them; beyond, in that many contiguous
   /// groups (each probe runs the model from its group on, about half of it on average, so
-  /// probing every site of a model with thousands of layers alone costs sites × model: hours), each site taking a share of its group's
-  /// measured error in proportion to its weight error (`probeShares`).
+  /// probing every site of a model with thousands of layers alone costs sites × model: hours),
+  /// each site taking a share of its group's measured error in proportion to its weight error
+  /// (`probeShares`).
   /// Each probe starts from the original's values before its group's first site when they fit
   /// (`OutputBench.holdCuts`: probe inputs more partial runs of the original to hold them).
   /// Model runs: inputs × (2 + 5 + log₂ sites) + probe inputs × (1 + min(sites, `probeGroupLimit`)) at most.
@@ -120,9 +121,10 @@ extension Rewriter {
       // Each probe keeps the original before its group's first site: it runs from there on the
       // original's values (bit for bit the same outputs), about half the model on average.
       progress?("holding the original's values before each probed group")
+      let changed = groups.map { Set($0.compactMap { sites[$0].node.outputs.first }) }
       bench.holdCuts(
-        original: original, groups: groups.map { Set($0.compactMap { sites[$0].node.outputs.first }) },
-        probeInputs: bench.probeInputs(options.check.probeSamples), bytes: OutputBench.backOffHeldBytes)
+        original: original, groups: changed, probeInputs: bench.probeInputs(options.check.probeSamples),
+        bytes: OutputBench.backOffHeldBytes)
       for (n, group) in groups.enumerated() {
         progress?(group.count == 1 ? "probing site \(n + 1) of \(groups.count)" : "probing group \(n + 1) of \(groups.count) (\(group.count) sites)")
         var choice = [Int](repeating: levels.count, count: prepared.siteCount)
@@ -130,7 +132,7 @@ extension Rewriter {
         // Weights stored as they were: the candidate differs from the original only at the
         // group's sites, whose stretch the probe builds and runs alone.
         let measured = try probeError(
-          &bench, changing: Set(group.compactMap { sites[$0].node.outputs.first }), original: original,
+          &bench, changing: changed[n], original: original,
           inputs: bench.probeInputs(options.check.probeSamples), stretches: options.weights == .fp32,
           edit: { try emitSites(group, of: prepared, sites: sites, into: &$0) },
           whole: {

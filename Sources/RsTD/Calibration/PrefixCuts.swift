@@ -136,13 +136,6 @@ struct PrefixCuts {
     return Stretch(graph: graph, start: start, end: end, inputs: inputs, after: after, made: made)
   }
 
-  /// The cut before the node defining `value` (its index in `cuts`), if there is one there.
-  func cutIndex(before value: String) -> Int? {
-    guard let p = producedAt[value] else { return nil }
-    let k = PrefixCuts.firstIndex(in: cuts.map(\.position), above: p - 1)
-    return k < cuts.count && cuts[k].position == p ? k : nil
-  }
-
   /// The position (graph order) of the node defining `value`.
   func position(of value: String) -> Int? { producedAt[value] }
 

@@ -63,6 +63,8 @@ extension Rewriter {
       Set(g.flatMap { original.graph.consumers(of: stored[$0]).compactMap { original.graph.node($0).outputs.first } })
     }
     bench.holdCuts(original: original, groups: readers, probeInputs: 1, bytes: OutputBench.backOffHeldBytes)
+    let opset = original.opsetVersion("")
+    let outputs = Set(original.graph.outputNames)
     for (n, group) in groups.enumerated() {
       progress?(group.count == 1 ? "probing the storage of weight \(n + 1) of \(groups.count)"
         : "probing the storage of weight group \(n + 1) of \(groups.count) (\(group.count) weights)")
@@ -70,8 +72,8 @@ extension Rewriter {
       let names = group.map { stored[$0] }
       let error = try probeError(
         &bench, changing: readers[n], original: original, inputs: 1,
-        stretches: original.opsetVersion("") != nil && !names.contains(where: original.graph.outputNames.contains),
-        edit: { _ = try store(names, in: &$0, opset: original.opsetVersion("")!, options: options) },
+        stretches: opset != nil && !names.contains(where: outputs.contains),
+        edit: { _ = try store(names, in: &$0, opset: opset!, options: options) },
         whole: {
           let members = Set(names)
           var keepOthers: [String: Double] = [:]
