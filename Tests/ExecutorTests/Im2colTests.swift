@@ -2,8 +2,8 @@ import XCTest
 
 @testable import Executor
 
-/// Conv's 2-D unfolding (the run-by-run walk and the shifted-plane copy for stride-1 "same"
-/// convs) and Tile's row copies against their definitions.
+/// Conv's 2-D unfolding (the run-by-run walk, and the copy from a zero-bordered plane for whole
+/// maps with a column stride of 1) and Tile's row copies against their definitions.
 final class Im2colTests: XCTestCase {
   /// The geometry of a 2-D window; the output size by the ONNX formula.
   private func geometry(input: [Int], kernel: [Int], strides: [Int], dilations: [Int], begin: [Int], end: [Int]) -> SpatialGeometry {
@@ -46,8 +46,9 @@ final class Im2colTests: XCTestCase {
   }
 
   func testUnfoldingMatchesTheDefinition() {
-    // (input, kernel, strides, dilations, pad begin, pad end); the "same" stride-1 ones take the
-    // shifted copy over all columns, the others (and partial column ranges) the run walk.
+    // (input, kernel, strides, dilations, pad begin, pad end); over all columns those with a
+    // column stride of 1 take the bordered plane (unless it would be large), the others (and
+    // partial column ranges) the run walk.
     let cases: [([Int], [Int], [Int], [Int], [Int], [Int])] = [
       ([8, 8], [3, 3], [1, 1], [1, 1], [1, 1], [1, 1]),
       ([8, 8], [1, 3], [1, 1], [1, 1], [0, 1], [0, 1]),
@@ -61,6 +62,9 @@ final class Im2colTests: XCTestCase {
       ([8, 8], [3, 3], [2, 2], [1, 1], [1, 1], [1, 1]),
       ([7, 9], [3, 2], [1, 2], [1, 1], [1, 0], [1, 1]),
       ([6, 6], [3, 3], [1, 1], [1, 1], [0, 0], [0, 0]),  // valid: narrower output
+      ([7, 9], [3, 3], [2, 1], [1, 1], [1, 0], [0, 2]),  // row stride 2, column stride 1
+      ([9, 5], [2, 3], [3, 1], [2, 1], [0, 1], [2, 0]),  // rows past the input, read as padding
+      ([3, 3], [2, 2], [1, 1], [40, 40], [40, 40], [0, 0]),  // plane too large: the run walk
     ]
     for (input, kernel, strides, dilations, begin, end) in cases {
       let g = geometry(input: input, kernel: kernel, strides: strides, dilations: dilations, begin: begin, end: end)
@@ -73,6 +77,16 @@ final class Im2colTests: XCTestCase {
           "input \(input) kernel \(kernel) strides \(strides) dilations \(dilations) pads \(begin) \(end) columns \(columns)")
       }
     }
+  }
+
+  func testTheBorderedPlaneIsTakenOnlyWhereItPays() {
+    func plane(_ input: [Int], _ kernel: [Int], strides: [Int], dilations: [Int], pads: [Int]) -> (height: Int, width: Int)? {
+      Conv.paddedPlane(geometry(input: input, kernel: kernel, strides: strides, dilations: dilations, begin: pads, end: pads))
+    }
+    XCTAssertEqual(plane([8, 8], [3, 3], strides: [1, 1], dilations: [1, 1], pads: [1, 1]).map { [$0.height, $0.width] }, [10, 10])
+    XCTAssertEqual(plane([8, 8], [3, 3], strides: [2, 1], dilations: [1, 1], pads: [1, 1]).map { [$0.height, $0.width] }, [9, 10])
+    XCTAssertNil(plane([8, 8], [3, 3], strides: [1, 2], dilations: [1, 1], pads: [1, 1]))
+    XCTAssertNil(plane([3, 3], [2, 2], strides: [1, 1], dilations: [40, 40], pads: [20, 20]))
   }
 
   func testTileMatchesTheDefinition() throws {

@@ -83,13 +83,14 @@ public struct Executor: Sendable {
     // Checked before anything runs: a resumed run either computes every output or nothing.
     let fused = given.isDisjoint(with: plan.fusedAway)
     var available = slots.map { $0 != nil }
-    for step in fused ? plan.fusedSteps : plan.steps where step.position >= position {
-      for case let s? in step.inputs where !available[s] {
-        throw ExecutorError.cannotResume(detail: "node '\(step.nodeName)' reads '\(plan.slotNames[s])', which is not given")
+    let steps = fused ? plan.fusedSteps : plan.steps
+    for i in steps.indices where steps[i].position >= position {  // in place: a copy of each step costs more
+      for case let s? in steps[i].inputs where !available[s] {
+        throw ExecutorError.cannotResume(detail: "node '\(steps[i].nodeName)' reads '\(plan.slotNames[s])', which is not given")
       }
-      for case let s? in step.outputs {
+      for case let s? in steps[i].outputs {
         if given.contains(s) {
-          throw ExecutorError.cannotResume(detail: "node '\(step.nodeName)' would make the given value '\(plan.slotNames[s])' again")
+          throw ExecutorError.cannotResume(detail: "node '\(steps[i].nodeName)' would make the given value '\(plan.slotNames[s])' again")
         }
         available[s] = true
       }
@@ -146,33 +147,40 @@ public struct Executor: Sendable {
     let context = RunContext(threads: options.threads)
     try Axes.$maxElements.withValue(options.maxElements) {
       // Fused steps compute the same bits; they hide some intermediates, so observing one of those runs the plain steps.
-      var steps = !unfused && observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps[...] : plan.steps[...]
+      let all = !unfused && observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps : plan.steps
+      var end = all.count
       if prefixOnly {
-        let last = steps.lastIndex { $0.outputs.contains { $0.map(observedSlots.contains) ?? false } }
-        steps = steps[..<(last.map { $0 + 1 } ?? steps.startIndex)]
+        let last = all.lastIndex { $0.outputs.contains { $0.map(observedSlots.contains) ?? false } }
+        end = last.map { $0 + 1 } ?? 0
       }
-      for step in steps where step.position >= from {
-        let args = step.inputs.map { $0.flatMap { slots[$0] } }
-        let results: [TensorValue]
-        do {
-          if let recorder = ScheduleRecorder.current {
-            results = try recorder.step(step.opType) { try step.op.run(args, context) }
-          } else {
-            results = try step.op.run(args, context)
+      let recorder = ScheduleRecorder.current
+      // Steps are read in place, not copied: a copy retains and releases each of a step's
+      // arrays and its op, and threads running the same plan on other inputs contend on
+      // those counts (a chain of small convs spent a tenth of its time there).
+      try all.withUnsafeBufferPointer { steps in
+        for i in 0..<end where steps[i].position >= from {
+          let args = steps[i].inputs.map { $0.flatMap { slots[$0] } }
+          let results: [TensorValue]
+          do {
+            if let recorder {
+              results = try recorder.step(steps[i].opType) { try steps[i].op.run(args, context) }
+            } else {
+              results = try steps[i].op.run(args, context)
+            }
+          } catch let failure as OpFailure {
+            throw failure.error(node: steps[i].nodeName, op: steps[i].opType)
           }
-        } catch let failure as OpFailure {
-          throw failure.error(node: step.nodeName, op: step.opType)
-        }
-        for (i, s) in step.outputs.enumerated() {
-          guard let s else { continue }
-          guard i < results.count else {
-            throw ExecutorError.runtime(
-              node: step.nodeName, op: step.opType, detail: "output \(i) is not produced by this executor")
+          for (k, s) in steps[i].outputs.enumerated() {
+            guard let s else { continue }
+            guard k < results.count else {
+              throw ExecutorError.runtime(
+                node: steps[i].nodeName, op: steps[i].opType, detail: "output \(k) is not produced by this executor")
+            }
+            slots[s] = results[k]
+            if observedSlots.contains(s) { try observer(plan.slotNames[s], results[k]) }
           }
-          slots[s] = results[i]
-          if observedSlots.contains(s) { try observer(plan.slotNames[s], results[i]) }
+          for s in steps[i].frees { slots[s] = nil }
         }
-        for s in step.frees { slots[s] = nil }
       }
     }
   }
