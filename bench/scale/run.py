@@ -3,11 +3,14 @@
 
 The model is a chain Conv 3x3 16->16 (+bias) -> Relu, repeated N times, on [1,16,8,8], weights
 seeded N(0, 1/fan_in) (IR 8, opset 13). For every N in --sizes and every setting below, the
-CLI runs once (settings round robin, sizes ascending) and we record its wall clock, its CPU time
-(user + system) and peak RSS (wait4's rusage of that child; the models are generated in a
-child Python process so that this one stays small, see make_model). The figure that matters is time per
-conv: flat from the smallest to the largest N means the rewrite is linear. On the shared machine
-the wall clock also counts the time other processes hold the cores; the CPU time does not.
+CLI runs once per round (settings round robin, sizes ascending; --repeat rounds, the median kept)
+and we record its wall clock, its CPU time (user + system), peak RSS (wait4's rusage of that
+child; the models are generated in a child Python process so that this one stays small, see
+make_model) and the rewrite's own time (the report's totals.seconds: from the start of
+`Rewriter.run` to the commit of its files, without the process's start and exit, ≈ 20 ms that
+weigh on the smallest chains). The figure that matters is time per conv: flat from the smallest
+to the largest N means the rewrite is linear. On the shared machine the wall clock also counts
+the time other processes hold the cores; the CPU time does not.
 
 Settings: default; --ratio 0.5; --rank 4 with each --method (svd, tucker2, cp, kron);
 --layout reconstructed --shuffle random --ratio 0.5.
@@ -20,7 +23,7 @@ keeps every one of these small convs ("not faster"), so the methods do not facto
 `--append=--force` (or `--append=--no-check`) adds arguments to every setting to make them.
 
 Usage: python3 bench/scale/run.py [--bin .build/release/onnx-rstd] [--sizes 250,500,1000,2000,8000]
-       [--channels 16] [--hw 8] [--settings default,...] [--append=--force] [--results bench/scale/results.json] [--out-dir DIR] [--models DIR]
+       [--channels 16] [--hw 8] [--repeat 1] [--settings default,...] [--append=--force] [--results bench/scale/results.json] [--out-dir DIR] [--models DIR]
 """
 import argparse
 import json
@@ -28,6 +31,7 @@ import os
 import pathlib
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -85,7 +89,8 @@ def run_cli(binary, model, out, args):
     child alone, of one CLI run; fails loudly on a non-zero exit. The peak RSS is the CLI's as
     long as this process stays smaller than it (see make_model; main records our own peak)."""
     t = time.perf_counter()
-    p = subprocess.Popen([binary, str(model), str(out), "--quiet", *args],
+    report = out.with_suffix(".report.json")
+    p = subprocess.Popen([binary, str(model), str(out), "--quiet", "--report", str(report), *args],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     err = p.stderr.read()
     _, status, usage = os.wait4(p.pid, 0)
@@ -93,7 +98,12 @@ def run_cli(binary, model, out, args):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{' '.join(args)} on {model.name}: exit {code}: {err.strip()}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    # Parsed in a child: an 8,000-site report would grow this process, whose peak RSS is a floor
+    # under the next children's (see make_model).
+    rewrite = float(subprocess.run(
+        [sys.executable, "-c", "import json, sys; print(json.load(open(sys.argv[1]))['totals']['seconds'])", str(report)],
+        check=True, capture_output=True, text=True).stdout)
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, rewrite
 
 
 def main():
@@ -107,6 +117,8 @@ def main():
     ap.add_argument("--models", default=str(CACHE), help="where the chain models are read, or made when missing")
     ap.add_argument("--channels", type=int, default=16, help="channels of every conv (default 16)")
     ap.add_argument("--hw", type=int, default=8, help="height and width of the input (default 8)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per size and setting, in rounds over all of them; rows give the median wall and CPU time and the largest peak RSS")
     ap.add_argument("--generate", nargs=2, metavar=("N", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.generate:
@@ -119,20 +131,32 @@ def main():
     pathlib.Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     settings = args.settings.split(",")
+    runs: dict = {}  # (n, setting) -> [(seconds, cpu, rss)], one per round
+    model_mib = {}
+    for r in range(max(1, args.repeat)):
+        for n in sizes:
+            shape = "" if (args.channels, args.hw) == (16, 8) else f"_c{args.channels}_hw{args.hw}"
+            model = models / f"chain_{n}{shape}.onnx"
+            if not model.exists():
+                make_model(n, model, args.channels, args.hw)
+            model_mib[n] = model.stat().st_size / 2**20
+            for s in settings:
+                sec, cpu, rss, rewrite = run_cli(args.bin, model, pathlib.Path(args.out_dir) / f"chain_{n}.out.onnx", SETTINGS[s] + args.append.split())
+                runs.setdefault((n, s), []).append((sec, cpu, rss, rewrite))
+                print(f"{n:>5} {s:<26} {sec:7.2f} s  {1000 * sec / n:6.2f} ms/conv  cpu {cpu:7.2f} s "
+                      f"{1000 * cpu / n:6.2f} ms/conv" + (f"  (round {r + 1})" if args.repeat > 1 else ""), flush=True)
     rows = []
     for n in sizes:
-        shape = "" if (args.channels, args.hw) == (16, 8) else f"_c{args.channels}_hw{args.hw}"
-        model = models / f"chain_{n}{shape}.onnx"
-        if not model.exists():
-            make_model(n, model, args.channels, args.hw)
-        size_mb = model.stat().st_size / 2**20
         for s in settings:
-            sec, cpu, rss = run_cli(args.bin, model, pathlib.Path(args.out_dir) / f"chain_{n}.out.onnx", SETTINGS[s] + args.append.split())
+            got = runs[(n, s)]
+            sec = statistics.median(x[0] for x in got)
+            cpu = statistics.median(x[1] for x in got)
+            rewrite = statistics.median(x[3] for x in got)
             rows.append({"convs": n, "setting": s, "seconds": sec, "ms_per_conv": 1000 * sec / n,
+                         "rewrite_seconds": rewrite, "rewrite_ms_per_conv": 1000 * rewrite / n,
                          "cpu_seconds": cpu, "cpu_ms_per_conv": 1000 * cpu / n,
-                         "peak_rss_mib": rss, "model_mib": size_mb})
-            print(f"{n:>5} {s:<26} {sec:7.2f} s  {1000 * sec / n:6.2f} ms/conv  cpu {cpu:7.2f} s "
-                  f"{1000 * cpu / n:6.2f} ms/conv", flush=True)
+                         "peak_rss_mib": max(x[2] for x in got), "model_mib": model_mib[n],
+                         "runs_seconds": [x[0] for x in got]})
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "bin": args.bin,
               "load_average": os.getloadavg(),
               "runner_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "append": args.append,
@@ -151,6 +175,7 @@ def main():
 
     time_table("setting", "seconds", "ms_per_conv")
     time_table("setting (CPU time)", "cpu_seconds", "cpu_ms_per_conv")
+    time_table("setting (rewrite: the report's totals.seconds)", "rewrite_seconds", "rewrite_ms_per_conv")
     print("| setting | peak RSS at " + " | ".join(f"{n}" for n in sizes) + " convs (MiB) |")
     print("|---|" + "---|" * len(sizes))
     for s in settings:
