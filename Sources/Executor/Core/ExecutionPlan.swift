@@ -113,6 +113,9 @@ public struct ExecutionPlan: Sendable {
 
     var constants: [(Int, TensorValue)] = []
     var steps: [ExecutionStep] = []
+    // One step per node, held until folding ends (a reconstructed layout: ~25 per site, of which
+    // one remains): grown by doubling, the list would be up to twice its size at the peak.
+    steps.reserveCapacity(order.count)
     // Large initializers decoded into a copy; FLOAT ones share the graph's storage and cost
     // nothing more.
     var copied = Set<String>()
