@@ -13,7 +13,7 @@ enum ExitStatus {
     a --ratio no plan can reach); \
     65 the input is not a valid ONNX model or holds malformed data (including external data outside its folder, \
     through a symlink, or not a regular file), or --inputs is not a valid .npz or does not match the model's inputs \
-    (names, dtypes, shapes), or (rewrite) the model fails to run on inputs of fixed sizes; 66 the input file does not exist or cannot be read (for run and verify also --inputs), or (rewrite) it changed on disk during the run; \
+    (names, dtypes, shapes), or (rewrite) the model fails to run on inputs of fixed sizes (or at batch 1 and 2 when only the batch is open); 66 the input file does not exist or cannot be read (for run and verify also --inputs), or (rewrite) it changed on disk during the run; \
     69 the executor does not implement an op, attribute or opset the model uses, or a tensor exceeds its size limit (run, verify); \
     70 a decomposition failed (or an internal error); 73 the output cannot be written (its folder or the report's \
     does not exist, or an existing output or report is not a regular file). \

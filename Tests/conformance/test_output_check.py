@@ -519,14 +519,46 @@ def test_a_model_that_cannot_run_on_its_declared_shapes_is_refused(tmp_path):
     assert code == 0, err
 
 
-def test_a_model_that_fails_on_a_guessed_size_falls_back(tmp_path):
-    # With the batch left open the check guesses it (1): a failure may be the guess's fault, so the
-    # rewrite goes on from weights alone and says the outputs were not measured.
+def test_a_model_that_fails_at_any_batch_is_refused(tmp_path):
+    # With only the batch left open the check guesses it (1) and, when the run fails, tries a batch
+    # of 2: the same node failing again is the model's fault (onnx's shape inference refuses it
+    # with the batch symbolic too). Found by the fuzz harness (seed 1796204509 case 17361: a
+    # flipped pad widened digits_cnn's conv2, so its Gemm reads 384 values against 256).
+    model = _broken_matmul("N")
+    with pytest.raises(onnx.shape_inference.InferenceError):
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    assert_refused(model, tmp_path, "inputs of batch 1 and 2 (X=1x64; X=2x64): node 'matmul' (MatMul)")
+
+
+def _reshape_to_rows(dims, k: int) -> onnx.ModelProto:
+    # X [dims] reshaped to [k, -1], then to [1, 1, k, -1] for a 1x1 Conv: valid (onnx's checker
+    # and onnxruntime accept it) only when X holds a multiple of k values.
+    g = helper.make_graph(
+        [helper.make_node("Reshape", ["X", "S"], ["R"], name="reshape"),
+         helper.make_node("Reshape", ["R", "S4"], ["R4"], name="r4"),
+         helper.make_node("Conv", ["R4", "W"], ["Y"], name="conv")], "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["a", "b", "c", "d"])],
+        [numpy_helper.from_array(np.array([k, -1], np.int64), "S"),
+         numpy_helper.from_array(np.array([1, 1, k, -1], np.int64), "S4"),
+         numpy_helper.from_array(np.ones((4, 1, 1, 1), np.float32), "W")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+@pytest.mark.parametrize("dims,k", [(["N", 3], 2), ([1, "C"], 3)], ids=["batch-1-only", "guessed-non-batch"])
+def test_a_model_that_fails_on_a_guessed_size_falls_back(tmp_path, dims, k):
+    # A failure that may be the guess's fault — the batch guessed as 1 where the model needs an
+    # even one (it runs at 2), or a size other than the batch guessed (64, not a multiple of 3:
+    # nothing else tried) — is not a refusal: the rewrite goes on from weights alone and says
+    # the outputs were not measured.
+    model = _reshape_to_rows(dims, k)
+    onnx.checker.check_model(model, full_check=True)
     src = tmp_path / "in.onnx"
-    onnx.save(_broken_matmul("N"), src)
-    _, report, _ = rewrite(tmp_path, src)
-    m = report["measurement"]
-    assert m["status"] == "unavailable" and "inner sizes 64 and 48" in m["note"], m
+    onnx.save(model, src)
+    code, _, err = run_cli(src, tmp_path / "o.onnx", "--report", str(tmp_path / "r.json"), "--quiet")
+    assert code == 0, err
+    m = json.loads((tmp_path / "r.json").read_text())["measurement"]
+    assert m["status"] == "unavailable" and "cannot reshape" in m["note"], m
 
 
 def test_a_rewrite_that_changes_nothing_states_error_zero_without_running_it_again(tmp_path):

@@ -48,8 +48,9 @@ struct OutputBench {
 
   /// Runs `original` on the check's inputs (given, or synthetic from the declared shapes).
   /// - Throws: `RewriteError.modelDoesNotRun` when a node meets a shape or type the spec forbids
-  ///   on inputs whose sizes are all fixed (calibration data, declared or given shapes);
-  ///   otherwise `OutputCheckUnavailable` when the model cannot be compiled or run on them.
+  ///   on inputs whose sizes are all fixed (calibration data, declared or given shapes), or whose
+  ///   only guessed size is the batch and the same node fails at a batch of 2 too; otherwise
+  ///   `OutputCheckUnavailable` when the model cannot be compiled or run on them.
   /// - Parameters:
   ///   - watching: Conv outputs (with their channel counts) whose statistics to collect.
   ///   - compiled: `original` already compiled with `executorOptions(check)`, if it was.
@@ -68,6 +69,9 @@ struct OutputBench {
     // Inputs whose every size the file or the user fixed: a run that fails on a spec violation
     // is then the model's fault, not a guess's (`SyntheticInputs.shapes`).
     let fixed: String?
+    // When only the batch was guessed (1): inputs of batch 2, to tell a model that fails at
+    // any batch from one that fails at a batch of 1.
+    var otherBatch: (inputs: [String: TensorValue], described: String)?
     if let given = check.inputs {
       guard !given.isEmpty else { throw OutputCheckUnavailable("no calibration inputs") }
       inputs = given
@@ -75,13 +79,21 @@ struct OutputBench {
       fixed = "the calibration inputs"
     } else {
       let names = executor.plan.inputNames
-      let (shapes, guessed) = try SyntheticInputs.shapes(names: names, declared: original.graph.inputs, overrides: check.inputShapes)
+      let (shapes, guessed, batchOnly) = try SyntheticInputs.shapes(
+        names: names, declared: original.graph.inputs, overrides: check.inputShapes)
       let made = SyntheticInputs.make(count: max(1, check.samples), shapes: shapes, seed: seed)
       inputs = made
-      let shapeList = shapes.map { "\($0.0)=\($0.1.map(String.init).joined(separator: "x"))" }.joined(separator: ", ")
+      func list(_ shapes: [(String, [Int])]) -> String {
+        shapes.map { "\($0.0)=\($0.1.map(String.init).joined(separator: "x"))" }.joined(separator: ", ")
+      }
+      let shapeList = list(shapes)
       inputsDescription = "synthetic: \(made.count) × normal(0, 1), \(shapeList)"
       let whose = check.inputShapes.isEmpty ? "it declares" : "given"
       fixed = guessed ? nil : "inputs of the shapes \(whose) (\(shapeList))"
+      if guessed && batchOnly {
+        let two = SyntheticInputs.withBatch(2, shapes, declared: original.graph.inputs, overrides: check.inputShapes)
+        otherBatch = (SyntheticInputs.make(count: 1, shapes: two, seed: seed)[0], "inputs of batch 1 and 2 (\(shapeList); \(list(two)))")
+      }
     }
     var references: [[String: TensorValue]] = []
     let described = inputsDescription
@@ -109,7 +121,13 @@ struct OutputBench {
           }
         })
       } catch {
-        if case ExecutorError.runtime = error, let fixed { throw RewriteError.modelDoesNotRun(inputs: fixed, why: "\(error)") }
+        if case ExecutorError.runtime(let node, _, _) = error {
+          if let fixed { throw RewriteError.modelDoesNotRun(inputs: fixed, why: "\(error)") }
+          // The same node failing at a batch of 2 too: the model's fault, not the guess's.
+          if s == 0, let other = otherBatch, case ExecutorError.runtime(node, _, _)? = Self.failure(of: executor, on: other.inputs) {
+            throw RewriteError.modelDoesNotRun(inputs: other.described, why: "\(error)")
+          }
+        }
         throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")
       }
       if holding {
@@ -300,6 +318,16 @@ struct OutputBench {
   ) throws {
     runs += 1
     try executor.observe(inputs[s], observing: observing, observer: observer)
+  }
+
+  /// The error `executor` throws on `inputs`, nil when it runs.
+  private static func failure(of executor: Executor, on inputs: [String: TensorValue]) -> Error? {
+    do {
+      _ = try executor.run(inputs)
+      return nil
+    } catch {
+      return error
+    }
   }
 
   /// The original's outputs on check input `s`.
