@@ -69,9 +69,9 @@ struct OutputBench {
     // Inputs whose every size the file or the user fixed: a run that fails on a spec violation
     // is then the model's fault, not a guess's (`SyntheticInputs.shapes`).
     let fixed: String?
-    // When only the batch was guessed (1): inputs of batch 2, to tell a model that fails at
-    // any batch from one that fails at a batch of 1.
-    var otherBatch: (inputs: [String: TensorValue], described: String)?
+    // When only the batch was guessed (1): the shapes at batch 2, to tell a model that fails at
+    // any batch from one that fails at a batch of 1 (the input is made only if a run fails).
+    var otherBatch: (shapes: [(String, [Int])], described: String)?
     if let given = check.inputs {
       guard !given.isEmpty else { throw OutputCheckUnavailable("no calibration inputs") }
       inputs = given
@@ -90,9 +90,9 @@ struct OutputBench {
       inputsDescription = "synthetic: \(made.count) × normal(0, 1), \(shapeList)"
       let whose = check.inputShapes.isEmpty ? "it declares" : "given"
       fixed = guessed ? nil : "inputs of the shapes \(whose) (\(shapeList))"
-      if guessed && batchOnly {
-        let two = SyntheticInputs.withBatch(2, shapes, declared: original.graph.inputs, overrides: check.inputShapes)
-        otherBatch = (SyntheticInputs.make(count: 1, shapes: two, seed: seed)[0], "inputs of batch 1 and 2 (\(shapeList); \(list(two)))")
+      let two = SyntheticInputs.withBatch(2, shapes, declared: original.graph.inputs, overrides: check.inputShapes)
+      if guessed && batchOnly && two.allSatisfy({ $0.1.reduce(1, *) <= SyntheticInputs.maxElements }) {
+        otherBatch = (two, "inputs of batch 1 and 2 (\(shapeList); \(list(two)))")
       }
     }
     var references: [[String: TensorValue]] = []
@@ -124,7 +124,9 @@ struct OutputBench {
         if case ExecutorError.runtime(let node, _, _) = error {
           if let fixed { throw RewriteError.modelDoesNotRun(inputs: fixed, why: "\(error)") }
           // The same node failing at a batch of 2 too: the model's fault, not the guess's.
-          if s == 0, let other = otherBatch, case ExecutorError.runtime(node, _, _)? = Self.failure(of: executor, on: other.inputs) {
+          if s == 0, let other = otherBatch,
+            case ExecutorError.runtime(node, _, _)? = Self.failure(of: executor, on: SyntheticInputs.make(count: 1, shapes: other.shapes, seed: seed)[0])
+          {
             throw RewriteError.modelDoesNotRun(inputs: other.described, why: "\(error)")
           }
         }
