@@ -79,8 +79,7 @@ struct OutputBench {
       fixed = "the calibration inputs"
     } else {
       let names = executor.plan.inputNames
-      let (shapes, guessed, batchOnly) = try SyntheticInputs.shapes(
-        names: names, declared: original.graph.inputs, overrides: check.inputShapes)
+      let (shapes, guessed) = try SyntheticInputs.shapes(names: names, declared: original.graph.inputs, overrides: check.inputShapes)
       let made = SyntheticInputs.make(count: max(1, check.samples), shapes: shapes, seed: seed)
       inputs = made
       func list(_ shapes: [(String, [Int])]) -> String {
@@ -89,10 +88,13 @@ struct OutputBench {
       let shapeList = list(shapes)
       inputsDescription = "synthetic: \(made.count) × normal(0, 1), \(shapeList)"
       let whose = check.inputShapes.isEmpty ? "it declares" : "given"
-      fixed = guessed ? nil : "inputs of the shapes \(whose) (\(shapeList))"
-      let two = SyntheticInputs.withBatch(2, shapes, declared: original.graph.inputs, overrides: check.inputShapes)
-      if guessed && batchOnly && two.allSatisfy({ $0.1.reduce(1, *) <= SyntheticInputs.maxElements }) {
-        otherBatch = (two, "inputs of batch 1 and 2 (\(shapeList); \(list(two)))")
+      fixed = guessed.isEmpty ? "inputs of the shapes \(whose) (\(shapeList))" : nil
+      if !guessed.isEmpty && guessed.allSatisfy({ $0.axis == 0 }) {
+        let batched = Set(guessed.map(\.input))
+        let two = shapes.map { name, shape in (name, batched.contains(name) ? [2] + shape.dropFirst() : shape) }
+        if two.allSatisfy({ $0.1.reduce(1, *) <= SyntheticInputs.maxElements }) {
+          otherBatch = (two, "inputs of batch 1 and 2 (\(shapeList); \(list(two)))")
+        }
       }
     }
     var references: [[String: TensorValue]] = []
@@ -124,10 +126,12 @@ struct OutputBench {
         if case ExecutorError.runtime(let node, _, _) = error {
           if let fixed { throw RewriteError.modelDoesNotRun(inputs: fixed, why: "\(error)") }
           // The same node failing at a batch of 2 too: the model's fault, not the guess's.
-          if s == 0, let other = otherBatch,
-            case ExecutorError.runtime(node, _, _)? = Self.failure(of: executor, on: SyntheticInputs.make(count: 1, shapes: other.shapes, seed: seed)[0])
-          {
-            throw RewriteError.modelDoesNotRun(inputs: other.described, why: "\(error)")
+          if s == 0, let other = otherBatch {
+            do {
+              _ = try executor.run(SyntheticInputs.make(count: 1, shapes: other.shapes, seed: seed)[0])
+            } catch ExecutorError.runtime(node, _, _) {
+              throw RewriteError.modelDoesNotRun(inputs: other.described, why: "\(error)")
+            } catch {}
           }
         }
         throw OutputCheckUnavailable("the model does not run on the check inputs (\(described)): \(error)")
@@ -320,16 +324,6 @@ struct OutputBench {
   ) throws {
     runs += 1
     try executor.observe(inputs[s], observing: observing, observer: observer)
-  }
-
-  /// The error `executor` throws on `inputs`, nil when it runs.
-  private static func failure(of executor: Executor, on inputs: [String: TensorValue]) -> Error? {
-    do {
-      _ = try executor.run(inputs)
-      return nil
-    } catch {
-      return error
-    }
   }
 
   /// The original's outputs on check input `s`.

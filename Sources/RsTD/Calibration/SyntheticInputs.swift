@@ -33,15 +33,14 @@ enum SyntheticInputs {
     }
   }
 
-  /// The shape of each synthetic input, and whether any size was made up (a dimension the file
-  /// leaves open and `overrides` does not name): only then may a run that fails be the guess's
-  /// fault. `batchOnly`: every size made up is an axis 0 (the batch, guessed as 1).
+  /// The shape of each synthetic input, and the sizes made up (`guessed`: the input and axis of
+  /// each dimension the file leaves open and `overrides` does not name): only when there are any
+  /// may a run that fails be the guess's fault.
   static func shapes(
     names: [String], declared: [ValueInfo], overrides: [String: [Int]]
-  ) throws -> (shapes: [(String, [Int])], guessed: Bool, batchOnly: Bool) {
+  ) throws -> (shapes: [(String, [Int])], guessed: [(input: String, axis: Int)]) {
     var shapes: [(String, [Int])] = []
-    var guessed = false
-    var batchOnly = true
+    var guessed: [(input: String, axis: Int)] = []
     for name in names {
       let info = declared.first { $0.name == name }
       guard let type = info?.dataType, type.isFloatingPoint else {
@@ -54,8 +53,7 @@ enum SyntheticInputs {
       } else if let dims = info?.shape {
         shape = dims.enumerated().map { axis, d in
           if case .fixed(let n) = d, n > 0 { return n }  // some exporters write -1 or 0 for open
-          guessed = true
-          if axis != 0 { batchOnly = false }
+          guessed.append((name, axis))
           return axis == 0 ? 1 : 64
         }
       } else {
@@ -71,21 +69,7 @@ enum SyntheticInputs {
       }
       shapes.append((name, shape))
     }
-    return (shapes, guessed, batchOnly)
-  }
-
-  /// `shapes` with the guessed batch (axis 0 of the inputs `declared` leaves open there and
-  /// `overrides` does not name) set to `batch`.
-  static func withBatch(
-    _ batch: Int, _ shapes: [(String, [Int])], declared: [ValueInfo], overrides: [String: [Int]]
-  ) -> [(String, [Int])] {
-    shapes.map { name, shape in
-      guard overrides[name] == nil, let first = declared.first(where: { $0.name == name })?.shape?.first, !shape.isEmpty else {
-        return (name, shape)
-      }
-      if case .fixed(let n) = first, n > 0 { return (name, shape) }
-      return (name, [batch] + shape.dropFirst())
-    }
+    return (shapes, guessed)
   }
 }
 
