@@ -253,7 +253,7 @@ final class ExecutorTests: XCTestCase {
   }
 
   /// ```
-  /// Constant k_i ─▶ Mul(k_i, k_i) ─▶ Neg ─▶ Add(acc, ·)    for i in 0..<40 (40 groups that fold)
+  /// Constant k_i ─▶ Mul(k_i, k_i) ─▶ Neg ─▶ Add(acc, ·)    for i < 2·batchGroups + 12 (groups that fold)
   /// ```
   /// Folding on two threads gives the plan one thread gives: same steps, same constants, same bits.
   func testFoldingOnThreadsGivesTheSamePlan() throws {
@@ -261,22 +261,23 @@ final class ExecutorTests: XCTestCase {
     b.input("x", shape: [3])
     var acc = "x"
     var expected: [Float] = [0.5, -1, 2]
-    for i in 0..<40 {
+    let groups = 2 * ConstantFolder.batchGroups + 12  // three batches
+    for i in 0..<groups {
       let k: [Float] = [Float(i) * 0.1, 1 + Float(i), -Float(i) / 7]
       b.constantNode(name: "k\(i)", output: "k\(i)", Tensor(shape: [3], scalars: k))
       b.node("Mul", name: "sq\(i)", inputs: ["k\(i)", "k\(i)"], outputs: ["s\(i)"])
       b.node("Neg", name: "neg\(i)", inputs: ["s\(i)"], outputs: ["n\(i)"])
-      b.node("Add", name: "add\(i)", inputs: [acc, "n\(i)"], outputs: [i == 39 ? "y" : "a\(i)"])
+      b.node("Add", name: "add\(i)", inputs: [acc, "n\(i)"], outputs: [i == groups - 1 ? "y" : "a\(i)"])
       acc = "a\(i)"
       expected = zip(expected, k).map { $0 - $1 * $1 }
     }
     b.output("y", shape: [3])
     let plans = try [1, 2].map { try Executor(model: try b.model(), options: ExecutorOptions(threads: $0)).plan }
-    XCTAssertEqual(plans[0].opTypes, [String](repeating: "Add", count: 40))
+    XCTAssertEqual(plans[0].opTypes, [String](repeating: "Add", count: groups))
     XCTAssertEqual(plans[1].opTypes, plans[0].opTypes)
     XCTAssertEqual(plans[1].constants.map(\.slot), plans[0].constants.map(\.slot))
     XCTAssertEqual(plans[1].constants.map(\.value.floats), plans[0].constants.map(\.value.floats))
-    XCTAssertEqual(plans[0].constants.count, 40, "k_i and s_i are dropped once read")
+    XCTAssertEqual(plans[0].constants.count, groups, "k_i and s_i are dropped once read")
     let y = try Executor(model: try b.model(), options: ExecutorOptions(threads: 2)).run(["x": TensorValue(shape: [3], floats: [0.5, -1, 2])])["y"]
     XCTAssertEqual(y?.floats, expected)
   }
@@ -310,6 +311,75 @@ final class ExecutorTests: XCTestCase {
         }
       }
     }
+  }
+
+  /// ```
+  /// A1 = Reshape(a, [4]) ✗ · G_i = Neg(c_i), i < 70, G_0 = Reshape(c_0, [4]) ✗ · A2 = Neg(A1) · Add(x, ·)…
+  /// ```
+  /// Groups run in batches as they complete (`ConstantFolder.batchGroups`): G_0's batch runs and
+  /// fails before A (started first, completed last) does. The error still names A1, the failing
+  /// step earliest in order.
+  func testAFoldingFailureInALaterBatchIsStillReportedFirst() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [6])
+    b.initializer("a", Tensor(shape: [6], scalars: [1, 2, 3, 4, 5, 6]))
+    b.int64Initializer("bad", [4], shape: [1])
+    b.node("Reshape", name: "A1", inputs: ["a", "bad"], outputs: ["a1"])
+    let groups = ConstantFolder.batchGroups + 6
+    for i in 0..<groups {
+      b.initializer("c\(i)", Tensor(shape: [6], scalars: [Float](repeating: Float(i), count: 6)))
+      if i == 0 {
+        b.node("Reshape", name: "G0", inputs: ["c0", "bad"], outputs: ["g0"])
+      } else {
+        b.node("Neg", name: "G\(i)", inputs: ["c\(i)"], outputs: ["g\(i)"])
+      }
+    }
+    b.node("Neg", name: "A2", inputs: ["a1"], outputs: ["a2"])
+    var acc = "x"
+    for (i, v) in ((0..<groups).map { "g\($0)" } + ["a2"]).enumerated() {
+      b.node("Add", name: "add\(i)", inputs: [acc, v], outputs: ["s\(i)"])
+      acc = "s\(i)"
+    }
+    b.output(acc, shape: [6])
+    for threads in [1, 2] {
+      XCTAssertThrowsError(try Executor(model: try b.model(), options: ExecutorOptions(threads: threads))) {
+        guard case .runtime(let node, _, _)? = $0 as? ExecutorError else { return XCTFail("\($0)") }
+        XCTAssertEqual(node, "A1", "on \(threads) thread(s)")
+      }
+    }
+  }
+
+  /// ```
+  /// Tile(w_i, [4]) ─▶ Add(acc, ·)    for i < batchGroups + 6 (groups that only replicate)
+  /// ```
+  /// With `foldsReplicatedConstants` off, every Tile runs with the run: the steps of groups from
+  /// several batches go back into the plan at their places, and the outputs are the folded plan's.
+  func testReplicatingGroupsOfEveryBatchKeepTheirPlaceInOrder() throws {
+    var b = TestGraphBuilder(opset: 13)
+    b.input("x", shape: [8])
+    b.int64Initializer("reps", [4], shape: [1])
+    let groups = ConstantFolder.batchGroups + 6
+    var acc = "x"
+    var expected = [Float](repeating: 1, count: 8)
+    for i in 0..<groups {
+      let w: [Float] = [Float(i), -Float(i) / 2]
+      b.initializer("w\(i)", Tensor(shape: [2], scalars: w))
+      b.node("Tile", name: "tile\(i)", inputs: ["w\(i)", "reps"], outputs: ["t\(i)"])
+      b.node("Add", name: "add\(i)", inputs: [acc, "t\(i)"], outputs: ["a\(i)"])
+      acc = "a\(i)"
+      expected = expected.enumerated().map { $1 + w[$0 % 2] }
+    }
+    b.output(acc, shape: [8])
+    let x = TensorValue(shape: [8], floats: [Float](repeating: 1, count: 8))
+    for threads in [1, 2] {
+      let options = ExecutorOptions(threads: threads, foldsReplicatedConstants: false)
+      let running = try Executor(model: try b.model(), options: options)
+      XCTAssertEqual(running.plan.opTypes, [[String]](repeating: ["Tile", "Add"], count: groups).flatMap { $0 })
+      XCTAssertEqual(try running.run(["x": x])[acc]?.floats, expected)
+    }
+    let folding = try Executor(model: try b.model())
+    XCTAssertEqual(folding.plan.opTypes, [String](repeating: "Add", count: groups))
+    XCTAssertEqual(try folding.run(["x": x])[acc]?.floats, expected)
   }
 
   /// The element limit holds in folding on every thread (it is task-local; the pool's threads

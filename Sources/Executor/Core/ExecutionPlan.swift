@@ -86,9 +86,12 @@ public struct ExecutionPlan: Sendable {
     }
     var slotOfName: [String: Int] = [:]
     var slotNames: [String] = []
-    // About one value per node output plus the constants (a rewritten model has ~10⁵ nodes).
-    slotOfName.reserveCapacity(2 * graph.nodeCount + graph.inputNames.count)
-    slotNames.reserveCapacity(2 * graph.nodeCount + graph.inputNames.count)
+    // Usually one value per node (an output) and per initializer or input; a node with more
+    // outputs grows the tables (a rewritten model has ~10⁵ nodes: a guess of two per node was
+    // the plan's largest table, mostly empty).
+    let values = graph.nodeCount + graph.initializerCount + graph.inputNames.count
+    slotOfName.reserveCapacity(values)
+    slotNames.reserveCapacity(values)
     // Per slot: whether a graph input, constant or earlier node defines it (one hash per name
     // read, not two: a reconstructed layout has ~25 nodes per site).
     var defined: [Bool] = []
@@ -111,15 +114,19 @@ public struct ExecutionPlan: Sendable {
     let ids = graph.nodeIDs
     let order = try Self.topologicalOrder(nodes, available: Set(graph.inputNames), graph: graph)
 
-    var constants: [(Int, TensorValue)] = []
-    var steps: [ExecutionStep] = []
-    // One step per node, held until folding ends (a reconstructed layout: ~25 per site, of which
-    // one remains): grown by doubling, the list would be up to twice its size at the peak.
-    steps.reserveCapacity(order.count)
+    // Which steps fold is known from the wiring; the slots are numbered here, in the order the
+    // loop below reads them.
+    var folder = ConstantFolder(
+      count: order.count, graphInputs: inputs.map(\.1), threads: foldThreads, foldsReplicated: foldsReplicated
+    ) { k in
+      let node = nodes[order[k]]
+      return (node.inputs.map { $0.isEmpty ? nil : slot($0) }, node.outputs.map { $0.isEmpty ? nil : slot($0) })
+    }
+    for name in graph.outputNames { if let s = slotOfName[name] { folder.markOutput(s) } }
     // Large initializers decoded into a copy; FLOAT ones share the graph's storage and cost
     // nothing more.
     var copied = Set<String>()
-    for position in order {
+    for (k, position) in order.enumerated() {
       let node = nodes[position]
       var readsCopy = false
       // The builder holds a copy of the graph: it is gone before the graph is edited below.
@@ -140,7 +147,7 @@ public struct ExecutionPlan: Sendable {
               throw ExecutorError.undefinedValue(node: builder.name, value: name)
             }
             let value = TensorValue(try c.data())
-            constants.append((s, value))
+            folder.setConstant(s, value)
             defined[s] = true
             if graph.isInitializer(name) && !c.sharesGraphStorage && value.count * 8 >= Self.dropCopiesFrom { copied.insert(name) }
           }
@@ -153,8 +160,10 @@ public struct ExecutionPlan: Sendable {
         }
         let outputSlots: [Int?] = node.outputs.map { $0.isEmpty ? nil : slot($0) }
         for case let s? in outputSlots { defined[s] = true }
-        steps.append(ExecutionStep(
-          nodeName: builder.name, position: position, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []))
+        folder.add(
+          ExecutionStep(
+            nodeName: builder.name, position: position, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []),
+          at: k)
       }()
       // Weights are decoded: drop the node, then the initializers only it still read. Not for
       // shared ones: dropping frees none of their bytes, and editing a graph the caller also
@@ -170,14 +179,13 @@ public struct ExecutionPlan: Sendable {
       let s = slot(name)
       if !defined[s] {
         guard let c = try graph.constant(name) else { throw ExecutorError.undefinedOutput(value: name) }
-        constants.append((s, TensorValue(try c.data())))
+        folder.setConstant(s, TensorValue(try c.data()))
         defined[s] = true
       }
       outputs.append((name, s))
     }
 
-    (steps, constants) = try Self.foldConstants(
-      steps, constants, outputs: outputs.map(\.1), slotCount: slotNames.count, threads: foldThreads, foldsReplicated: foldsReplicated)
+    var (steps, constants) = try folder.finish(outputs: outputs.map(\.1))
 
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
     let known = Dictionary(constants, uniquingKeysWith: { a, _ in a })
@@ -212,139 +220,6 @@ public struct ExecutionPlan: Sendable {
     var freesAt = [[Int]](repeating: [], count: steps.count)
     for s in 0..<slotCount where lastUse[s] >= 0 && !keep.contains(s) { freesAt[lastUse[s]].append(s) }  // ascending
     for i in steps.indices { steps[i].frees = freesAt[i] }
-  }
-
-  /// Runs, once, every step whose inputs are all constants (Constant nodes, shape arithmetic,
-  /// a kernel rebuilt from stored factors), as runtimes do at load; their outputs become
-  /// constants, and constants no step or output reads any more are dropped.
-  ///
-  /// The folding steps fall into groups that exchange no values (a reconstructed layout has one
-  /// per site, ~25 steps each); groups run side by side on up to `threads` threads, each in step
-  /// order, dropping a value after its last reader as a run in order would. Each op computes the
-  /// same bits on any thread and each group writes only its own values, so the plan does not
-  /// depend on `threads`. When steps fail, the one earliest in order is reported.
-  ///
-  /// Unless `foldsReplicated`, a group that only moves and copies data (`replicatingOps`: a Tile
-  /// of a small weight, as kron stores its factors) and leaves its readers more elements than it
-  /// reads from the model's constants is dropped once run; its steps stay in the plan, in order,
-  /// and copy again with every run. Groups that compute (a kernel rebuilt from factors by a
-  /// MatMul) still fold: recomputing them costs arithmetic with every run, copying does not.
-  private static func foldConstants(
-    _ steps: [ExecutionStep], _ constants: [(Int, TensorValue)], outputs: [Int], slotCount: Int, threads: Int,
-    foldsReplicated: Bool = true
-  ) throws -> ([ExecutionStep], [(Int, TensorValue)]) {
-    // Per slot (not dictionaries: a reconstructed layout folds ~25 steps per site).
-    var known = [TensorValue?](repeating: nil, count: slotCount)
-    for (s, v) in constants { known[s] = v }
-    // Which steps fold, and their groups: a step joins the group of every folding step it reads.
-    var producer = [Int](repeating: -1, count: slotCount)  // the folding step defining a slot
-    var isConstant = [Bool](repeating: false, count: slotCount)
-    for (s, _) in constants { isConstant[s] = true }
-    var parent: [Int] = []  // union-find over folding steps, by index in `folding`
-    func root(_ i: Int) -> Int {
-      var i = i
-      while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
-      return i
-    }
-    var folding: [Int] = []
-    var kept: [Int] = []  // positions of the steps that do not fold
-    var readByKept = [Bool](repeating: false, count: slotCount)
-    var lastReader = [Int](repeating: -1, count: slotCount)  // among folding steps, by position
-    for (position, step) in steps.enumerated() {
-      guard step.inputs.allSatisfy({ $0 == nil || isConstant[$0!] }) else {
-        kept.append(position)
-        for case let s? in step.inputs { readByKept[s] = true }
-        continue
-      }
-      let me = folding.count
-      folding.append(position)
-      parent.append(me)
-      for case let s? in step.inputs {
-        lastReader[s] = position
-        if producer[s] >= 0 { let (a, b) = (root(producer[s]), root(me)); parent[max(a, b)] = min(a, b) }
-      }
-      for case let s? in step.outputs { isConstant[s] = true; producer[s] = me }
-    }
-    var groupOf: [Int: Int] = [:]
-    var groups: [[Int]] = []  // positions, in order; groups ordered by their first step
-    for (i, position) in folding.enumerated() {
-      let r = root(i)
-      if let g = groupOf[r] { groups[g].append(position) } else { groupOf[r] = groups.count; groups.append([position]) }
-    }
-    var isOutput = [Bool](repeating: false, count: slotCount)
-    for s in outputs { isOutput[s] = true }
-    let context = RunContext(threads: 1)
-    let limit = Axes.maxElements  // task-local: the pool's threads are not tasks
-    let previous = openblas_get_num_threads()
-    openblas_set_num_threads(1)  // the same bits as a run
-    defer { openblas_set_num_threads(previous) }
-    /// Whether the group at `positions` (just run) only replicates: data movement alone, leaving
-    /// its readers more elements than it reads from the model's constants.
-    func replicates(_ positions: [Int], _ values: UnsafeMutableBufferPointer<TensorValue?>) -> Bool {
-      guard positions.allSatisfy({ replicatingOps.contains(steps[$0].opType) }) else { return false }
-      var read = Set<Int>(), made = 0, source = 0
-      for position in positions {
-        for case let s? in steps[position].inputs where producer[s] < 0 && read.insert(s).inserted {
-          source += values[s]?.count ?? 0
-        }
-        for case let s? in steps[position].outputs where readByKept[s] || isOutput[s] { made += values[s]?.count ?? 0 }
-      }
-      return made > source
-    }
-    var failures = [(position: Int, error: any Error)?](repeating: nil, count: groups.count)
-    var unfolded = [Bool](repeating: false, count: groups.count)
-    let piece = 8
-    known.withUnsafeMutableBufferPointer { values in
-      failures.withUnsafeMutableBufferPointer { failed in
-        unfolded.withUnsafeMutableBufferPointer { dropped in
-          parallelFor((groups.count + piece - 1) / piece, threads: threads) { c in
-            Axes.$maxElements.withValue(limit) {
-              for g in (c * piece)..<min(groups.count, (c + 1) * piece) {
-                for position in groups[g] {
-                  let step = steps[position]
-                  do {
-                    let results = try step.op.run(step.inputs.map { $0.flatMap { values[$0] } }, context)
-                    for (i, s) in step.outputs.enumerated() {
-                      guard let s else { continue }
-                      guard i < results.count else {
-                        throw ExecutorError.invalidNode(node: step.nodeName, op: step.opType, detail: "output \(i) is not produced")
-                      }
-                      values[s] = results[i]
-                    }
-                  } catch {
-                    failed[g] = (position, error)
-                    break
-                  }
-                  // Values made in this group go after their last reader (all in this group); the
-                  // values a kernel is rebuilt through would otherwise live until folding ends.
-                  for case let s? in step.inputs
-                  where producer[s] >= 0 && lastReader[s] == position && !readByKept[s] && !isOutput[s] {
-                    values[s] = nil
-                  }
-                }
-                if !foldsReplicated && failed[g] == nil && replicates(groups[g], values) {
-                  dropped[g] = true
-                  for position in groups[g] { for case let s? in steps[position].outputs { values[s] = nil } }
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    if let first = failures.compactMap({ $0 }).min(by: { $0.position < $1.position }) {
-      let step = steps[first.position]
-      if let f = first.error as? OpFailure { throw f.error(node: step.nodeName, op: step.opType, prefix: "constant inputs: ") }
-      throw first.error
-    }
-    for (g, positions) in groups.enumerated() where unfolded[g] { kept += positions }
-    kept.sort()
-    let remaining = kept.map { steps[$0] }
-    var read = isOutput
-    for step in remaining { for case let s? in step.inputs { read[s] = true } }
-    var folded: [(Int, TensorValue)] = []
-    for s in 0..<slotCount where read[s] { if let v = known[s] { folded.append((s, v)) } }
-    return (remaining, folded)
   }
 
   /// Ops that only move, copy or reshape data: a constant made by them alone from smaller

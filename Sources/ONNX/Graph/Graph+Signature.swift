@@ -11,6 +11,9 @@ extension Graph {
   /// Names of the initializers, in file order.
   public var initializerNames: [String] { initializerSlots.compactMap { $0?.name } }
 
+  /// Number of initializers.
+  public var initializerCount: Int { index.initializers.count }
+
   /// Declares a graph input.
   /// - Precondition: nothing else defines `info.name`.
   public mutating func addInput(_ info: ValueInfo) {
