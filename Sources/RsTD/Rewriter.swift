@@ -1,4 +1,5 @@
 import Foundation
+import Executor
 import ONNX
 import TensorAlgebra
 
@@ -104,6 +105,9 @@ public struct Rewriter {
     // The shuffles' gather indices are reused while planning and factoring; after, they would
     // only add to the output check's peak (up to 32 MB of indices of sites already done).
     EntryShuffle.releaseCachedIndices()
+    // The kernels and scratch the workers freed sit on their heaps, where the emission (on this
+    // thread) cannot reuse them: handed back, they are not under the chains being built.
+    Executor.returnFreedMemory()
     return PreparedRewrite(
       planner: planner, decisions: decisions, plans: plans, keyOf: keyOf,
       factorizations: Dictionary(uniqueKeysWithValues: zip(keys, fits)))

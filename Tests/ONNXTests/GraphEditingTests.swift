@@ -33,6 +33,19 @@ final class GraphEditingTests: XCTestCase {
     XCTAssertEqual(g.invariantViolations(), [])
   }
 
+  /// A node's wiring is what `node(_:)` says, omitted inputs and outputs included as "".
+  func testWiringIsTheNodesInputsAndOutputs() {
+    var (g, conv, relu) = convRelu()
+    let split = g.append(Node(name: "split", opType: "Split", inputs: ["y", ""], outputs: ["", "s1"], attributes: [Attribute("axis", .int(1))]))
+    for id in [conv, relu, split] {
+      let (inputs, outputs) = g.wiring(id)
+      XCTAssertEqual(inputs, g.node(id).inputs)
+      XCTAssertEqual(outputs, g.node(id).outputs)
+    }
+    XCTAssertEqual(g.wiring(split).inputs, ["y", ""])
+    XCTAssertEqual(g.wiring(split).outputs, ["", "s1"])
+  }
+
   /// Handles given in any order come back in graph order, also after an insert put a node
   /// before an older one (slot numbers are not the order).
   func testInGraphOrderFollowsTheListNotTheSlots() {

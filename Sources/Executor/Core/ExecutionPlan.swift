@@ -110,24 +110,25 @@ public struct ExecutionPlan: Sendable {
       defined[s] = true
     }
 
-    let nodes = graph.nodes
+    // Nodes are decoded one at a time as their steps are built: an array of them all (a Conv's
+    // attributes decoded are a few hundred bytes) was held through the whole build.
     let ids = graph.nodeIDs
-    let order = try Self.topologicalOrder(nodes, available: Set(graph.inputNames), graph: graph)
+    let order = try Self.topologicalOrder(ids, available: Set(graph.inputNames), graph: graph)
 
     // Which steps fold is known from the wiring; the slots are numbered here, in the order the
     // loop below reads them.
     var folder = ConstantFolder(
       count: order.count, graphInputs: inputs.map(\.1), threads: foldThreads, foldsReplicated: foldsReplicated
     ) { k in
-      let node = nodes[order[k]]
-      return (node.inputs.map { $0.isEmpty ? nil : slot($0) }, node.outputs.map { $0.isEmpty ? nil : slot($0) })
+      let (reads, writes) = graph.wiring(ids[order[k]])
+      return (reads.map { $0.isEmpty ? nil : slot($0) }, writes.map { $0.isEmpty ? nil : slot($0) })
     }
     for name in graph.outputNames { if let s = slotOfName[name] { folder.markOutput(s) } }
     // Large initializers decoded into a copy; FLOAT ones share the graph's storage and cost
     // nothing more.
     var copied = Set<String>()
     for (k, position) in order.enumerated() {
-      let node = nodes[position]
+      let node = graph.node(ids[position])
       var readsCopy = false
       // The builder holds a copy of the graph: it is gone before the graph is edited below.
       try {
@@ -230,10 +231,11 @@ public struct ExecutionPlan: Sendable {
 
   /// Node positions in an order where every value is produced before it is read; file order
   /// when the file is already sorted (the usual case).
-  private static func topologicalOrder(_ nodes: [Node], available: Set<String>, graph: Graph) throws -> [Int] {
+  private static func topologicalOrder(_ ids: [NodeID], available: Set<String>, graph: Graph) throws -> [Int] {
     // A graph that claims its order keeps it through every edit (checked after each edit in
     // tests); were it wrong, the first read of an undefined value would throw, not misrun.
-    if graph.claimsTopologicalOrder { return Array(nodes.indices) }
+    if graph.claimsTopologicalOrder { return Array(ids.indices) }
+    let nodes = ids.map(graph.node)
     var producer = [String: Int](minimumCapacity: nodes.count)
     for (i, n) in nodes.enumerated() { for o in n.outputs where !o.isEmpty { producer[o] = i } }
     var order: [Int] = []

@@ -111,6 +111,15 @@ public struct Graph {
     return Node(nodeSlots[id.raw]!)
   }
 
+  /// The values the node `id` reads and writes ("" for an omitted one), without decoding its
+  /// attributes as `node(_:)` does: a pass over the wiring of a large graph allocates nothing.
+  /// - Precondition: `contains(id)`.
+  public func wiring(_ id: NodeID) -> (inputs: [String], outputs: [String]) {
+    precondition(contains(id), "node \(id) is not in the graph")
+    let n = nodeSlots[id.raw]!
+    return (n.input, n.output)
+  }
+
   /// `ids` (nodes in the graph) in graph order, found by walking the order up to the last of
   /// them: O(its position), where a map of every node's position is O(graph) per call.
   public func inGraphOrder(_ ids: [NodeID]) -> [NodeID] {
