@@ -160,8 +160,31 @@ final class GraphEditingTests: XCTestCase {
   func testInvariantCheckSeesACorruptIndex() {
     var (g, _, _) = convRelu()
     XCTAssertEqual(g.invariantViolations(), [])
-    g.index.consumers["c"] = nil
+    g.index.names["c"]!.reader = -1
     XCTAssertEqual(g.invariantViolations(), ["the index differs from one rebuilt from the graph"])
+  }
+
+  /// A value's readers stay in the order they joined, through removals of the first, middle and
+  /// last of them and a node reading it twice; a removed value's name stays reserved.
+  func testReadersKeepTheirOrderThroughEdits() {
+    var (g, _, relu) = convRelu()
+    let a = g.append(Node(name: "a", opType: "Neg", inputs: ["c"], outputs: ["na"]))
+    let b = g.append(Node(name: "b", opType: "Add", inputs: ["c", "c"], outputs: ["nb"]))
+    let d = g.append(Node(name: "d", opType: "Neg", inputs: ["c"], outputs: ["nd"]))
+    XCTAssertEqual(g.consumers(of: "c"), [relu, a, b, b, d])
+    g.remove(a)
+    XCTAssertEqual(g.consumers(of: "c"), [relu, b, b, d])
+    g.remove(relu)
+    XCTAssertEqual(g.consumers(of: "c"), [b, b, d], "the second reader becomes the first")
+    let e = g.append(Node(name: "e", opType: "Neg", inputs: ["c"], outputs: ["ne"]))
+    XCTAssertEqual(g.consumers(of: "c"), [b, b, d, e])
+    g.remove(b)
+    g.remove(d)
+    g.remove(e)
+    XCTAssertEqual(g.consumers(of: "c"), [])
+    XCTAssertNil(g.producer(of: "nb"))
+    XCTAssertEqual(g.makeName("nb"), "nb_1", "a removed value's name stays taken")
+    XCTAssertEqual(g.makeName("e"), "e_1", "so does a removed node's")
   }
 
   func testAModelBuiltInMemoryRoundTripsThroughBytes() throws {

@@ -1,13 +1,14 @@
 internal import ONNXProto
 
-/// Edits. Each keeps the index and the name authority in step at a cost proportional to what it
-/// touches, then (in debug builds, or with ONNX_RSTD_CHECK_INVARIANTS=1) runs `checkInvariants()`.
+/// Edits. Each keeps the index (wiring and name reservations) in step at a cost proportional to
+/// what it touches, then (in debug builds, or with ONNX_RSTD_CHECK_INVARIANTS=1) runs
+/// `checkInvariants()`.
 extension Graph {
   /// A name not used anywhere in the graph, derived from `base`, and reserves it for good.
   ///
   /// Returns `base` itself when free, else `base_1`, `base_2`, ...: names depend only on the
   /// graph and the order of requests, so output bytes are deterministic.
-  public mutating func makeName(_ base: String) -> String { names.make(base) }
+  public mutating func makeName(_ base: String) -> String { index.make(base) }
 
   /// Makes room for about `nodes` more nodes and `values` more values (node outputs and
   /// initializers), `initializers` of them initializers, so a large rewrite does not rehash its
@@ -19,9 +20,7 @@ extension Graph {
     nodeSlots.reserveCapacity(nodeSlots.count + nodes)
     nextSlot.reserveCapacity(nextSlot.count + nodes)
     previousSlot.reserveCapacity(previousSlot.count + nodes)
-    index.producers.reserveCapacity(index.producers.count + values)
-    index.consumers.reserveCapacity(index.consumers.count + values)
-    names.reserveCapacity(more: nodes + values)
+    index.reserveCapacity(names: nodes + values)
   }
 
   /// Replaces the node `id` by `nodes`, inserted at its place in order.
@@ -148,7 +147,7 @@ extension Graph {
         index.initializers[name] = nil
         index.graphInputs.remove(name)
         removed.insert(name)
-      } else if let p = index.producers[name], let node = nodeSlots[p.raw], Graph.isRemovableConstant(node) {
+      } else if let p = index.producer(of: name), let node = nodeSlots[p.raw], Graph.isRemovableConstant(node) {
         guard node.output.allSatisfy({ consumers(of: $0).isEmpty && !hasOtherUses($0) }) else { continue }
         unlinkNode(p.raw)
         removed.formUnion(node.output)

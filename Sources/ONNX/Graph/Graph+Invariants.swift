@@ -34,7 +34,7 @@ extension Graph {
         problems.append("value '\(o)' is defined twice (node '\(n.name)')")
       }
       fresh.add(n, id: NodeID(raw: s))
-      for name in [n.name] + n.output + n.input where !name.isEmpty && !names.isReserved(name) {
+      for name in [n.name] + n.output + n.input where !name.isEmpty && !index.isReserved(name) {
         problems.append("name '\(name)' is in use but not reserved")
       }
     }

@@ -20,7 +20,7 @@ extension Graph {
     precondition(!isDefined(info.name), "graph input '\(info.name)' would define a value twice")
     header.input.append(info.proto)
     index.graphInputs.insert(info.name)
-    names.reserve(info.name)
+    index.reserve(info.name)
     checkInvariantsIfEnabled("add input '\(info.name)'")
   }
 
@@ -28,13 +28,13 @@ extension Graph {
   public mutating func addOutput(_ info: ValueInfo) {
     header.output.append(info.proto)
     index.graphOutputs.insert(info.name)
-    names.reserve(info.name)
+    index.reserve(info.name)
     checkInvariantsIfEnabled("add output '\(info.name)'")
   }
 
   /// Declares the type of an intermediate value.
   public mutating func addValueInfo(_ info: ValueInfo) {
     header.valueInfo.append(info.proto)
-    names.reserve(info.name)
+    index.reserve(info.name)
   }
 }

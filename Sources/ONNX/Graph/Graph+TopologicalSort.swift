@@ -18,7 +18,7 @@ extension Graph {
     for (i, s) in order.enumerated() {
       for x in Set(nodeSlots[s]!.input) where !x.isEmpty {
         // A node reading its own output waits forever: a cycle of one.
-        guard let p = index.producers[x], let pp = position[p.raw] else { continue }
+        guard let p = index.producer(of: x), let pp = position[p.raw] else { continue }
         waiting[i] += 1
         readers[pp, default: []].append(i)
       }

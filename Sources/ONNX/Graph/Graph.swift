@@ -28,7 +28,6 @@ public struct Graph {
   /// (`SharedFloats`): readers get these, not a decoded copy.
   var sharedFloats: [Int: [Float]] = [:]
   var index = GraphIndex()
-  var names = NameAuthority()
   /// Attributes of the nodes, each distinct one stored once: equal attributes (every 3×3 Conv's
   /// `kernel_shape` and `pads`) share one protobuf storage instead of one each (`linkNode`).
   var attributePool = Set<Onnx_AttributeProto>()
@@ -52,9 +51,9 @@ public struct Graph {
       initializers[i] = Onnx_TensorProto()  // `t` is now the last holder of its bytes
       appendInitializerSlot(t)
     }
-    for v in header.input { index.graphInputs.insert(v.name); names.reserve(v.name) }
-    for v in header.output { index.graphOutputs.insert(v.name); names.reserve(v.name) }
-    for v in header.valueInfo { names.reserve(v.name) }
+    for v in header.input { index.graphInputs.insert(v.name); index.reserve(v.name) }
+    for v in header.output { index.graphOutputs.insert(v.name); index.reserve(v.name) }
+    for v in header.valueInfo { index.reserve(v.name) }
     for i in nodes.indices {
       let n = nodes[i]
       nodes[i] = Onnx_NodeProto()  // the pooled copy replaces it (`linkNode`)
@@ -143,10 +142,10 @@ public struct Graph {
   public var outputNames: [String] { header.output.map(\.name) }
 
   /// The node producing `value`; nil for graph inputs, initializers and unknown names.
-  public func producer(of value: String) -> NodeID? { index.producers[value] }
+  public func producer(of value: String) -> NodeID? { index.producer(of: value) }
 
   /// The nodes reading `value` (top-level nodes only), in the order they joined the graph.
-  public func consumers(of value: String) -> [NodeID] { index.consumers[value] ?? [] }
+  public func consumers(of value: String) -> [NodeID] { index.consumers(of: value) }
 
   /// Whether `value` is read from inside a subgraph or is a graph output.
   public func hasOtherUses(_ value: String) -> Bool {
@@ -158,7 +157,7 @@ public struct Graph {
 
   /// Whether some node, initializer or graph input defines `value`.
   public func isDefined(_ value: String) -> Bool {
-    index.producers[value] != nil || index.initializers[value] != nil || index.graphInputs.contains(value)
+    index.producer(of: value) != nil || index.initializers[value] != nil || index.graphInputs.contains(value)
   }
 
   /// Whether every node reads only values defined before it (graph inputs, initializers, earlier
@@ -168,7 +167,7 @@ public struct Graph {
     var s = firstSlot
     while s >= 0 {
       for x in nodeSlots[s]!.input where !x.isEmpty {
-        if let p = index.producers[x], !seen.contains(p.raw) { return false }
+        if let p = index.producer(of: x), !seen.contains(p.raw) { return false }
       }
       seen.insert(s)
       s = nextSlot[s]
@@ -192,7 +191,7 @@ public struct Graph {
     } else {
       initializerSlots.append(t)
     }
-    names.reserve(t.name)
+    index.reserve(t.name)
   }
 
   /// Stores `node` in a new slot linked before slot `before` (-1: at the end), indexes it and
@@ -216,13 +215,10 @@ public struct Graph {
     if before >= 0 { previousSlot[before] = s } else { lastSlot = s }
     nodeCount += 1
     let id = NodeID(raw: s)
-    index.add(node, id: id)
-    names.reserve(node.name)
-    for o in node.output { names.reserve(o) }
-    for x in node.input { names.reserve(x) }
+    index.add(node, id: id)  // reserves the node's names too
     var inner: [String] = []
     GraphIndex.declaredNames(of: node, into: &inner)
-    for n in inner { names.reserve(n) }
+    for n in inner { index.reserve(n) }
     return id
   }
 

@@ -1,12 +1,16 @@
 internal import ONNXProto
 
-/// Producer and consumer tables of a graph. Built once when the graph is read, then kept in step
-/// by every edit (`Graph+Editing.swift`), so an edit costs O(size of the edit).
-struct GraphIndex: Equatable {
-  var producers: [String: NodeID] = [:]
-  /// Readers of each value, in the order they were indexed (a node reading a value twice is
-  /// listed twice).
-  var consumers: [String: [NodeID]] = [:]
+/// Producer and consumer tables of a graph, and the names it has reserved. Built once when the
+/// graph is read, then kept in step by every edit (`Graph+Editing.swift`), so an edit costs
+/// O(size of the edit).
+///
+/// Every name in use or reserved (values, nodes, names declared in subgraphs, names handed out by
+/// `make`) has one record, which for a value also holds its producer and readers: a node's names
+/// are hashed once when it is indexed, and a graph of 10⁵ nodes keeps one table of its names
+/// where separate producer, consumer and reservation tables held each value name three times
+/// (≈ 70 bytes per value more, with an array of readers per value).
+struct GraphIndex {
+  var names: [String: NameUses] = [:]
   /// Initializer name → slot in `Graph.initializerSlots`.
   var initializers: [String: Int] = [:]
   var graphInputs: Set<String> = []
@@ -14,31 +18,90 @@ struct GraphIndex: Equatable {
   /// Outer values read from inside subgraphs, counted per reading node so removal can undo them.
   var subgraphReferences: [String: Int] = [:]
 
-  /// Indexes one node's wiring.
+  /// The producer and readers of a value; a name only reserved has neither. A record stays when
+  /// its value goes, so the name stays reserved.
+  struct NameUses {
+    var producer: Int32 = -1
+    var reader: Int32 = -1
+    /// Readers after the first, in the order they were indexed (most values have one).
+    var otherReaders: [NodeID]? = nil
+
+    /// Readers in the order they were indexed (a node reading the value twice is listed twice).
+    var readers: [NodeID] {
+      guard reader >= 0 else { return [] }
+      return [NodeID(raw: Int(reader))] + (otherReaders ?? [])
+    }
+
+    mutating func addReader(_ id: NodeID) {
+      if reader < 0 {
+        reader = Int32(id.raw)
+      } else if otherReaders == nil {
+        otherReaders = [id]
+      } else {
+        otherReaders!.append(id)  // in place: a shared constant has thousands of readers
+      }
+    }
+
+    mutating func removeReader(_ id: NodeID) {
+      var left = readers
+      left.removeAll { $0 == id }
+      reader = left.first.map { Int32($0.raw) } ?? -1
+      otherReaders = left.count > 1 ? Array(left.dropFirst()) : nil
+    }
+  }
+
+  /// The node producing `value`, if any.
+  func producer(of value: String) -> NodeID? {
+    guard let p = names[value]?.producer, p >= 0 else { return nil }
+    return NodeID(raw: Int(p))
+  }
+
+  /// The nodes reading `value`, in the order they were indexed.
+  func consumers(of value: String) -> [NodeID] { names[value]?.readers ?? [] }
+
+  /// Indexes one node's wiring and reserves its names.
   mutating func add(_ node: Onnx_NodeProto, id: NodeID) {
-    for o in node.output where !o.isEmpty { producers[o] = id }
-    for x in node.input where !x.isEmpty { consumers[x, default: []].append(id) }
+    precondition(id.raw <= Int32.max, "a graph of more than 2³¹ node slots")
+    reserve(node.name)
+    for o in node.output where !o.isEmpty { names[o, default: NameUses()].producer = Int32(id.raw) }
+    for x in node.input where !x.isEmpty { names[x, default: NameUses()].addReader(id) }
     for r in GraphIndex.references(of: node) { subgraphReferences[r, default: 0] += 1 }
   }
 
-  /// Undoes `add(node, id:)`.
+  /// Undoes `add(node, id:)`, but for the reservations.
   mutating func remove(_ node: Onnx_NodeProto, id: NodeID) {
-    for o in node.output where !o.isEmpty && producers[o] == id { producers[o] = nil }
-    for x in Set(node.input) where !x.isEmpty {
-      consumers[x]?.removeAll { $0 == id }
-      if consumers[x]?.isEmpty == true { consumers[x] = nil }
-    }
+    for o in node.output where !o.isEmpty && names[o]?.producer == Int32(id.raw) { names[o]!.producer = -1 }
+    for x in Set(node.input) where !x.isEmpty { names[x]?.removeReader(id) }
     for r in GraphIndex.references(of: node) {
       let left = (subgraphReferences[r] ?? 1) - 1
       subgraphReferences[r] = left > 0 ? left : nil
     }
   }
 
-  /// The same tables with consumer lists sorted, for comparing two indexes.
-  var normalized: GraphIndex {
-    var copy = self
-    copy.consumers = copy.consumers.mapValues { $0.sorted() }
-    return copy
+  /// Makes room for `count` more names without rehashing.
+  mutating func reserveCapacity(names count: Int) { names.reserveCapacity(names.count + count) }
+
+  /// What the index says about the graph's wiring (not its reservations), consumer lists sorted:
+  /// for comparing two indexes.
+  var normalized: Wiring {
+    var producers: [String: NodeID] = [:]
+    var consumers: [String: [NodeID]] = [:]
+    for (name, uses) in names {
+      if uses.producer >= 0 { producers[name] = NodeID(raw: Int(uses.producer)) }
+      if uses.reader >= 0 { consumers[name] = uses.readers.sorted() }
+    }
+    return Wiring(
+      producers: producers, consumers: consumers, initializers: initializers, graphInputs: graphInputs,
+      graphOutputs: graphOutputs, subgraphReferences: subgraphReferences)
+  }
+
+  struct Wiring: Equatable {
+    let producers: [String: NodeID]
+    let consumers: [String: [NodeID]]
+    let initializers: [String: Int]
+    let graphInputs: Set<String>
+    let graphOutputs: Set<String>
+    let subgraphReferences: [String: Int]
   }
 
   /// Every value name the node's subgraphs (recursively) read; over-approximates outer
