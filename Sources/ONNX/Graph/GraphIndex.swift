@@ -10,6 +10,7 @@ internal import ONNXProto
 /// where separate producer, consumer and reservation tables held each value name three times
 /// (≈ 70 bytes per value more, with an array of readers per value).
 struct GraphIndex {
+  /// Every reserved name's record (edited through `add`, `remove`, `reserve` and `make`).
   var names: [String: NameUses] = [:]
   /// Initializer name → slot in `Graph.initializerSlots`.
   var initializers: [String: Int] = [:]
@@ -95,6 +96,7 @@ struct GraphIndex {
       graphOutputs: graphOutputs, subgraphReferences: subgraphReferences)
   }
 
+  /// The index's wiring alone, comparable.
   struct Wiring: Equatable {
     let producers: [String: NodeID]
     let consumers: [String: [NodeID]]
