@@ -102,6 +102,8 @@ public struct ExecutionPlan: Sendable {
       defined.append(false)
       return slotNames.count - 1
     }
+    /// Slots of `names`, nil for an omitted ("") one.
+    func slots(_ names: [String]) -> [Int?] { names.map { $0.isEmpty ? nil : slot($0) } }
 
     var inputs: [(String, Int)] = []
     for name in graph.inputNames {
@@ -121,7 +123,7 @@ public struct ExecutionPlan: Sendable {
       count: order.count, graphInputs: inputs.map(\.1), threads: foldThreads, foldsReplicated: foldsReplicated
     ) { k in
       let (reads, writes) = graph.wiring(ids[order[k]])
-      return (reads.map { $0.isEmpty ? nil : slot($0) }, writes.map { $0.isEmpty ? nil : slot($0) })
+      return (slots(reads), slots(writes))
     }
     for name in graph.outputNames { if let s = slotOfName[name] { folder.markOutput(s) } }
     // Large initializers decoded into a copy; FLOAT ones share the graph's storage and cost
@@ -159,7 +161,7 @@ public struct ExecutionPlan: Sendable {
         if let extra = builder.unreadAttributes.first {
           throw builder.unsupported("attribute '\(extra)'")
         }
-        let outputSlots: [Int?] = node.outputs.map { $0.isEmpty ? nil : slot($0) }
+        let outputSlots = slots(node.outputs)
         for case let s? in outputSlots { defined[s] = true }
         folder.add(
           ExecutionStep(
