@@ -160,7 +160,7 @@ final class GraphEditingTests: XCTestCase {
   func testInvariantCheckSeesACorruptIndex() {
     var (g, _, _) = convRelu()
     XCTAssertEqual(g.invariantViolations(), [])
-    g.index.names["c"]!.reader = -1
+    g.index.uses[Int(g.index.id(of: "c")!)].reader = -1
     XCTAssertEqual(g.invariantViolations(), ["the index differs from one rebuilt from the graph"])
   }
 

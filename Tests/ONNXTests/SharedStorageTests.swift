@@ -113,10 +113,33 @@ final class SharedStorageTests: XCTestCase {
     }
   }
 
+  /// A node is stored as numbers into the graph's tables; what it is rebuilt from must give the
+  /// bytes it was read from, presence of empty fields and fields this tool never reads included.
+  func testNodesKeepEveryFieldThroughTheirRecords() throws {
+    var m = try Onnx_ModelProto(serializedBytes: try twoConvs().serializedData())
+    m.graph.node[0].name = ""  // set, empty: written as an empty field
+    m.graph.node[0].docString = "first"
+    m.graph.node[0].domain = "ai.onnx"
+    m.graph.node[1].clearName()
+    m.graph.node[1].overload = "o"
+    var p = Onnx_StringStringEntryProto()
+    p.key = "k"
+    p.value = "v"
+    m.graph.node[1].metadataProps = [p]
+    try m.graph.node[1].merge(serializedBytes: [0xf8, 0x7f, 0x05] as [UInt8])  // field 2047: unknown
+    let bytes = try m.serializedData()
+    let model = try Model(serializedData: bytes)
+    XCTAssertEqual(try model.serializedData(), bytes)
+    XCTAssertEqual(model.graph.nodes.map(\.name), ["", ""])
+    XCTAssertEqual(model.graph.invariantViolations(), [])
+  }
+
   func testEqualAttributesArePooled() throws {
     let model = try Model(serializedData: try twoConvs().serializedData())
-    // Two Convs × two attributes, two distinct values.
-    XCTAssertEqual(model.graph.attributePool.count, 2)
+    // Two Convs with the same two attributes: one stored list, one stored kind.
+    XCTAssertEqual(model.graph.attributeLists.count, 1)
+    XCTAssertEqual(model.graph.nodeKinds.count, 1)
+    XCTAssertEqual(Set(model.graph.nodeSlots.map { $0!.attributes }), [0])
     XCTAssertEqual(model.graph.nodes.map(\.attributes), [
       [Attribute("kernel_shape", .ints([3, 3])), Attribute("pads", .ints([1, 1, 1, 1]))],
       [Attribute("kernel_shape", .ints([3, 3])), Attribute("pads", .ints([1, 1, 1, 1]))],

@@ -17,7 +17,8 @@ extension Graph {
         index.graphInputs.contains(value) ? .initializerAndGraphInput : .initializer
       return ConstantValue(name: value, source: source, tensor: t, shared: sharedFloats[i])
     }
-    guard let p = index.producer(of: value), let node = nodeSlots[p.raw] else { return nil }
+    guard let p = index.producer(of: value) else { return nil }
+    let node = nodeProto(p.raw)
     guard node.domain.isEmpty || node.domain == "ai.onnx" else { return nil }
     let nodeName = node.name.isEmpty ? value : node.name
     switch node.opType {

@@ -24,7 +24,7 @@ extension Graph {
       }
     }
     for s in orderedSlots {
-      let n = nodeSlots[s]!
+      let n = nodeProto(s)
       guard n.domain.isEmpty || n.domain == "ai.onnx", Graph.declarationRules.contains(n.opType) else { continue }
       let named = n.input.enumerated().map { ("input", $0.offset, $0.element) } + n.output.enumerated().map { ("output", $0.offset, $0.element) }
       for (role, position, value) in named where !value.isEmpty {

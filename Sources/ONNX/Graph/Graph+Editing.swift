@@ -18,6 +18,7 @@ extension Graph {
     guard nodes > 0 || values > 0 || initializers > 0 else { return }
     initializerSlots.reserveCapacity(initializerSlots.count + initializers)
     nodeSlots.reserveCapacity(nodeSlots.count + nodes)
+    wiring.reserveCapacity(wiring.count + 2 * values)
     nextSlot.reserveCapacity(nextSlot.count + nodes)
     previousSlot.reserveCapacity(previousSlot.count + nodes)
     index.reserveCapacity(names: nodes + values)
@@ -62,12 +63,13 @@ extension Graph {
   @discardableResult
   public mutating func setInput(of id: NodeID, at position: Int, to value: String) -> NodeID {
     precondition(contains(id), "node \(id) is not in the graph")
-    var proto = nodeSlots[id.raw]!
-    precondition(proto.input.indices.contains(position), "node \(id) has no input \(position)")
-    proto.input[position] = value
+    let r = record(id.raw)
+    var inputs = Array(inputIDs(r))
+    precondition(inputs.indices.contains(position), "node \(id) has no input \(position)")
+    inputs[position] = index.intern(value)
     let after = nextSlot[id.raw]
     unlinkNode(id.raw)
-    let new = linkNode(proto, before: after)
+    let new = linkNode(rewired(r, inputs: inputs), before: after)
     checkInvariantsIfEnabled("set input \(position) of \(id)")
     return new
   }
@@ -147,11 +149,13 @@ extension Graph {
         index.initializers[name] = nil
         index.graphInputs.remove(name)
         removed.insert(name)
-      } else if let p = index.producer(of: name), let node = nodeSlots[p.raw], Graph.isRemovableConstant(node) {
-        guard node.output.allSatisfy({ consumers(of: $0).isEmpty && !hasOtherUses($0) }) else { continue }
+      } else if let p = index.producer(of: name), isDefaultDomain(p.raw, oneOf: ["Constant", "ConstantOfShape"]) {
+        let r = record(p.raw)
+        let outputs = names(outputIDs(r))
+        guard outputs.allSatisfy({ consumers(of: $0).isEmpty && !hasOtherUses($0) }) else { continue }
         unlinkNode(p.raw)
-        removed.formUnion(node.output)
-        pending += node.input.filter { !$0.isEmpty }
+        removed.formUnion(outputs)
+        pending += names(inputIDs(r)).filter { !$0.isEmpty }
       }
     }
     if !removed.isEmpty {
@@ -159,9 +163,5 @@ extension Graph {
       header.valueInfo.removeAll { removed.contains($0.name) }
     }
     checkInvariantsIfEnabled("remove unused values")
-  }
-
-  static func isRemovableConstant(_ n: Onnx_NodeProto) -> Bool {
-    (n.domain.isEmpty || n.domain == "ai.onnx") && (n.opType == "Constant" || n.opType == "ConstantOfShape")
   }
 }

@@ -13,7 +13,7 @@ extension Graph {
     var s = firstSlot
     while s >= 0 {
       hasher.combine(s)
-      try Graph.combine(nodeSlots[s]!, into: &hasher)
+      try Graph.combine(nodeProto(s), into: &hasher)
       s = nextSlot[s]
     }
     for (slot, tensor) in initializerSlots.enumerated() {

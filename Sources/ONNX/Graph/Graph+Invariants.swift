@@ -29,15 +29,18 @@ extension Graph {
     for v in header.output { fresh.graphOutputs.insert(v.name) }
     var defined = Set(fresh.initializers.keys).union(fresh.graphInputs)
     for s in slots {
-      let n = nodeSlots[s]!
+      let n = nodeProto(s)
       for o in n.output where !o.isEmpty && !defined.insert(o).inserted {
         problems.append("value '\(o)' is defined twice (node '\(n.name)')")
       }
-      fresh.add(n, id: NodeID(raw: s))
+      fresh.add(
+        NodeID(raw: s), inputs: ArraySlice(n.input.map { fresh.intern($0) }),
+        outputs: ArraySlice(n.output.map { fresh.intern($0) }), attributes: n.attribute)
       for name in [n.name] + n.output + n.input where !name.isEmpty && !index.isReserved(name) {
         problems.append("name '\(name)' is in use but not reserved")
       }
     }
+    if !index.namesAreConsistent { problems.append("the name table is not one-to-one") }
     if fresh.normalized != index.normalized { problems.append("the index differs from one rebuilt from the graph") }
     if claimsTopologicalOrder && !isTopologicallyOrdered { problems.append("nodes are not in topological order") }
     return problems

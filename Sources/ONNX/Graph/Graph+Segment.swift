@@ -16,15 +16,15 @@ extension Graph {
     g.header.input = []
     g.header.output = []
     g.header.valueInfo = []
-    g.nodeSlots = [Onnx_NodeProto?](repeating: nil, count: nodeSlots.count)
+    g.nodeSlots = [NodeRecord?](repeating: nil, count: nodeSlots.count)
     g.nextSlot = [Int](repeating: -1, count: nodeSlots.count)
     g.previousSlot = [Int](repeating: -1, count: nodeSlots.count)
     var taken = Set<Int>()
     for id in ids {
       precondition(contains(id), "node \(id) is not in the graph")
       guard g.nodeSlots[id.raw] == nil else { continue }
-      let node = nodeSlots[id.raw]!
-      _ = g.link(node, inSlot: id.raw, before: -1)
+      let node = nodeProto(id.raw)
+      _ = g.link(g.makeRecord(node), inSlot: id.raw, before: -1)
       for x in node.input where !x.isEmpty {
         guard let slot = index.initializers[x], taken.insert(slot).inserted else { continue }
         g.appendInitializerSlot(initializerSlots[slot]!, values: sharedFloats[slot])

@@ -8,7 +8,7 @@ extension Graph {
   /// - Throws: `ONNXError` when the tensor's data is malformed or its type unsupported.
   public func tensorAttribute(_ attribute: String, of id: NodeID) throws -> TensorData? {
     precondition(contains(id), "node \(id) is not in the graph")
-    guard let a = nodeSlots[id.raw]!.attribute.first(where: { $0.name == attribute }), a.hasT else { return nil }
+    guard let a = attributes(record(id.raw)).first(where: { $0.name == attribute }), a.hasT else { return nil }
     return try a.t.tensorData()
   }
 }
@@ -22,7 +22,7 @@ extension Graph {
   /// - Returns: the strings, decoded as UTF-8.
   public func stringsAttribute(_ attribute: String, of id: NodeID) -> [String]? {
     precondition(contains(id), "node \(id) is not in the graph")
-    guard let a = nodeSlots[id.raw]!.attribute.first(where: { $0.name == attribute }), !a.strings.isEmpty else { return nil }
+    guard let a = attributes(record(id.raw)).first(where: { $0.name == attribute }), !a.strings.isEmpty else { return nil }
     return a.strings.map { String(decoding: $0, as: UTF8.self) }
   }
 }

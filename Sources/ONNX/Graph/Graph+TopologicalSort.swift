@@ -16,7 +16,7 @@ extension Graph {
     var waiting = [Int](repeating: 0, count: order.count)
     var readers: [Int: [Int]] = [:]  // producer position → reader positions, once per input
     for (i, s) in order.enumerated() {
-      for x in Set(nodeSlots[s]!.input) where !x.isEmpty {
+      for x in Set(inputIDs(record(s))) where x != noName {
         // A node reading its own output waits forever: a cycle of one.
         guard let p = index.producer(of: x), let pp = position[p.raw] else { continue }
         waiting[i] += 1

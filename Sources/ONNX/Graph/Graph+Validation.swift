@@ -76,7 +76,7 @@ extension Graph {
     var defined = Set(index.initializers.keys).union(index.graphInputs)
     var schemas: [String: [String: OperatorSets.AttributeSpec]] = [:]  // by op type, at `opset`
     for s in orderedSlots {
-      let n = nodeSlots[s]!
+      let n = nodeProto(s)
       let name = n.name.isEmpty ? "\(n.opType)_\(n.output.first ?? "")" : n.name
       for o in n.output where !o.isEmpty && !defined.insert(o).inserted {
         throw GraphError.valueDefinedTwice(value: o, node: name)
@@ -112,7 +112,7 @@ extension Graph {
       }
     }
     for s in orderedSlots {
-      let n = nodeSlots[s]!
+      let n = nodeProto(s)
       for x in n.input where !x.isEmpty && !defined.contains(x) {
         throw GraphError.undefinedInput(node: n.name.isEmpty ? n.opType : n.name, value: x)
       }
@@ -125,7 +125,7 @@ extension Graph {
     if !isTopologicallyOrdered {
       topologicallySort()
       if !claimsTopologicalOrder {
-        let stuck = orderedSlots.last.flatMap { nodeSlots[$0] }
+        let stuck = orderedSlots.last.map(nodeProto)
         throw GraphError.cycle(node: stuck.map { $0.name.isEmpty ? $0.opType : $0.name } ?? "?")
       }
     }

@@ -14,7 +14,8 @@ public struct Graph {
   /// The model's IR version: below 4, initializers must also be graph inputs.
   public let irVersion: Int
 
-  var nodeSlots: [Onnx_NodeProto?] = []
+  /// The nodes (`NodeRecord`), by slot; removed ones leave `nil`.
+  var nodeSlots: [NodeRecord?] = []
   var nextSlot: [Int] = []
   var previousSlot: [Int] = []
   var firstSlot = -1
@@ -28,9 +29,16 @@ public struct Graph {
   /// (`SharedFloats`): readers get these, not a decoded copy.
   var sharedFloats: [Int: [Float]] = [:]
   var index = GraphIndex()
-  /// Attributes of the nodes, each distinct one stored once: equal attributes (every 3×3 Conv's
-  /// `kernel_shape` and `pads`) share one protobuf storage instead of one each (`linkNode`).
-  var attributePool = Set<Onnx_AttributeProto>()
+  /// The nodes' inputs and outputs, numbered in the index's name table; each record holds where
+  /// its own start. A removed or rewired node's numbers stay behind (a rewrite leaves a few per
+  /// replaced node).
+  var wiring: [NameID] = []
+  /// Op type, domain and rarer fields of the nodes, each distinct one stored once.
+  var nodeKinds: [Onnx_NodeProto] = []
+  var nodeKindIDs: [Onnx_NodeProto: Int32] = [:]
+  /// Attribute lists of the nodes; equal lists of numbers and strings stored once.
+  var attributeLists: [[Onnx_AttributeProto]] = []
+  var attributeListIDs: [[Onnx_AttributeProto]: Int32] = [:]
   /// Whether the node order is known to be topological (checked when read, restored by
   /// `topologicallySort()`); the invariant check enforces it while true.
   public internal(set) var claimsTopologicalOrder = false
@@ -56,7 +64,7 @@ public struct Graph {
     for v in header.valueInfo { index.reserve(v.name) }
     for i in nodes.indices {
       let n = nodes[i]
-      nodes[i] = Onnx_NodeProto()  // the pooled copy replaces it (`linkNode`)
+      nodes[i] = Onnx_NodeProto()  // its record replaces it (`linkNode`)
       _ = linkNode(n, before: -1)
     }
     claimsTopologicalOrder = isTopologicallyOrdered
@@ -76,7 +84,7 @@ public struct Graph {
   /// The protobuf form: the header with nodes in order and the live initializers.
   var proto: Onnx_GraphProto {
     var g = header
-    g.node = orderedSlots.map { nodeSlots[$0]! }
+    g.node = orderedSlots.map(nodeProto)
     g.initializer = initializerSlots.compactMap { $0 }
     return g
   }
@@ -96,7 +104,7 @@ public struct Graph {
   public var nodeIDs: [NodeID] { orderedSlots.map { NodeID(raw: $0) } }
 
   /// The nodes, in graph order.
-  public var nodes: [Node] { orderedSlots.map { Node(nodeSlots[$0]!) } }
+  public var nodes: [Node] { orderedSlots.map { Node(nodeProto($0)) } }
 
   /// Whether `id` names a node still in the graph.
   public func contains(_ id: NodeID) -> Bool {
@@ -107,7 +115,7 @@ public struct Graph {
   /// - Precondition: `contains(id)`.
   public func node(_ id: NodeID) -> Node {
     precondition(contains(id), "node \(id) is not in the graph")
-    return Node(nodeSlots[id.raw]!)
+    return Node(nodeProto(id.raw))
   }
 
   /// The values the node `id` reads and writes ("" for an omitted one), without decoding its
@@ -115,8 +123,8 @@ public struct Graph {
   /// - Precondition: `contains(id)`.
   public func wiring(_ id: NodeID) -> (inputs: [String], outputs: [String]) {
     precondition(contains(id), "node \(id) is not in the graph")
-    let n = nodeSlots[id.raw]!
-    return (n.input, n.output)
+    let r = record(id.raw)
+    return (names(inputIDs(r)), names(outputIDs(r)))
   }
 
   /// `ids` (nodes in the graph) in graph order, found by walking the order up to the last of
@@ -166,7 +174,7 @@ public struct Graph {
     var seen: Set<Int> = []
     var s = firstSlot
     while s >= 0 {
-      for x in nodeSlots[s]!.input where !x.isEmpty {
+      for x in inputIDs(record(s)) where x != noName {
         if let p = index.producer(of: x), !seen.contains(p.raw) { return false }
       }
       seen.insert(s)
@@ -196,18 +204,23 @@ public struct Graph {
 
   /// Stores `node` in a new slot linked before slot `before` (-1: at the end), indexes it and
   /// reserves its names.
-  mutating func linkNode(_ node: Onnx_NodeProto, before: Int) -> NodeID {
+  mutating func linkNode(_ node: consuming Onnx_NodeProto, before: Int) -> NodeID {
+    linkNode(makeRecord(node), before: before)
+  }
+
+  /// Stores `record` in a new slot linked before slot `before` (-1: at the end) and indexes it.
+  mutating func linkNode(_ record: NodeRecord, before: Int) -> NodeID {
     let s = nodeSlots.count
     nodeSlots.append(nil)
     nextSlot.append(-1)
     previousSlot.append(-1)
-    return link(pooled(node), inSlot: s, before: before)
+    return link(record, inSlot: s, before: before)
   }
 
-  /// Stores `node` in the empty slot `s` linked before slot `before` (-1: at the end), indexes it
-  /// and reserves its names.
-  mutating func link(_ node: Onnx_NodeProto, inSlot s: Int, before: Int) -> NodeID {
-    nodeSlots[s] = node
+  /// Stores `record` in the empty slot `s` linked before slot `before` (-1: at the end), indexes
+  /// it and reserves the names its subgraphs declare.
+  mutating func link(_ record: NodeRecord, inSlot s: Int, before: Int) -> NodeID {
+    nodeSlots[s] = record
     let prev = before < 0 ? lastSlot : previousSlot[before]
     nextSlot[s] = before
     previousSlot[s] = prev
@@ -215,31 +228,18 @@ public struct Graph {
     if before >= 0 { previousSlot[before] = s } else { lastSlot = s }
     nodeCount += 1
     let id = NodeID(raw: s)
-    index.add(node, id: id)  // reserves the node's names too
+    let attributes = attributes(record)
+    index.add(id, inputs: inputIDs(record), outputs: outputIDs(record), attributes: attributes)
     var inner: [String] = []
-    GraphIndex.declaredNames(of: node, into: &inner)
+    GraphIndex.declaredNames(of: attributes, into: &inner)
     for n in inner { index.reserve(n) }
     return id
   }
 
-  /// `node` with each of its small attributes (numbers, strings) replaced by the equal one in
-  /// `attributePool`, so they share storage; equal messages serialize to the same bytes.
-  private mutating func pooled(_ node: Onnx_NodeProto) -> Onnx_NodeProto {
-    guard !node.attribute.isEmpty else { return node }
-    var node = node
-    node.attribute = node.attribute.map { a in
-      switch a.type {
-      case .int, .ints, .float, .floats, .string, .strings: attributePool.insert(a).memberAfterInsert
-      default: a
-      }
-    }
-    return node
-  }
-
   /// Unlinks and unindexes the node in slot `s`; its names stay reserved.
   mutating func unlinkNode(_ s: Int) {
-    guard let node = nodeSlots[s] else { return }
-    index.remove(node, id: NodeID(raw: s))
+    guard let r = nodeSlots[s] else { return }
+    index.remove(NodeID(raw: s), inputs: inputIDs(r), outputs: outputIDs(r), attributes: attributes(r))
     let prev = previousSlot[s], next = nextSlot[s]
     if prev >= 0 { nextSlot[prev] = next } else { firstSlot = next }
     if next >= 0 { previousSlot[next] = prev } else { lastSlot = prev }

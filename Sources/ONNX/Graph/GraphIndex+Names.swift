@@ -2,11 +2,11 @@
 /// lasts for the life of the graph, whatever is added or removed meanwhile, so a name is never
 /// handed out twice.
 extension GraphIndex {
-  /// Marks `name` as taken (a no-op when it already is).
-  mutating func reserve(_ name: String) { _ = claim(name) }
+  /// Marks `name` as taken (a no-op when it already is, or when it is "").
+  mutating func reserve(_ name: String) { _ = intern(name) }
 
   /// Whether `name` is taken.
-  func isReserved(_ name: String) -> Bool { names[name] != nil }
+  func isReserved(_ name: String) -> Bool { id(of: name) != nil }
 
   /// `base` when free, else the first free `base_1`, `base_2`, ...; reserves the result.
   ///
@@ -25,15 +25,8 @@ extension GraphIndex {
   /// Reserves `name` when it is free, hashing it once (an emit names every node and value);
   /// false when it is taken or empty.
   private mutating func claim(_ name: String) -> Bool {
-    guard !name.isEmpty else { return false }
-    var fresh = false
-    names[name, default: { fresh = true; return NameUses() }()].keep()
-    return fresh
+    var isNew = false
+    _ = intern(name, isNew: &isNew)
+    return isNew
   }
-}
-
-extension GraphIndex.NameUses {
-  /// Nothing: a mutating access through `subscript(_:default:)` stores the default when the key
-  /// is absent (`GraphIndex.claim`).
-  mutating func keep() {}
 }

@@ -5,13 +5,16 @@ internal import ONNXProto
 /// O(size of the edit).
 ///
 /// Every name in use or reserved (values, nodes, names declared in subgraphs, names handed out by
-/// `make`) has one record, which for a value also holds its producer and readers: a node's names
-/// are hashed once when it is indexed, and a graph of 10⁵ nodes keeps one table of its names
-/// where separate producer, consumer and reservation tables held each value name three times
-/// (≈ 70 bytes per value more, with an array of readers per value).
+/// `make`) is stored once and numbered (`NameID`); nodes hold these numbers, not strings
+/// (`NodeRecord`). A value's record holds its producer and readers: a node's names are hashed
+/// once when it is read, and never again while it is rewired, sorted or compiled.
 struct GraphIndex {
-  /// Every reserved name's record (edited through `add`, `remove`, `reserve` and `make`).
-  var names: [String: NameUses] = [:]
+  /// Name → its number.
+  private(set) var ids: [String: NameID] = [:]
+  /// Number → the name (`ids` inverted).
+  private(set) var strings: [String] = []
+  /// Number → the producer and readers of that value (none for a name only reserved).
+  var uses: [NameUses] = []
   /// Initializer name → slot in `Graph.initializerSlots`.
   var initializers: [String: Int] = [:]
   var graphInputs: Set<String> = []
@@ -19,8 +22,8 @@ struct GraphIndex {
   /// Outer values read from inside subgraphs, counted per reading node so removal can undo them.
   var subgraphReferences: [String: Int] = [:]
 
-  /// The producer and readers of a value; a name only reserved has neither. A record stays when
-  /// its value goes, so the name stays reserved.
+  /// The producer and readers of a value. A record stays when its value goes, so the name stays
+  /// reserved.
   struct NameUses {
     var producer: Int32 = -1
     var reader: Int32 = -1
@@ -51,49 +54,88 @@ struct GraphIndex {
     }
   }
 
+  /// The number of `name` ("" has none: it is no name), if reserved.
+  func id(of name: String) -> NameID? { name.isEmpty ? nil : ids[name] }
+
+  /// The name numbered `id`.
+  func string(_ id: NameID) -> String { strings[Int(id)] }
+
+  /// The number of `name`, reserving it when new; `noName` for "".
+  mutating func intern(_ name: String) -> NameID {
+    var isNew = false
+    return intern(name, isNew: &isNew)
+  }
+
+  /// `intern`, telling whether the name was new (one hash either way).
+  mutating func intern(_ name: String, isNew: inout Bool) -> NameID {
+    guard !name.isEmpty else { isNew = false; return noName }
+    let next = NameID(strings.count)
+    let id = ids[name, default: next].kept()  // stores `next` when the name is new
+    isNew = id == next
+    if isNew {
+      precondition(strings.count < Int(Int32.max), "more than 2³¹ names")
+      strings.append(name)
+      uses.append(NameUses())
+    }
+    return id
+  }
+
   /// The node producing `value`, if any.
-  func producer(of value: String) -> NodeID? {
-    guard let p = names[value]?.producer, p >= 0 else { return nil }
-    return NodeID(raw: Int(p))
+  func producer(of value: String) -> NodeID? { id(of: value).flatMap(producer(of:)) }
+
+  /// The node producing the value numbered `value`, if any.
+  func producer(of value: NameID) -> NodeID? {
+    let p = uses[Int(value)].producer
+    return p >= 0 ? NodeID(raw: Int(p)) : nil
   }
 
   /// The nodes reading `value`, in the order they were indexed.
-  func consumers(of value: String) -> [NodeID] { names[value]?.readers ?? [] }
+  func consumers(of value: String) -> [NodeID] { id(of: value).map { uses[Int($0)].readers } ?? [] }
 
-  /// Indexes one node's wiring and reserves its names.
-  mutating func add(_ node: Onnx_NodeProto, id: NodeID) {
+  /// Indexes one node's wiring (names already interned into `inputs` and `outputs`, `noName`
+  /// for an omitted one) and its subgraphs' outer references.
+  mutating func add(_ id: NodeID, inputs: ArraySlice<NameID>, outputs: ArraySlice<NameID>, attributes: [Onnx_AttributeProto]) {
     precondition(id.raw <= Int32.max, "a graph of more than 2³¹ node slots")
-    reserve(node.name)
-    for o in node.output where !o.isEmpty { names[o, default: NameUses()].producer = Int32(id.raw) }
-    for x in node.input where !x.isEmpty { names[x, default: NameUses()].addReader(id) }
-    for r in GraphIndex.references(of: node) { subgraphReferences[r, default: 0] += 1 }
+    for o in outputs where o != noName { uses[Int(o)].producer = Int32(id.raw) }
+    for x in inputs where x != noName { uses[Int(x)].addReader(id) }
+    for r in GraphIndex.references(of: attributes) { subgraphReferences[r, default: 0] += 1 }
   }
 
-  /// Undoes `add(node, id:)`, but for the reservations.
-  mutating func remove(_ node: Onnx_NodeProto, id: NodeID) {
-    for o in node.output where !o.isEmpty && names[o]?.producer == Int32(id.raw) { names[o]!.producer = -1 }
-    for x in Set(node.input) where !x.isEmpty { names[x]?.removeReader(id) }
-    for r in GraphIndex.references(of: node) {
+  /// Undoes `add`, but for the reservations.
+  mutating func remove(_ id: NodeID, inputs: ArraySlice<NameID>, outputs: ArraySlice<NameID>, attributes: [Onnx_AttributeProto]) {
+    for o in outputs where o != noName && uses[Int(o)].producer == Int32(id.raw) { uses[Int(o)].producer = -1 }
+    for x in Set(inputs) where x != noName { uses[Int(x)].removeReader(id) }
+    for r in GraphIndex.references(of: attributes) {
       let left = (subgraphReferences[r] ?? 1) - 1
       subgraphReferences[r] = left > 0 ? left : nil
     }
   }
 
   /// Makes room for `count` more names without rehashing.
-  mutating func reserveCapacity(names count: Int) { names.reserveCapacity(names.count + count) }
+  mutating func reserveCapacity(names count: Int) {
+    ids.reserveCapacity(ids.count + count)
+    strings.reserveCapacity(strings.count + count)
+    uses.reserveCapacity(uses.count + count)
+  }
 
-  /// What the index says about the graph's wiring (not its reservations), consumer lists sorted:
-  /// for comparing two indexes.
+  /// What the index says about the graph's wiring (not its reservations), by name, consumer
+  /// lists sorted: for comparing two indexes.
   var normalized: Wiring {
     var producers: [String: NodeID] = [:]
     var consumers: [String: [NodeID]] = [:]
-    for (name, uses) in names {
-      if uses.producer >= 0 { producers[name] = NodeID(raw: Int(uses.producer)) }
-      if uses.reader >= 0 { consumers[name] = uses.readers.sorted() }
+    for (k, u) in uses.enumerated() {
+      if u.producer >= 0 { producers[strings[k]] = NodeID(raw: Int(u.producer)) }
+      if u.reader >= 0 { consumers[strings[k]] = u.readers.sorted() }
     }
     return Wiring(
       producers: producers, consumers: consumers, initializers: initializers, graphInputs: graphInputs,
       graphOutputs: graphOutputs, subgraphReferences: subgraphReferences)
+  }
+
+  /// Whether the name table is one-to-one (`ids` and `strings` agree).
+  var namesAreConsistent: Bool {
+    ids.count == strings.count && uses.count == strings.count
+      && strings.indices.allSatisfy { ids[strings[$0]] == NameID($0) }
   }
 
   /// The index's wiring alone, comparable.
@@ -106,11 +148,11 @@ struct GraphIndex {
     let subgraphReferences: [String: Int]
   }
 
-  /// Every value name the node's subgraphs (recursively) read; over-approximates outer
+  /// Every value name the subgraphs in `attributes` (recursively) read; over-approximates outer
   /// references, which only makes removal more cautious.
-  static func references(of node: Onnx_NodeProto) -> Set<String> {
+  static func references(of attributes: [Onnx_AttributeProto]) -> Set<String> {
     var set: Set<String> = []
-    for a in node.attribute {
+    for a in attributes {
       if a.hasG { collectReferences(a.g, into: &set) }
       for g in a.graphs { collectReferences(g, into: &set) }
     }
@@ -128,10 +170,10 @@ struct GraphIndex {
     for o in g.output { set.insert(o.name) }
   }
 
-  /// Every name declared inside the node's subgraphs (values, nodes, initializers), so new names
-  /// never shadow them.
-  static func declaredNames(of node: Onnx_NodeProto, into set: inout [String]) {
-    for a in node.attribute {
+  /// Every name declared inside the subgraphs in `attributes` (values, nodes, initializers), so
+  /// new names never shadow them.
+  static func declaredNames(of attributes: [Onnx_AttributeProto], into set: inout [String]) {
+    for a in attributes {
       if a.hasG { declaredNames(a.g, into: &set) }
       for g in a.graphs { declaredNames(g, into: &set) }
     }
@@ -142,7 +184,19 @@ struct GraphIndex {
     for n in g.node {
       set.append(n.name)
       set += n.output
-      declaredNames(of: n, into: &set)
+      declaredNames(of: n.attribute, into: &set)
     }
   }
+}
+
+/// The number of a name in a graph's name table (`GraphIndex`).
+typealias NameID = Int32
+
+/// The `NameID` of "": an omitted input or output, a node without a name.
+let noName: NameID = -1
+
+extension NameID {
+  /// Itself: a mutating access through `subscript(_:default:)` stores the default when the key
+  /// is absent (`GraphIndex.intern`).
+  mutating func kept() -> NameID { self }
 }
