@@ -75,7 +75,9 @@ public struct Model {
   ///   - externalData: where tensor bytes go.
   /// - Throws: `ONNXError` when the folder is missing or the write fails.
   public func save(to path: String, externalData: ExternalDataPolicy = .automatic) throws {
-    try ModelIO.writeModel(assembled, to: path, externalData: externalData)
+    let transaction = try WriteTransaction(input: nil, model: path, report: nil)
+    try stage(in: transaction, externalData: externalData)
+    try transaction.commit()
   }
 
   /// The serialized bytes of the model with tensors inline (for tests and size estimates).

@@ -161,6 +161,58 @@ final class ModelIORoundTripTests: XCTestCase {
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: inline)), try model.serializedData())
   }
 
+  /// `Model.save` encodes most nodes straight from the graph's records, keeping the nodes that
+  /// hold tensors in the model's list where the external-data walk moves them: the bytes, model
+  /// and side file, equal those of the whole protobuf model written as one.
+  func testStreamedNodesWriteTheSameBytesAsTheNodeList() throws {
+    var proto = makeConvModel(weightShape: [16, 8, 3, 3])
+    func constant(_ name: String, count: Int) -> Onnx_NodeProto {
+      var node = Onnx_NodeProto()
+      node.opType = "Constant"
+      node.name = name
+      node.output = [name]
+      var value = Onnx_AttributeProto()
+      value.name = "value"
+      value.type = .tensor
+      value.t = .makeFloats(Array(repeating: 0.5, count: count), shape: [count], name: name + "_value", dataType: .float)
+      node.attribute = [value]
+      return node
+    }
+    func relu(_ x: String, _ y: String) -> Onnx_NodeProto {
+      var node = Onnx_NodeProto()
+      node.opType = "Relu"
+      node.name = "relu_" + y
+      node.input = [x]
+      node.output = [y]
+      return node
+    }
+    // Streamed and listed nodes alternate: the writer must interleave them in graph order.
+    proto.graph.node[0].output = ["c0"]
+    proto.graph.node += [relu("c0", "r1"), constant("k1", count: 600), relu("r1", "r2"), constant("k2", count: 40), relu("r2", "y")]
+    let model = try Model(serializedData: try proto.serializedData())
+    XCTAssertEqual(model.graph.nodeCount, 6)
+
+    for (name, policy) in [("inline", ExternalDataPolicy.automatic), ("side", .always(thresholdBytes: 1024))] {
+      // One file name in two folders: the side file's name is written in the model.
+      let streamed = folder.appendingPathComponent("\(name)_streamed/m.onnx").path
+      let listed = folder.appendingPathComponent("\(name)_listed/m.onnx").path
+      for path in [streamed, listed] {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      }
+      try model.save(to: streamed, externalData: policy)
+      try ModelIO.writeModel(try Onnx_ModelProto(serializedBytes: try model.serializedData()), to: listed, externalData: policy)
+      XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: streamed)), try Data(contentsOf: URL(fileURLWithPath: listed)), name)
+      if name == "inline" {
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: streamed)), try proto.serializedData())
+      } else {
+        let side = try Data(contentsOf: URL(fileURLWithPath: streamed + ".data"))
+        XCTAssertEqual(side, try Data(contentsOf: URL(fileURLWithPath: listed + ".data")))
+        XCTAssertEqual(side.count, 8192 + 2400, "the weight and k1's tensor moved out, k2's (160 bytes) stayed")
+        XCTAssertEqual(try ModelIO.readModel(at: streamed), proto)
+      }
+    }
+  }
+
   /// The sample model saved with external data by Models/make_models.py loads with its data.
   func testSampleExternalDataModelLoads() throws {
     let path = repositoryRoot.appendingPathComponent("Models/zoo/conv2d_external_data.onnx").path

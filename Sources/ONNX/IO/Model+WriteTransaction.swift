@@ -10,7 +10,10 @@ extension Model {
   @discardableResult
   public func stage(in transaction: WriteTransaction, externalData: ExternalDataPolicy = .automatic) throws -> Int {
     var assembled = proto
-    assembled.graph = graph.proto
-    return try transaction.stageModel(consume assembled, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
+    // Most nodes are encoded straight from the graph as they are written (`NodeStream`).
+    let (g, nodes) = graph.writableParts()
+    assembled.graph = g
+    return try transaction.stageModel(
+      consume assembled, nodes: nodes, externalData: externalData, inlineLimitBytes: ExternalDataPolicy.protobufLimitBytes)
   }
 }

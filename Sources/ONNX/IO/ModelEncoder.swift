@@ -30,12 +30,17 @@ enum ModelEncoder {
     try Encoding(model).write(into: sink)
   }
 
-  /// A model's shells, serialized once for both its size and its bytes (a graph of 200,000
-  /// nodes is megabytes of node messages, serialized again for each otherwise).
+  /// A model's shells, serialized once for both its size and its bytes. With a node stream the
+  /// graph's nodes (field 1, written first) are encoded one at a time, for the size and again
+  /// for the bytes, and never held together.
   struct Encoding {
     /// The bytes `write(into:)` hands over.
     let size: Int
+    /// The model; with a node stream, its graph without nodes.
     private let model: Onnx_ModelProto
+    /// The graph's nodes in order, and the ones the stream does not rebuild; nil when the nodes
+    /// are the graph's own list.
+    private let nodes: (stream: NodeStream, listed: [Onnx_NodeProto])?
     /// The model without its graph; nil when the whole model is serialized as usual.
     private let shell: Shell?
     /// The graph with an empty initializer in place of its list; nil when the graph is
@@ -44,19 +49,35 @@ enum ModelEncoder {
     /// The graph's payload size (the bytes of the model's field 7 after its header).
     private let graphPayload: Int
 
-    init(_ model: Onnx_ModelProto) throws {
+    /// - Parameters:
+    ///   - model: the model; with `nodes`, its graph lists only the nodes the stream does not
+    ///     rebuild.
+    ///   - nodes: the graph's nodes in order (`Graph.writableParts()`).
+    init(_ model: Onnx_ModelProto, nodes stream: NodeStream? = nil) throws {
+      var model = model
+      var payload = 0
+      if let stream, model.hasGraph {
+        let listed = model.graph.node
+        model.graph.node = []  // the rest of the graph is written after them
+        try stream.forEach(listed: listed) { n in
+          let k = try n.serializedData().count
+          payload += WireField.header(number: 1, length: k).count + k
+        }
+        nodes = (stream, listed)
+      } else {
+        nodes = nil
+      }
       self.model = model
       shell = model.hasGraph ? try Shell(graphOf: model) : nil
       graphShell = shell != nil && !model.graph.initializer.isEmpty ? try Shell(initializersOf: model.graph) : nil
-      var payload = 0
       if let graphShell {
-        payload = graphShell.bytes.count - graphShell.placeholder.count
+        payload += graphShell.bytes.count - graphShell.placeholder.count
         for t in model.graph.initializer {
           let k = try tensorPieces(t).reduce(0) { $0 + $1.count }
           payload += WireField.header(number: 5, length: k).count + k
         }
       } else if shell != nil {
-        payload = try model.graph.serializedData().count
+        payload += try model.graph.serializedData().count
       }
       graphPayload = payload
       size = try shell.map { $0.size(childPayload: payload) } ?? model.serializedData().count
@@ -65,9 +86,16 @@ enum ModelEncoder {
     func write(into sink: (Data) throws -> Void) throws {
       guard let shell else { return try sink(model.serializedData()) }
       try shell.write(childPayload: graphPayload, into: sink) {
+        if let nodes {
+          try nodes.stream.forEach(listed: nodes.listed) { n in
+            let bytes = try n.serializedData()
+            try sink(Data(WireField.header(number: 1, length: bytes.count)))
+            try sink(bytes)
+          }
+        }
         guard let graphShell else { return try sink(model.graph.serializedData()) }
-        // Slices share the shell's bytes: a copy of a large graph's nodes (~25 MB for 200,000)
-        // would be held beside them while the model is written.
+        // Slices share the shell's bytes: a copy of a large graph's header would be held
+        // beside it while the model is written.
         try sink(graphShell.bytes[0..<graphShell.placeholder.lowerBound])
         for t in model.graph.initializer {
           let pieces = try tensorPieces(t)

@@ -95,7 +95,9 @@ public final class WriteTransaction {
   /// - Returns: the bytes the model and its side file will take.
   /// - Throws: `ONNXError.externalDataUnresolved`, `.writeFailed`.
   @discardableResult
-  func stageModel(_ model: consuming Onnx_ModelProto, externalData: ExternalDataPolicy, inlineLimitBytes: Int) throws -> Int {
+  func stageModel(
+    _ model: consuming Onnx_ModelProto, nodes: NodeStream? = nil, externalData: ExternalDataPolicy, inlineLimitBytes: Int
+  ) throws -> Int {
     guard let path = modelPath else { return 0 }
     // Handed the last copy, the walks below edit the model's tensor lists in place instead of
     // copying them (one entry per initializer and node: megabytes for a large graph).
@@ -114,7 +116,7 @@ public final class WriteTransaction {
       case .always(let bytes): threshold = bytes
       case .automatic:
         // Kept when no tensor moves out: the encoding that gave the size writes the bytes.
-        let whole = try ModelEncoder.Encoding(output)
+        let whole = try ModelEncoder.Encoding(output, nodes: nodes)
         (threshold, encoding) = whole.size > inlineLimitBytes ? (ExternalDataPolicy.automaticThresholdBytes, nil) : (nil, whole)
       }
       if let threshold {
@@ -125,7 +127,7 @@ public final class WriteTransaction {
         sideChunks = ModelIO.externalize(&output, thresholdBytes: threshold, location: name)
         if !sideChunks.isEmpty { sideName = name }
       }
-      if encoding == nil { encoding = try ModelEncoder.Encoding(output) }
+      if encoding == nil { encoding = try ModelEncoder.Encoding(output, nodes: nodes) }
       size = encoding!.size
     } catch let error as ONNXError {
       throw error
