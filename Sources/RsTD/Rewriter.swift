@@ -171,6 +171,9 @@ public struct Rewriter {
         if detachedElements >= 1 << 20 || detached.count >= 256 {
           model.graph.removeUnused(detached)  // O(graph inputs + value_info) each time
           (detached, detachedElements) = ([], 0)
+          // The freed weights lie between the chains' small allocations, in pages the emission
+          // only partly reuses: handed back now, not after it (a factored layout's peak).
+          Executor.returnFreedMemory()
         }
         let cost = format.cost(site, ranks: f.ranks)
         rows.append(
