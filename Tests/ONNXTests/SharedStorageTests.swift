@@ -130,6 +130,10 @@ final class SharedStorageTests: XCTestCase {
     let bytes = try m.serializedData()
     let model = try Model(serializedData: bytes)
     XCTAssertEqual(try model.serializedData(), bytes)
+    // Saved, the nodes are counted from their records and encoded one at a time (`NodeStream`).
+    let saved = folder.appendingPathComponent("fields.onnx")
+    try model.save(to: saved.path)
+    XCTAssertEqual(try Data(contentsOf: saved), bytes)
     XCTAssertEqual(model.graph.nodes.map(\.name), ["", ""])
     XCTAssertEqual(model.graph.invariantViolations(), [])
   }

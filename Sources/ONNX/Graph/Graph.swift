@@ -7,7 +7,8 @@ internal import ONNXProto
 /// Only the top-level graph is edited; subgraphs (If/Loop/Scan bodies) are carried through
 /// untouched, but their references to outer values count as uses. Nodes live in slots addressed
 /// by `NodeID` and are ordered by a doubly linked list, so replacing or removing one node costs
-/// O(its wiring), never O(graph).
+/// O(its wiring), never O(graph). A slot holds a `NodeRecord` (numbers into the index's name
+/// table and the graph's kind and attribute tables), not a protobuf node.
 public struct Graph {
   /// Everything but the nodes and initializers (name, inputs, outputs, value_info, ...).
   var header: Onnx_GraphProto
@@ -104,7 +105,7 @@ public struct Graph {
   public var nodeIDs: [NodeID] { orderedSlots.map { NodeID(raw: $0) } }
 
   /// The nodes, in graph order.
-  public var nodes: [Node] { orderedSlots.map { Node(nodeProto($0)) } }
+  public var nodes: [Node] { orderedSlots.map { node(NodeID(raw: $0)) } }
 
   /// Whether `id` names a node still in the graph.
   public func contains(_ id: NodeID) -> Bool {
@@ -115,7 +116,10 @@ public struct Graph {
   /// - Precondition: `contains(id)`.
   public func node(_ id: NodeID) -> Node {
     precondition(contains(id), "node \(id) is not in the graph")
-    return Node(nodeProto(id.raw))
+    let r = record(id.raw), k = kind(r)
+    return Node(
+      name: name(r.name), opType: k.opType, domain: k.domain, inputs: names(inputIDs(r)), outputs: names(outputIDs(r)),
+      attributes: attributes(r).map(Attribute.init))
   }
 
   /// The values the node `id` reads and writes ("" for an omitted one), without decoding its

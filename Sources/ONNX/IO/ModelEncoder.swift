@@ -31,8 +31,8 @@ enum ModelEncoder {
   }
 
   /// A model's shells, serialized once for both its size and its bytes. With a node stream the
-  /// graph's nodes (field 1, written first) are encoded one at a time, for the size and again
-  /// for the bytes, and never held together.
+  /// graph's nodes (field 1, written first) are counted from the graph's records and encoded one
+  /// at a time as they are written, never held together.
   struct Encoding {
     /// The bytes `write(into:)` hands over.
     let size: Int
@@ -59,10 +59,7 @@ enum ModelEncoder {
       if let stream, model.hasGraph {
         let listed = model.graph.node
         model.graph.node = []  // the rest of the graph is written after them
-        try stream.forEach(listed: listed) { n in
-          let k = try n.serializedData().count
-          payload += WireField.header(number: 1, length: k).count + k
-        }
+        payload += try stream.fieldBytes(listed: listed)
         nodes = (stream, listed)
       } else {
         nodes = nil

@@ -23,6 +23,46 @@ struct NodeStream {
     }
   }
 
+  /// The bytes the nodes take in the graph (each a field 1: tag, length and message), counted
+  /// from the records without encoding them (the write encodes each once): a rebuilt node is
+  /// its strings' fields (inputs 1, outputs 2, name 3) plus its kind's and its attributes'
+  /// encodings, each counted once per distinct kind and list.
+  func fieldBytes(listed: [Onnx_NodeProto]) throws -> Int {
+    var kindBytes: [Int32: Int] = [:]
+    var attributeBytes: [Int32: Int] = [:]
+    func text(_ id: NameID) -> Int { id == noName ? 2 : WireField.fieldSize(length: graph.name(id).utf8.count) }
+    var total = 0
+    var k = 0
+    for s in slots {
+      guard graph.isRebuiltWhenWritten(s) else {
+        total += WireField.fieldSize(length: try listed[k].serializedData().count)
+        k += 1
+        continue
+      }
+      let r = graph.record(s)
+      var m = 0
+      for x in graph.inputIDs(r) { m += text(x) }
+      for o in graph.outputIDs(r) { m += text(o) }
+      if r.name != noName { m += text(r.name) }
+      if let b = kindBytes[r.kind] {
+        m += b
+      } else {
+        let b = try graph.kind(r).serializedData().count
+        kindBytes[r.kind] = b
+        m += b
+      }
+      if let b = attributeBytes[r.attributes] {
+        m += b
+      } else {
+        let b = try graph.attributes(r).reduce(0) { $0 + WireField.fieldSize(length: try $1.serializedData().count) }
+        attributeBytes[r.attributes] = b
+        m += b
+      }
+      total += WireField.fieldSize(length: m)
+    }
+    return total
+  }
+
   fileprivate init(graph: Graph, slots: [Int]) {
     self.graph = graph
     self.slots = slots

@@ -59,6 +59,15 @@ struct WireField {
     return bytes
   }
 
+  /// The bytes of a length-delimited field of a small number (1–15: a one-byte tag) holding
+  /// `length` bytes: tag, length prefix and payload.
+  static func fieldSize(length: Int) -> Int {
+    var prefix = 1
+    var v = UInt64(length) >> 7
+    while v != 0 { prefix += 1; v >>= 7 }
+    return 1 + prefix + length
+  }
+
   private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
     var v = value
     while v >= 0x80 {

@@ -158,6 +158,11 @@ public final class WriteTransaction {
     } catch {
       throw ONNXError.writeFailed(path: path, reason: "protobuf encoding failed (\(error))")
     }
+    // The graph's length was written before its nodes were encoded (`NodeStream`): a count that
+    // disagrees would leave a file no reader can parse.
+    guard file.size == size else {
+      throw ONNXError.writeFailed(path: path, reason: "encoded \(file.size) bytes where \(size) were counted")
+    }
     try file.finish()
     return size + (sideChunks.last.map { $0.offset + $0.data.count } ?? 0)
   }
