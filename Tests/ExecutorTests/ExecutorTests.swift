@@ -151,7 +151,7 @@ final class ExecutorTests: XCTestCase {
     let model = try TestModel.chain([TestModel.ConvLayer("conv0", outputChannels: 4, kernel: [3, 3])], inputChannels: 3)
     let plan = try Executor(model: model).plan
     let w = try XCTUnwrap(try model.graph.constant("conv0.w")).floats()
-    let slot = try XCTUnwrap(plan.slotOfName["conv0.w"])
+    let slot = try XCTUnwrap(plan.slotNames.slot(of: "conv0.w"))
     let constant = try XCTUnwrap(plan.constants.first { $0.slot == slot }?.value.floats)
     XCTAssertEqual(constant, w)
     XCTAssertEqual(

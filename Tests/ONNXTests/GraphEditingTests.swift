@@ -46,6 +46,29 @@ final class GraphEditingTests: XCTestCase {
     XCTAssertEqual(g.wiring(split).outputs, ["", "s1"])
   }
 
+  /// Numbered wiring names the same values as the wiring; a name keeps its number through edits
+  /// that remove and replace its producer and readers, and new names get new numbers.
+  func testNamesKeepTheirNumbersThroughEdits() {
+    var (g, conv, relu) = convRelu()
+    let split = g.append(Node(name: "split", opType: "Split", inputs: ["y", ""], outputs: ["", "s1"], attributes: [Attribute("axis", .int(1))]))
+    func names(_ numbers: ArraySlice<Int32>) -> [String] { numbers.map { $0 < 0 ? "" : g.name(numbered: Int($0)) } }
+    for id in [conv, relu, split] {
+      let (inputs, outputs) = g.numberedWiring(id)
+      XCTAssertEqual(names(inputs), g.wiring(id).inputs)
+      XCTAssertEqual(names(outputs), g.wiring(id).outputs)
+    }
+    let y = g.number(of: "y"), count = g.nameCount
+    XCTAssertNotNil(y)
+    XCTAssertNil(g.number(of: ""))
+    XCTAssertNil(g.number(of: "never used"))
+    let newRelu = g.replace(relu, with: [Node(name: "relu2", opType: "Relu", inputs: ["c"], outputs: ["y"])])[0]
+    g.setInput(of: split, at: 0, to: "c")
+    XCTAssertEqual(g.number(of: "y"), y)
+    XCTAssertEqual(g.numberedWiring(newRelu).outputs.first.map(Int.init), y)
+    XCTAssertEqual(g.nameCount, count + 1, "one new name: relu2")
+    XCTAssertEqual(g.name(numbered: g.number(of: "relu2")!), "relu2")
+  }
+
   /// Handles given in any order come back in graph order, also after an insert put a node
   /// before an older one (slot numbers are not the order).
   func testInGraphOrderFollowsTheListNotTheSlots() {

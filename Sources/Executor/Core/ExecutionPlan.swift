@@ -18,8 +18,7 @@ public struct ExecutionPlan: Sendable {
   let fusedSteps: [ExecutionStep]
   let fusedAway: Set<Int>
   let slotCount: Int
-  let slotNames: [String]
-  let slotOfName: [String: Int]
+  let slotNames: SlotNames
   let constants: [(slot: Int, value: TensorValue)]
   /// Graph inputs in order, with their slots.
   let inputs: [(name: String, slot: Int)]
@@ -44,7 +43,7 @@ public struct ExecutionPlan: Sendable {
 
   /// Whether a run can hand `name` to an observer (`Executor.run(_:observing:observer:)`).
   public func canObserve(_ name: String) -> Bool {
-    slotOfName[name].map(observableSlots.contains) ?? false
+    slotNames.slot(of: name).map(observableSlots.contains) ?? false
   }
 
   /// The values read as input `index` by the nodes of type `opType`, in execution order and
@@ -84,26 +83,38 @@ public struct ExecutionPlan: Sendable {
     guard Self.supportedOpsets.contains(opset) else {
       throw ExecutorError.unsupportedOpset(version: opset, supported: Self.supportedOpsets)
     }
-    var slotOfName: [String: Int] = [:]
     var slotNames: [String] = []
     // Usually one value per node (an output) and per initializer or input; a node with more
-    // outputs grows the tables (a rewritten model has ~10⁵ nodes: a guess of two per node was
+    // outputs grows the table (a rewritten model has ~10⁵ nodes: a guess of two per node was
     // the plan's largest table, mostly empty).
-    let values = graph.nodeCount + graph.initializerCount + graph.inputNames.count
-    slotOfName.reserveCapacity(values)
-    slotNames.reserveCapacity(values)
-    // Per slot: whether a graph input, constant or earlier node defines it (one hash per name
-    // read, not two: a reconstructed layout has ~25 nodes per site).
+    slotNames.reserveCapacity(graph.nodeCount + graph.initializerCount + graph.inputNames.count)
+    // Slots by the graph's name numbers (`Graph.number(of:)`): the wiring is read as numbers,
+    // no name hashed (a table keyed by name was the build's largest, ≈ 50 bytes per value).
+    var slotOfNumber = [Int32](repeating: -1, count: graph.nameCount)
+    var slotOfUnnumbered: [String: Int] = [:]  // a graph input or output named "" (refused later)
+    // Per slot: whether a graph input, constant or earlier node defines it.
     var defined: [Bool] = []
-    func slot(_ name: String) -> Int {
-      if let s = slotOfName[name] { return s }
-      slotOfName[name] = slotNames.count
+    func newSlot(_ name: String) -> Int {
       slotNames.append(name)
       defined.append(false)
       return slotNames.count - 1
     }
-    /// Slots of `names`, nil for an omitted ("") one.
-    func slots(_ names: [String]) -> [Int?] { names.map { $0.isEmpty ? nil : slot($0) } }
+    func slot(numbered n: Int32) -> Int {
+      let s = slotOfNumber[Int(n)]
+      if s >= 0 { return Int(s) }
+      let made = newSlot(graph.name(numbered: Int(n)))
+      slotOfNumber[Int(n)] = Int32(made)
+      return made
+    }
+    func slot(_ name: String) -> Int {
+      if let n = graph.number(of: name) { return slot(numbered: Int32(n)) }
+      if let s = slotOfUnnumbered[name] { return s }
+      let made = newSlot(name)
+      slotOfUnnumbered[name] = made
+      return made
+    }
+    /// Slots of numbered values, nil for an omitted one.
+    func slots(_ numbers: ArraySlice<Int32>) -> [Int?] { numbers.map { $0 < 0 ? nil : slot(numbered: $0) } }
 
     var inputs: [(String, Int)] = []
     for name in graph.inputNames {
@@ -122,10 +133,12 @@ public struct ExecutionPlan: Sendable {
     var folder = ConstantFolder(
       count: order.count, graphInputs: inputs.map(\.1), threads: foldThreads, foldsReplicated: foldsReplicated
     ) { k in
-      let (reads, writes) = graph.wiring(ids[order[k]])
+      let (reads, writes) = graph.numberedWiring(ids[order[k]])
       return (slots(reads), slots(writes))
     }
-    for name in graph.outputNames { if let s = slotOfName[name] { folder.markOutput(s) } }
+    for name in graph.outputNames {
+      if let n = graph.number(of: name), slotOfNumber[n] >= 0 { folder.markOutput(Int(slotOfNumber[n])) }
+    }
     // Large initializers decoded into a copy; FLOAT ones share the graph's storage and cost
     // nothing more.
     var copied = Set<String>()
@@ -142,9 +155,10 @@ public struct ExecutionPlan: Sendable {
           throw ExecutorError.unsupportedOp(node: builder.name, op: node.opType, domain: node.domain)
         }
         var inputSlots: [Int?] = []
-        for name in node.inputs {
-          if name.isEmpty { inputSlots.append(nil); continue }
-          let s = slot(name)
+        let (reads, writes) = graph.numberedWiring(ids[position])
+        for (name, number) in zip(node.inputs, reads) {
+          if number < 0 { inputSlots.append(nil); continue }
+          let s = slot(numbered: number)
           if !defined[s] {
             guard let c = try graph.constant(name), graph.producer(of: name) == nil else {
               throw ExecutorError.undefinedValue(node: builder.name, value: name)
@@ -161,7 +175,7 @@ public struct ExecutionPlan: Sendable {
         if let extra = builder.unreadAttributes.first {
           throw builder.unsupported("attribute '\(extra)'")
         }
-        let outputSlots = slots(node.outputs)
+        let outputSlots = slots(writes)
         for case let s? in outputSlots { defined[s] = true }
         folder.add(
           ExecutionStep(
@@ -199,8 +213,7 @@ public struct ExecutionPlan: Sendable {
     self.fusedAway = hidden
     self.steps = steps
     self.slotCount = slotNames.count
-    self.slotNames = slotNames
-    self.slotOfName = slotOfName
+    self.slotNames = SlotNames(slotNames)
     self.constants = constants
     self.inputs = inputs
     self.outputs = outputs

@@ -74,7 +74,7 @@ public struct Executor: Sendable {
     for (s, v) in plan.constants { slots[s] = v }
     var given = Set<Int>()
     for (name, value) in values {
-      guard let s = plan.slotOfName[name] else { continue }
+      guard let s = plan.slotNames.slot(of: name) else { continue }
       var v = value
       if v.elementType.isFloatingPoint { v.elementType = .float }
       slots[s] = v
@@ -112,10 +112,10 @@ public struct Executor: Sendable {
       throw ExecutorError.unknownInput(name: name)
     }
     let observable = plan.observableSlots
-    for name in observing.sorted() where !(plan.slotOfName[name].map(observable.contains) ?? false) {
+    for name in observing.sorted() where !(plan.slotNames.slot(of: name).map(observable.contains) ?? false) {
       throw ExecutorError.unknownObservedValue(name: name)
     }
-    let observedSlots = Set(observing.compactMap { plan.slotOfName[$0] })
+    let observedSlots = Set(observing.compactMap { plan.slotNames.slot(of: $0) })
 
     var slots = [TensorValue?](repeating: nil, count: plan.slotCount)
     for (s, v) in plan.constants {
