@@ -83,7 +83,7 @@ public struct ExecutionPlan: Sendable {
     guard Self.supportedOpsets.contains(opset) else {
       throw ExecutorError.unsupportedOpset(version: opset, supported: Self.supportedOpsets)
     }
-    var slotNames: [String] = []
+    var slotNames = SlotNames.List()
     // Usually one value per node (an output) and per initializer or input; a node with more
     // outputs grows the table (a rewritten model has ~10⁵ nodes: a guess of two per node was
     // the plan's largest table, mostly empty).

@@ -3,7 +3,7 @@
 /// wiring (an executor's plan) can index arrays by number instead of hashing every name it reads.
 extension Graph {
   /// How many names are numbered: numbers run from 0 to `nameCount - 1`.
-  public var nameCount: Int { index.strings.count }
+  public var nameCount: Int { index.nameCount }
 
   /// The number of `name`; nil for "" and for a name the graph never used or reserved.
   public func number(of name: String) -> Int? { index.id(of: name).map(Int.init) }

@@ -9,10 +9,8 @@ internal import ONNXProto
 /// (`NodeRecord`). A value's record holds its producer and readers: a node's names are hashed
 /// once when it is read, and never again while it is rewired, sorted or compiled.
 struct GraphIndex {
-  /// Name → its number.
-  private(set) var ids: [String: NameID] = [:]
-  /// Number → the name (`ids` inverted).
-  private(set) var strings: [String] = []
+  /// The names, numbered.
+  private(set) var names = NameTable()
   /// Number → the producer and readers of that value (none for a name only reserved).
   var uses: [NameUses] = []
   /// Initializer name → slot in `Graph.initializerSlots`.
@@ -55,10 +53,13 @@ struct GraphIndex {
   }
 
   /// The number of `name` ("" has none: it is no name), if reserved.
-  func id(of name: String) -> NameID? { name.isEmpty ? nil : ids[name] }
+  func id(of name: String) -> NameID? { name.isEmpty ? nil : names.id(of: name) }
 
   /// The name numbered `id`.
-  func string(_ id: NameID) -> String { strings[Int(id)] }
+  func string(_ id: NameID) -> String { names.string(id) }
+
+  /// How many names are numbered.
+  var nameCount: Int { names.count }
 
   /// The number of `name`, reserving it when new; `noName` for "".
   mutating func intern(_ name: String) -> NameID {
@@ -69,14 +70,8 @@ struct GraphIndex {
   /// `intern`, telling whether the name was new (one hash either way).
   mutating func intern(_ name: String, isNew: inout Bool) -> NameID {
     guard !name.isEmpty else { isNew = false; return noName }
-    let next = NameID(strings.count)
-    let id = ids[name, default: next].kept()  // stores `next` when the name is new
-    isNew = id == next
-    if isNew {
-      precondition(strings.count < Int(Int32.max), "more than 2³¹ names")
-      strings.append(name)
-      uses.append(NameUses())
-    }
+    let id = names.intern(name, isNew: &isNew)
+    if isNew { uses.append(NameUses()) }
     return id
   }
 
@@ -113,8 +108,7 @@ struct GraphIndex {
 
   /// Makes room for `count` more names without rehashing.
   mutating func reserveCapacity(names count: Int) {
-    ids.reserveCapacity(ids.count + count)
-    strings.reserveCapacity(strings.count + count)
+    names.reserveCapacity(count)
     uses.reserveCapacity(uses.count + count)
   }
 
@@ -124,19 +118,16 @@ struct GraphIndex {
     var producers: [String: NodeID] = [:]
     var consumers: [String: [NodeID]] = [:]
     for (k, u) in uses.enumerated() {
-      if u.producer >= 0 { producers[strings[k]] = NodeID(raw: Int(u.producer)) }
-      if u.reader >= 0 { consumers[strings[k]] = u.readers.sorted() }
+      if u.producer >= 0 { producers[names.string(NameID(k))] = NodeID(raw: Int(u.producer)) }
+      if u.reader >= 0 { consumers[names.string(NameID(k))] = u.readers.sorted() }
     }
     return Wiring(
       producers: producers, consumers: consumers, initializers: initializers, graphInputs: graphInputs,
       graphOutputs: graphOutputs, subgraphReferences: subgraphReferences)
   }
 
-  /// Whether the name table is one-to-one (`ids` and `strings` agree).
-  var namesAreConsistent: Bool {
-    ids.count == strings.count && uses.count == strings.count
-      && strings.indices.allSatisfy { ids[strings[$0]] == NameID($0) }
-  }
+  /// Whether the name table is one-to-one, with a record per name.
+  var namesAreConsistent: Bool { uses.count == names.count && names.isConsistent }
 
   /// The index's wiring alone, comparable.
   struct Wiring: Equatable {
@@ -197,6 +188,6 @@ let noName: NameID = -1
 
 extension NameID {
   /// Itself: a mutating access through `subscript(_:default:)` stores the default when the key
-  /// is absent (`GraphIndex.intern`).
+  /// is absent (`Graph.storedKind`, `storedAttributes`).
   mutating func kept() -> NameID { self }
 }
