@@ -186,9 +186,17 @@ final class ModelIORoundTripTests: XCTestCase {
       node.output = [y]
       return node
     }
-    // Streamed and listed nodes alternate: the writer must interleave them in graph order.
+    // Streamed and listed nodes alternate: the writer must interleave them in graph order. The
+    // last Relu's attribute is typed INT but holds a tensor (malformed, unchecked here): it is
+    // listed too, so its tensor moves out as the listed encoding moves it.
     proto.graph.node[0].output = ["c0"]
-    proto.graph.node += [relu("c0", "r1"), constant("k1", count: 600), relu("r1", "r2"), constant("k2", count: 40), relu("r2", "y")]
+    var odd = relu("r2", "y")
+    var attribute = Onnx_AttributeProto()
+    attribute.name = "odd"
+    attribute.type = .int
+    attribute.t = .makeFloats(Array(repeating: 0.75, count: 500), shape: [500], name: "odd_value", dataType: .float)
+    odd.attribute = [attribute]
+    proto.graph.node += [relu("c0", "r1"), constant("k1", count: 600), relu("r1", "r2"), constant("k2", count: 40), odd]
     let model = try Model(serializedData: try proto.serializedData())
     XCTAssertEqual(model.graph.nodeCount, 6)
 
@@ -207,7 +215,7 @@ final class ModelIORoundTripTests: XCTestCase {
       } else {
         let side = try Data(contentsOf: URL(fileURLWithPath: streamed + ".data"))
         XCTAssertEqual(side, try Data(contentsOf: URL(fileURLWithPath: listed + ".data")))
-        XCTAssertEqual(side.count, 8192 + 2400, "the weight and k1's tensor moved out, k2's (160 bytes) stayed")
+        XCTAssertEqual(side.count, 12288 + 2000, "the weight, k1's and the odd attribute's tensors moved out, k2's stayed")
         XCTAssertEqual(try ModelIO.readModel(at: streamed), proto)
       }
     }

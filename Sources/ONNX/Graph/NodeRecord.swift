@@ -85,6 +85,7 @@ extension Graph {
   /// A copy of `r` reading `inputs` instead (same outputs, kind and attributes).
   mutating func rewired(_ r: NodeRecord, inputs: [NameID]) -> NodeRecord {
     let outputs = outputIDs(r)
+    precondition(wiring.count + inputs.count + outputs.count <= Int(Int32.max), "a graph of more than 2³¹ wires")
     var copy = r
     copy.wiring = Int32(wiring.count)
     copy.inputCount = Int32(inputs.count)
@@ -114,12 +115,14 @@ extension Graph {
     return k
   }
 
-  /// Whether every attribute in `list` is a number, a string or a list of them (no tensor, no
-  /// graph).
+  /// Whether every attribute in `list` is a number, a string or a list of them, and holds no
+  /// tensor or graph whatever its type says (a malformed one stays on its own, where the
+  /// writer's external-data walk sees it: `NodeStream`).
   static func holdsNumbersAndStrings(_ list: [Onnx_AttributeProto]) -> Bool {
-    list.allSatisfy {
-      switch $0.type {
-      case .int, .ints, .float, .floats, .string, .strings: true
+    list.allSatisfy { a in
+      switch a.type {
+      case .int, .ints, .float, .floats, .string, .strings:
+        !a.hasT && a.tensors.isEmpty && !a.hasG && a.graphs.isEmpty && !a.hasSparseTensor && a.sparseTensors.isEmpty
       default: false
       }
     }
