@@ -91,7 +91,7 @@ public struct ExecutionPlan: Sendable {
     // Slots by the graph's name numbers (`Graph.number(of:)`): the wiring is read as numbers,
     // no name hashed (a table keyed by name was the build's largest, ≈ 50 bytes per value).
     var slotOfNumber = [Int32](repeating: -1, count: graph.nameCount)
-    var slotOfUnnumbered: [String: Int] = [:]  // a graph input or output named "" (refused later)
+    var slotOfUnnumbered: [String: Int] = [:]  // a graph input or output the graph never numbered ("")
     // Per slot: whether a graph input, constant or earlier node defines it.
     var defined: [Bool] = []
     func newSlot(_ name: String) -> Int {

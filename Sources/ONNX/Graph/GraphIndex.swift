@@ -58,6 +58,9 @@ struct GraphIndex {
   /// The name numbered `id`.
   func string(_ id: NameID) -> String { names.string(id) }
 
+  /// The UTF-8 length of the name numbered `id`.
+  func byteCount(_ id: NameID) -> Int { names.byteCount(id) }
+
   /// How many names are numbered.
   var nameCount: Int { names.count }
 

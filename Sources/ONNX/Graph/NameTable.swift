@@ -26,6 +26,9 @@ struct NameTable {
     return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
   }
 
+  /// The UTF-8 length of the name numbered `id`.
+  func byteCount(_ id: NameID) -> Int { range(Int(id)).count }
+
   /// The number of `name`, if it has one.
   func id(of name: String) -> NameID? {
     guard !slots.isEmpty else { return nil }

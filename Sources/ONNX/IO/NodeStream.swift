@@ -30,7 +30,7 @@ struct NodeStream {
   func fieldBytes(listed: [Onnx_NodeProto]) throws -> Int {
     var kindBytes: [Int32: Int] = [:]
     var attributeBytes: [Int32: Int] = [:]
-    func text(_ id: NameID) -> Int { id == noName ? 2 : WireField.fieldSize(length: graph.name(id).utf8.count) }
+    func text(_ id: NameID) -> Int { id == noName ? 2 : WireField.fieldSize(length: graph.index.byteCount(id)) }
     var total = 0
     var k = 0
     for s in slots {
