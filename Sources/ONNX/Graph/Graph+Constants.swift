@@ -5,6 +5,9 @@ extension Graph {
   /// tiny file cannot make the tool allocate gigabytes.
   static let maxFoldedElements = 1 << 26
 
+  /// The ops whose output can be a constant (`constant(_:)`), and that `removeUnused` removes.
+  static let constantOps: Set<String> = ["Constant", "ConstantOfShape"]
+
   /// The constant behind `value`, or nil when it is computed at run time.
   ///
   /// Initializers, `Constant` nodes (value, value_float(s), value_int(s)) and `ConstantOfShape`
@@ -17,9 +20,9 @@ extension Graph {
         index.graphInputs.contains(value) ? .initializerAndGraphInput : .initializer
       return ConstantValue(name: value, source: source, tensor: t, shared: sharedFloats[i])
     }
-    guard let p = index.producer(of: value) else { return nil }
+    // Only Constant and ConstantOfShape nodes are rebuilt as protobuf nodes to be read.
+    guard let p = index.producer(of: value), isDefaultDomain(p.raw, oneOf: Graph.constantOps) else { return nil }
     let node = nodeProto(p.raw)
-    guard node.domain.isEmpty || node.domain == "ai.onnx" else { return nil }
     let nodeName = node.name.isEmpty ? value : node.name
     switch node.opType {
     case "Constant":

@@ -149,7 +149,7 @@ extension Graph {
         index.initializers[name] = nil
         index.graphInputs.remove(name)
         removed.insert(name)
-      } else if let p = index.producer(of: name), isDefaultDomain(p.raw, oneOf: ["Constant", "ConstantOfShape"]) {
+      } else if let p = index.producer(of: name), isDefaultDomain(p.raw, oneOf: Graph.constantOps) {
         let r = record(p.raw)
         let outputs = names(outputIDs(r))
         guard outputs.allSatisfy({ consumers(of: $0).isEmpty && !hasOtherUses($0) }) else { continue }

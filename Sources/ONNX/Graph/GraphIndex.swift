@@ -189,8 +189,3 @@ typealias NameID = Int32
 /// The `NameID` of "": an omitted input or output, a node without a name.
 let noName: NameID = -1
 
-extension NameID {
-  /// Itself: a mutating access through `subscript(_:default:)` stores the default when the key
-  /// is absent (`Graph.storedKind`, `storedAttributes`).
-  mutating func kept() -> NameID { self }
-}

@@ -95,23 +95,27 @@ extension Graph {
   }
 
   private mutating func storedKind(_ kind: Onnx_NodeProto) -> Int32 {
-    let next = Int32(nodeKinds.count)
-    let k = nodeKindIDs[kind, default: next].kept()  // stores `next` when the kind is new
-    if k == next { nodeKinds.append(kind) }
-    return k
+    Graph.storeOnce(kind, in: &nodeKinds, numbered: &nodeKindIDs)
   }
 
   /// Lists of numbers and strings alone are shared among equal ones (every 3×3 Conv's
   /// `kernel_shape` and `pads`); a list holding a tensor or graph is stored on its own, as
   /// comparing such lists could cost as much as the values.
   private mutating func storedAttributes(_ list: [Onnx_AttributeProto]) -> Int32 {
-    let next = Int32(attributeLists.count)
     guard Graph.holdsNumbersAndStrings(list) else {
       attributeLists.append(list)
-      return next
+      return Int32(attributeLists.count - 1)
     }
-    let k = attributeListIDs[list, default: next].kept()
-    if k == next { attributeLists.append(list) }
+    return Graph.storeOnce(list, in: &attributeLists, numbered: &attributeListIDs)
+  }
+
+  /// The number of `value` in `list` (found through `numbers`), appending it when no equal one
+  /// is there: few are distinct, most nodes find theirs.
+  private static func storeOnce<T: Hashable>(_ value: T, in list: inout [T], numbered numbers: inout [T: Int32]) -> Int32 {
+    if let k = numbers[value] { return k }
+    let k = Int32(list.count)
+    numbers[value] = k
+    list.append(value)
     return k
   }
 
