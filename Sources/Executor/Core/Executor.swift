@@ -179,7 +179,12 @@ public struct Executor: Sendable {
             slots[s] = results[k]
             if observedSlots.contains(s) { try observer(plan.slotNames[s], results[k]) }
           }
-          for s in steps[i].frees { slots[s] = nil }
+          for s in steps[i].frees {
+            let freed = slots[s]
+            slots[s] = nil
+            // A later output of the same size is written into it (`RunBuffers`).
+            if case .floats(let values)? = freed?.storage { context.buffers.recycle(values) }
+          }
         }
       }
     }

@@ -31,4 +31,6 @@ struct OpFailure: Error {
 struct RunContext: Sendable {
   /// Worker threads for the heavy kernels (at least 1); results do not depend on it.
   let threads: Int
+  /// Buffers this run freed, for outputs that overwrite every element (`RunBuffers`).
+  let buffers = RunBuffers()
 }
