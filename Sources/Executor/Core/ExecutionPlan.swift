@@ -20,6 +20,14 @@ public struct ExecutionPlan: Sendable {
   let slotCount: Int
   let slotNames: SlotNames
   let constants: [(slot: Int, value: TensorValue)]
+  /// Constants a run may replace (`Executor.run(_:replacing:)`): initializers and outputs of
+  /// Constant nodes whose every reader is a Conv, Gemm or MatMul step reading it as its weight
+  /// (input 1) as it runs. No step is built from their values (a fused Conv reads only its
+  /// weight's shape) and no folded node read them, so a run with other values of the same shape
+  /// computes what a plan compiled with them would.
+  let replaceableConstants: Set<Int>
+  /// Op types whose input 1 a run may replace (`replaceableConstants`).
+  static let replaceableReaders: Set<String> = ["Conv", "Gemm", "MatMul"]
   /// Graph inputs in order, with their slots.
   let inputs: [(name: String, slot: Int)]
   /// Graph outputs in order, with their slots.
@@ -40,6 +48,11 @@ public struct ExecutionPlan: Sendable {
   /// Names a run can hand to an observer: graph inputs, constants still used, node outputs.
   /// Built once: callers ask `canObserve` per node, so building it per call was quadratic.
   let observableSlots: Set<Int>
+
+  /// Whether a run can replace the initializer `name` (`Executor.run(_:replacing:)`).
+  public func canReplace(_ name: String) -> Bool {
+    slotNames.slot(of: name).map(replaceableConstants.contains) ?? false
+  }
 
   /// Whether a run can hand `name` to an observer (`Executor.run(_:observing:observer:)`).
   public func canObserve(_ name: String) -> Bool {
@@ -142,6 +155,9 @@ public struct ExecutionPlan: Sendable {
     // Large initializers decoded into a copy; FLOAT ones share the graph's storage and cost
     // nothing more.
     var copied = Set<String>()
+    // Reads of each initializer or Constant node output by any node, folded or not
+    // (`replaceableConstants`).
+    var sourceReads: [Int: Int] = [:]
     for (k, position) in order.enumerated() {
       let node = graph.node(ids[position])
       var readsCopy = false
@@ -167,7 +183,9 @@ public struct ExecutionPlan: Sendable {
             folder.setConstant(s, value)
             defined[s] = true
             if graph.isInitializer(name) && !c.sharesGraphStorage && value.count * 8 >= Self.dropCopiesFrom { copied.insert(name) }
+            if graph.isInitializer(name) { sourceReads[s] = 0 }
           }
+          if let n = sourceReads[s] { sourceReads[s] = n + 1 }
           readsCopy = readsCopy || copied.contains(name)
           inputSlots.append(s)
         }
@@ -177,6 +195,7 @@ public struct ExecutionPlan: Sendable {
         }
         let outputSlots = slots(writes)
         for case let s? in outputSlots { defined[s] = true }
+        if node.opType == "Constant" && node.isDefaultDomain, case let s?? = outputSlots.first { sourceReads[s] = 0 }
         folder.add(
           ExecutionStep(
             nodeName: builder.name, position: position, opType: node.opType, op: op, inputs: inputSlots, outputs: outputSlots, frees: []),
@@ -204,6 +223,7 @@ public struct ExecutionPlan: Sendable {
 
     var (steps, constants) = try folder.finish(outputs: outputs.map(\.1))
 
+    self.replaceableConstants = Self.replaceable(sourceReads, steps: steps, outputs: Set(outputs.map(\.1)))
     let keep = Set(outputs.map(\.1)).union(constants.map(\.0))
     let known = Dictionary(constants, uniquingKeysWith: { a, _ in a })
     var (fused, hidden) = ConvFusion.fuse(steps, constants: known, keep: keep)
@@ -220,6 +240,20 @@ public struct ExecutionPlan: Sendable {
     var observable = Set(inputs.map(\.1)).union(constants.map(\.0))
     for step in steps { for s in step.outputs.compactMap({ $0 }) { observable.insert(s) } }
     self.observableSlots = observable
+  }
+
+  /// The constants of `reads` (every node's reads of each, folded ones included) that only
+  /// weight inputs of `replaceableReaders` steps read, and that are not graph outputs.
+  private static func replaceable(_ reads: [Int: Int], steps: [ExecutionStep], outputs: Set<Int>) -> Set<Int> {
+    var asWeight: [Int: Int] = [:]
+    var otherwise = Set<Int>()
+    for step in steps {
+      for (i, s) in step.inputs.enumerated() {
+        guard let s, reads[s] != nil else { continue }
+        if i == 1 && replaceableReaders.contains(step.opType) { asWeight[s, default: 0] += 1 } else { otherwise.insert(s) }
+      }
+    }
+    return Set(asWeight.filter { s, n in reads[s] == n && !otherwise.contains(s) && !outputs.contains(s) }.keys)
   }
 
   /// Liveness: a slot dies after its last reader, or right after its producer when nothing

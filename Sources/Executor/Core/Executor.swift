@@ -47,6 +47,20 @@ public struct Executor: Sendable {
     return result
   }
 
+  /// Runs the model once with some weights' values replaced: the outputs, bit for bit, of the
+  /// same model compiled with those values, without compiling it again (a search over candidate
+  /// weights, e.g. which weights to store in a narrower type, runs one plan).
+  /// - Parameter replacing: by name (an initializer or a Constant node's output), a value of its
+  ///   shape and element type; only constants the plan reads as weights as it runs can be
+  ///   replaced (`ExecutionPlan.canReplace`).
+  /// - Throws: `ExecutorError.cannotReplace` before anything runs; otherwise as `run`.
+  public func run(_ inputs: [String: TensorValue], replacing: [String: TensorValue]) throws -> [String: TensorValue] {
+    let slots = try execute(inputs, observing: [], observer: { _, _ in }, prefixOnly: false, replacing: replacing)
+    var result: [String: TensorValue] = [:]
+    for (name, s) in plan.outputs { result[name] = slots[s] }
+    return result
+  }
+
   /// Runs the model only as far as `observing` needs: the steps up to the last one that
   /// produces an observed value, handing each to `observer` as `run` would (the same bits: a
   /// step's result does not depend on the steps after it). For callers that want intermediates
@@ -106,7 +120,8 @@ public struct Executor: Sendable {
 
   /// The slots after a run (`prefixOnly`: after the last step producing an observed slot).
   private func execute(
-    _ inputs: [String: TensorValue], observing: Set<String>, observer: (String, TensorValue) throws -> Void, prefixOnly: Bool
+    _ inputs: [String: TensorValue], observing: Set<String>, observer: (String, TensorValue) throws -> Void, prefixOnly: Bool,
+    replacing: [String: TensorValue] = [:]
   ) throws -> [TensorValue?] {
     for name in inputs.keys where !plan.inputs.contains(where: { $0.name == name }) {
       throw ExecutorError.unknownInput(name: name)
@@ -118,10 +133,18 @@ public struct Executor: Sendable {
     let observedSlots = Set(observing.compactMap { plan.slotNames.slot(of: $0) })
 
     var slots = [TensorValue?](repeating: nil, count: plan.slotCount)
-    for (s, v) in plan.constants {
+    for (s, v) in plan.constants { slots[s] = v }
+    for name in replacing.keys.sorted() {
+      let v = replacing[name]!
+      guard let s = plan.slotNames.slot(of: name), plan.replaceableConstants.contains(s), let old = slots[s] else {
+        throw ExecutorError.cannotReplace(name: name, detail: "it is not a constant that only weights read as the model runs")
+      }
+      guard v.shape == old.shape, v.elementType == old.elementType, (v.floats == nil) == (old.floats == nil) else {
+        throw ExecutorError.cannotReplace(name: name, detail: "the value's shape \(v.shape) or type differs from the initializer's \(old.shape)")
+      }
       slots[s] = v
-      if observedSlots.contains(s) { try observer(plan.slotNames[s], v) }
     }
+    for (s, _) in plan.constants where observedSlots.contains(s) { try observer(plan.slotNames[s], slots[s]!) }
     for (name, s) in plan.inputs {
       guard var v = inputs[name] else { throw ExecutorError.missingInput(name: name) }
       if v.elementType.isFloatingPoint { v.elementType = .float }

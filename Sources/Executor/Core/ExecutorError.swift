@@ -32,6 +32,9 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
   /// `Executor.resume(at:values:)` cannot run from that position on the values given: `detail`
   /// (a value read there that is not given, or a given value a step would compute again).
   case cannotResume(detail: String)
+  /// `Executor.run(_:replacing:)` cannot replace the constant `name`: `detail` (not a constant
+  /// only weights read as the plan runs, or a value of another shape or type).
+  case cannotReplace(name: String, detail: String)
 
   public var description: String {
     switch self {
@@ -60,6 +63,8 @@ public enum ExecutorError: Error, CustomStringConvertible, Equatable {
       return "node '\(node)' (\(op)): \(detail)."
     case .cannotResume(let detail):
       return "cannot resume the run: \(detail)."
+    case .cannotReplace(let name, let detail):
+      return "cannot replace the constant '\(name)': \(detail)."
     }
   }
 }
