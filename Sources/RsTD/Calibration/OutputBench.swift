@@ -197,6 +197,19 @@ struct OutputBench {
     return d
   }
 
+  /// The outputs' difference of `executor` (a model compiled with `options`) on every input,
+  /// its initializers in `replacing` replaced (`Executor.run(_:replacing:)`); nil when a run
+  /// fails. Each input counts as a run.
+  mutating func difference(running executor: Executor, replacing: [String: TensorValue]) -> OutputDifference? {
+    var d = OutputDifference()
+    for s in inputs.indices {
+      runs += 1
+      guard let z = try? executor.run(inputs[s], replacing: replacing) else { return nil }
+      d.add(reference: references[s], candidate: z)
+    }
+    return d
+  }
+
   /// The difference of a candidate that is the original model (every site kept, weights stored
   /// as they were): its outputs are the references, so nothing is compiled or run; every output
   /// is listed with error 0.

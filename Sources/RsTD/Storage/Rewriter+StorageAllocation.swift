@@ -41,11 +41,13 @@ extension Rewriter {
   /// comes from the probes. Every returned choice was measured on all inputs; keeping every
   /// weight is the original model.
   /// Probes start from the original's values before their group's first reader when they fit.
-  /// Model runs: inputs × (2 + ⌈log₂ weights⌉) + 1 + min(weights, `probeGroupLimit`).
+  /// Model runs: inputs × (2 + ⌈log₂ weights⌉) + 1 + min(weights, `probeGroupLimit`), plus
+  /// inputs once for the check of `StoredWeightRuns`.
   func allocateStorage(original: Model, bound: Double, bench: inout OutputBench) throws -> StorageMeasurement {
     let weights = storedWeightCandidates(original.graph)
     let all = try storing(original, keeping: [:])
-    let allError = bench.error(of: all.model)
+    let allDifference = bench.difference(of: all.model)
+    let allError = allDifference?.error ?? .infinity
     let stored = all.stored.map(\.name)
     let storageError = Dictionary(all.stored, uniquingKeysWith: { a, _ in a })
     guard allError > bound else {
@@ -95,7 +97,14 @@ extension Rewriter {
       return a != b ? a > b : $0 < $1
     }
     // The smallest k such that keeping the first k float32 meets the bound, by bisection on
-    // measured models: k = 0 (all stored) fails, k = all is the original.
+    // measured models: k = 0 (all stored) fails, k = all is the original. Measured on the
+    // original's plan with the stored values in place when that is checked to give the
+    // candidates' bits (`StoredWeightRuns`), else each candidate is built and compiled.
+    var unkept = options
+    unkept.storageKept = [:]
+    let candidates = try allDifference.flatMap {
+      try StoredWeightRuns(original: original, stored: stored, allStored: $0, rewriter: Rewriter(options: unkept), bench: &bench)
+    }
     var lo = 0, hi = order.count
     var best = StorageMeasurement(
       bound: bound, allStoredError: allError, storedError: 0, weightsStored: 0, kept: alone, modelRuns: 0, probing: probing)
@@ -103,12 +112,18 @@ extension Rewriter {
       let mid = (lo + hi) / 2
       progress?("keeping \(mid) of \(order.count) weights float32")
       let kept = Dictionary(uniqueKeysWithValues: order.prefix(mid).map { ($0, alone[$0]!) })
-      let candidate = try storing(original, keeping: kept)
-      let e = bench.error(of: candidate.model)
+      let e: Double, storedCount: Int
+      if let candidates {
+        // Storing is decided weight by weight: the candidate stores what `all` does but `kept`.
+        (e, storedCount) = (candidates.difference(keeping: kept, bench: &bench)?.error ?? .infinity, stored.count - kept.count)
+      } else {
+        let candidate = try storing(original, keeping: kept)
+        (e, storedCount) = (bench.error(of: candidate.model), candidate.stored.count)
+      }
       if e <= bound {
         hi = mid
         best = StorageMeasurement(
-          bound: bound, allStoredError: allError, storedError: e, weightsStored: candidate.stored.count, kept: kept, modelRuns: 0,
+          bound: bound, allStoredError: allError, storedError: e, weightsStored: storedCount, kept: kept, modelRuns: 0,
           probing: probing)
       } else {
         lo = mid
@@ -131,7 +146,7 @@ extension Rewriter {
 
   /// `model` with every candidate weight but those in `kept` stored as `--weights` asks (by the
   /// same `storeKept` the rewrite uses), the weights that were, and their relative storage errors.
-  private func storing(_ model: Model, keeping kept: [String: Double]) throws -> (model: Model, stored: [(name: String, error: Double)]) {
+  func storing(_ model: Model, keeping kept: [String: Double]) throws -> (model: Model, stored: [(name: String, error: Double)]) {
     var o = options
     o.storageKept = kept
     var m = model
