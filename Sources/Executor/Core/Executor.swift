@@ -83,9 +83,11 @@ public struct Executor: Sendable {
   /// - Throws: `ExecutorError.cannotResume` when a step left to run reads a value that is not
   ///   given, a constant or made by an earlier step left to run, when it would make a given
   ///   value again, or when an output is left unmade; as `run` for a failing step.
-  public func resume(at position: Int, values: [String: TensorValue]) throws -> [String: TensorValue] {
-    var slots = [TensorValue?](repeating: nil, count: plan.slotCount)
-    for (s, v) in plan.constants { slots[s] = v }
+  /// - Parameter replacing: weights to run with, as `run(_:replacing:)`.
+  public func resume(
+    at position: Int, values: [String: TensorValue], replacing: [String: TensorValue] = [:]
+  ) throws -> [String: TensorValue] {
+    var slots = try constantSlots(replacing: replacing)
     var given = Set<Int>()
     for (name, value) in values {
       guard let s = plan.slotNames.slot(of: name) else { continue }
@@ -118,6 +120,25 @@ public struct Executor: Sendable {
     return result
   }
 
+  /// A run's slots before anything runs: the plan's constants, those in `replacing` replaced.
+  /// - Throws: `ExecutorError.cannotReplace` for a name the plan cannot replace
+  ///   (`ExecutionPlan.replaceableConstants`) or a value of another shape or type.
+  private func constantSlots(replacing: [String: TensorValue]) throws -> [TensorValue?] {
+    var slots = [TensorValue?](repeating: nil, count: plan.slotCount)
+    for (s, v) in plan.constants { slots[s] = v }
+    for name in replacing.keys.sorted() {
+      let v = replacing[name]!
+      guard let s = plan.slotNames.slot(of: name), plan.replaceableConstants.contains(s), let old = slots[s] else {
+        throw ExecutorError.cannotReplace(name: name, detail: "it is not a constant that only weights read as the model runs")
+      }
+      guard v.shape == old.shape, v.elementType == old.elementType, (v.floats == nil) == (old.floats == nil) else {
+        throw ExecutorError.cannotReplace(name: name, detail: "the value's shape \(v.shape) or type differs from the constant's \(old.shape)")
+      }
+      slots[s] = v
+    }
+    return slots
+  }
+
   /// The slots after a run (`prefixOnly`: after the last step producing an observed slot).
   private func execute(
     _ inputs: [String: TensorValue], observing: Set<String>, observer: (String, TensorValue) throws -> Void, prefixOnly: Bool,
@@ -132,18 +153,7 @@ public struct Executor: Sendable {
     }
     let observedSlots = Set(observing.compactMap { plan.slotNames.slot(of: $0) })
 
-    var slots = [TensorValue?](repeating: nil, count: plan.slotCount)
-    for (s, v) in plan.constants { slots[s] = v }
-    for name in replacing.keys.sorted() {
-      let v = replacing[name]!
-      guard let s = plan.slotNames.slot(of: name), plan.replaceableConstants.contains(s), let old = slots[s] else {
-        throw ExecutorError.cannotReplace(name: name, detail: "it is not a constant that only weights read as the model runs")
-      }
-      guard v.shape == old.shape, v.elementType == old.elementType, (v.floats == nil) == (old.floats == nil) else {
-        throw ExecutorError.cannotReplace(name: name, detail: "the value's shape \(v.shape) or type differs from the initializer's \(old.shape)")
-      }
-      slots[s] = v
-    }
+    var slots = try constantSlots(replacing: replacing)
     for (s, _) in plan.constants where observedSlots.contains(s) { try observer(plan.slotNames[s], slots[s]!) }
     for (name, s) in plan.inputs {
       guard var v = inputs[name] else { throw ExecutorError.missingInput(name: name) }
