@@ -43,6 +43,34 @@ final class StoredWeightRunsTests: XCTestCase {
     }
   }
 
+  /// A probe stores one group of weights and resumes the original from the held cut before
+  /// their first reader: the difference of the whole model with that group alone stored.
+  func testProbesFromHeldCutsMeasureWhatTheWholeCandidatesDo() throws {
+    let original = try model(), r = rewriter(.fp16)
+    var bench = try OutputBench(original: original, check: OutputCheck(), seed: 1)
+    let all = try r.storing(original, keeping: [:])
+    let groups = [["b.w"], ["c.w", "d.w"]]
+    let readers = groups.map { g in Set(g.flatMap { original.graph.consumers(of: $0).compactMap { original.graph.node($0).outputs.first } }) }
+    bench.holdCuts(original: original, groups: readers, probeInputs: 1, bytes: 1 << 20)
+    XCTAssertTrue(bench.holdsCuts)
+    let runs = try XCTUnwrap(
+      try StoredWeightRuns(
+        original: original, stored: all.stored.map(\.name), allStored: try XCTUnwrap(bench.difference(of: all.model)), rewriter: r,
+        bench: &bench))
+    let prefixRuns = bench.prefixRuns
+    let first = Set(original.graph.consumers(of: "a.w").compactMap { original.graph.node($0).outputs.first })
+    let probes = runs.probes(storing: groups + [["nope"], ["a.w"]], readers: readers + [readers[0], first], inputs: 1, bench: &bench)
+    XCTAssertEqual(bench.prefixRuns, prefixRuns + 2, "each held group ran once from its cut")
+    XCTAssertNil(probes[2], "a weight with no stored values is not probed")
+    XCTAssertNil(probes[3], "no cut is held before the first node: the caller probes it as before")
+    let everything = Set(all.stored.map(\.name))
+    for (g, names) in groups.enumerated() {
+      let others = Dictionary(uniqueKeysWithValues: everything.subtracting(names).map { ($0, 0.0) })
+      let whole = try XCTUnwrap(bench.difference(of: try r.storing(original, keeping: others).model, inputs: 1))
+      XCTAssertEqual(probes[g]?.perOutput, whole.perOutput, "\(names)")
+    }
+  }
+
   /// The check is what makes the replaced runs trusted: a difference they do not reproduce
   /// (here the original's own, zero) leaves the allocation to build its candidates.
   func testADifferenceTheReplacedRunsDoNotGiveLeavesNone() throws {

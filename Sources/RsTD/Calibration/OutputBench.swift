@@ -198,17 +198,76 @@ struct OutputBench {
   }
 
   /// The outputs' difference of `executor` (a model compiled with `options`) on every input,
-  /// its initializers in `replacing` replaced (`Executor.run(_:replacing:)`); nil when a run
-  /// fails. Each input counts as a run.
+  /// its weights in `replacing` replaced (`Executor.run(_:replacing:)`), the inputs side by side
+  /// when activations are small (`sideBySideWorkers`); nil when a run fails. Each input counts
+  /// as a run.
   mutating func difference(running executor: Executor, replacing: [String: TensorValue]) -> OutputDifference? {
-    var d = OutputDifference()
-    for s in inputs.indices {
-      runs += 1
-      guard let z = try? executor.run(inputs[s], replacing: replacing) else { return nil }
-      d.add(reference: references[s], candidate: z)
+    let checkInputs = inputs
+    let outputs = try? parallelMap(Array(inputs.indices), workers: sideBySideWorkers) { s in
+      try? executor.run(checkInputs[s], replacing: replacing)
     }
+    runs += inputs.count
+    guard let outputs, outputs.allSatisfy({ $0 != nil }) else { return nil }
+    var d = OutputDifference()
+    for (s, z) in outputs.enumerated() { d.add(reference: references[s], candidate: z!) }
     return d
   }
+
+  /// Per probe, the outputs' difference of `executor` (the original compiled with `options`)
+  /// run with the probe's `replacing` in place of weights that only nodes making its `after`
+  /// values read: on each of the first `limit` probe inputs it resumes at the held cut before
+  /// the earliest of them (`Executor.resume(at:values:replacing:)`), the same bits as the whole
+  /// model with those weights. Probes run side by side when activations are small
+  /// (`sideBySideWorkers`). Nil for a probe whose cut or inputs `holdCuts` did not hold, or
+  /// whose run fails. Each run counts.
+  mutating func differences(
+    resuming executor: Executor, probes: [(replacing: [String: TensorValue], after: Set<String>)], inputs limit: Int
+  ) -> [OutputDifference?] {
+    let chosen = Self.subset(limit, of: inputs.count, spread: spreadsSubsets)
+    guard let cuts, !chosen.isEmpty else { return probes.map { _ in nil } }
+    // Per probe, its cut's values on each chosen input, or nil when not held.
+    let starts = probes.map { probe -> (position: Int, values: [[String: TensorValue]])? in
+      let positions = probe.after.compactMap { cuts.position(of: $0) }
+      guard positions.count == probe.after.count, let first = positions.min(),
+        let cut = cuts.cuts.first(where: { $0.position == first })
+      else { return nil }
+      var given: [[String: TensorValue]] = []
+      for s in chosen {
+        guard let h = held[s], let values = Self.values(cut.frontier, from: h) else { return nil }
+        given.append(values.merging(inputs[s]) { a, _ in a })
+      }
+      return (cut.position, given)
+    }
+    let outputs = (try? parallelMap(Array(probes.indices), workers: sideBySideWorkers) { p -> [[String: TensorValue]]? in
+      guard let start = starts[p] else { return nil }
+      var zs: [[String: TensorValue]] = []
+      for x in start.values {
+        guard let z = try? executor.resume(at: start.position, values: x, replacing: probes[p].replacing) else { return nil }
+        zs.append(z)
+      }
+      return zs
+    }) ?? probes.map { _ in nil }
+    return outputs.map { zs in
+      guard let zs else { return nil }
+      runs += zs.count
+      prefixRuns += zs.count
+      var d = OutputDifference()
+      for (s, z) in zip(chosen, zs) { d.add(reference: references[s], candidate: z) }
+      return d
+    }
+  }
+
+  /// Threads for runs side by side: the executor's when the values held at cuts are small (a
+  /// chain of 16-channel 8×8 convs, whose steps are too small for the executor to split), else 1
+  /// (large activations are split by the executor; side by side they would only be held twice:
+  /// PP-OCR det +50 MB, no faster). The same bits either way.
+  private var sideBySideWorkers: Int {
+    let largest = held.values.lazy.flatMap { $0.values.lazy.map(\.count) }.max()
+    return largest.map { $0 <= Self.sideBySideValues } == true ? executorOptions.threads : 1
+  }
+
+  /// The original's plan the probes resume (`holdCuts`), while they run.
+  var originalPlan: Executor? { resumable }
 
   /// The difference of a candidate that is the original model (every site kept, weights stored
   /// as they were): its outputs are the references, so nothing is compiled or run; every output
@@ -278,14 +337,8 @@ struct OutputBench {
     guard let resumable, !chosen.isEmpty, chosen.allSatisfy({ held[$0] != nil }),
       let executor = try? Executor(model: part, options: executorOptions)
     else { return nil }
-    // Small activations (a chain of 16-channel 8×8 convs) run their inputs side by side: their
-    // steps are too small for the executor to split. Large ones (the largest value held at any
-    // cut tells) run one input at a time, split by the executor; side by side they would only
-    // hold twice the activations (PP-OCR det: +50 MB, no faster). The same bits either way.
     let (heldValues, checkInputs) = (held, inputs)
-    let largest = heldValues[chosen[0]]!.values.lazy.map(\.count).max() ?? 0
-    let workers = largest <= Self.sideBySideValues ? executorOptions.threads : 1
-    let outputs = try? parallelMap(chosen, workers: workers) { s -> [String: TensorValue]? in
+    let outputs = try? parallelMap(chosen, workers: sideBySideWorkers) { s -> [String: TensorValue]? in
       let h = heldValues[s]!, x = checkInputs[s]
       var given: [String: TensorValue] = [:]
       for name in stretch.inputs {

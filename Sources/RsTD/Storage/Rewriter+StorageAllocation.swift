@@ -65,14 +65,30 @@ extension Rewriter {
       Set(g.flatMap { original.graph.consumers(of: stored[$0]).compactMap { original.graph.node($0).outputs.first } })
     }
     bench.holdCuts(original: original, groups: readers, probeInputs: 1, bytes: OutputBench.backOffHeldBytes)
+    // Candidates measured on the original's plan with the stored values in place, when that is
+    // checked to give their bits (`StoredWeightRuns`); else each is built and compiled.
+    var unkept = options
+    unkept.storageKept = [:]
+    let candidates = try allDifference.flatMap {
+      try StoredWeightRuns(original: original, stored: stored, allStored: $0, rewriter: Rewriter(options: unkept), bench: &bench)
+    }
     let opset = original.opsetVersion("")
     let outputs = Set(original.graph.outputNames)
+    // Probes by the candidates' runs, a batch of groups at a time; a group they cannot probe (its
+    // cut not held) is probed as before.
+    let batch = max(1, bench.options.threads)
+    var replaced: [OutputDifference?] = []
     for (n, group) in groups.enumerated() {
       progress?(group.count == 1 ? "probing the storage of weight \(n + 1) of \(groups.count)"
         : "probing the storage of weight group \(n + 1) of \(groups.count) (\(group.count) weights)")
-      // A weight that is also a graph output is not stored at all: whole candidates then.
       let names = group.map { stored[$0] }
-      let error = try probeError(
+      if let candidates, n % batch == 0 {
+        let next = n..<min(n + batch, groups.count)
+        replaced = candidates.probes(
+          storing: next.map { groups[$0].map { stored[$0] } }, readers: Array(readers[next]), inputs: 1, bench: &bench)
+      }
+      // A weight that is also a graph output is not stored at all: whole candidates then.
+      let error = try (candidates == nil ? nil : replaced[n % batch])?.error ?? probeError(
         &bench, changing: readers[n], original: original, inputs: 1,
         stretches: opset != nil && !names.contains(where: outputs.contains),
         edit: { _ = try store(names, in: &$0, opset: opset!, options: options) },
@@ -97,14 +113,7 @@ extension Rewriter {
       return a != b ? a > b : $0 < $1
     }
     // The smallest k such that keeping the first k float32 meets the bound, by bisection on
-    // measured models: k = 0 (all stored) fails, k = all is the original. Measured on the
-    // original's plan with the stored values in place when that is checked to give the
-    // candidates' bits (`StoredWeightRuns`), else each candidate is built and compiled.
-    var unkept = options
-    unkept.storageKept = [:]
-    let candidates = try allDifference.flatMap {
-      try StoredWeightRuns(original: original, stored: stored, allStored: $0, rewriter: Rewriter(options: unkept), bench: &bench)
-    }
+    // measured models: k = 0 (all stored) fails, k = all is the original.
     var lo = 0, hi = order.count
     var best = StorageMeasurement(
       bound: bound, allStoredError: allError, storedError: 0, weightsStored: 0, kept: alone, modelRuns: 0, probing: probing)
