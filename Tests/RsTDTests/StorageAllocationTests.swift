@@ -6,7 +6,8 @@ import XCTest
 /// The storage bound (`--storage-error`): under `--weights fp16` the weights whose rounding moves
 /// the outputs most are kept float32, as few as keep the measured storage-only error in bound.
 final class StorageAllocationTests: XCTestCase {
-  private func model() throws -> Model {
+  /// Four kept layers (three 3×3, one 1×1): also `StoredWeightRunsTests`' model.
+  static func model() throws -> Model {
     try TestModel.chain(
       [
         .init("a", outputChannels: 16), .init("b", outputChannels: 16), .init("c", outputChannels: 16),
@@ -20,7 +21,7 @@ final class StorageAllocationTests: XCTestCase {
     o.include = ["__none__"]
     o.weights = .fp16
     o.check.storageBound = bound
-    var m = try model()
+    var m = try Self.model()
     let outcome = try Rewriter(options: o).rewriteMeasured(&m)
     return (outcome, m)
   }

@@ -7,13 +7,7 @@ import XCTest
 /// The storage allocation measures its candidates on the original's plan with the stored values
 /// in place (`StoredWeightRuns`): the same differences as the candidates built and compiled.
 final class StoredWeightRunsTests: XCTestCase {
-  private func model() throws -> Model {
-    try TestModel.chain(
-      [
-        .init("a", outputChannels: 16), .init("b", outputChannels: 16), .init("c", outputChannels: 16),
-        .init("d", outputChannels: 8, kernel: [1, 1]),
-      ], inputChannels: 8, seed: 7)
-  }
+  private func model() throws -> Model { try StorageAllocationTests.model() }
 
   private func rewriter(_ weights: WeightStorage) -> Rewriter {
     var o = RewriteOptions()

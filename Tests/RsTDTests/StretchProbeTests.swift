@@ -14,10 +14,12 @@ final class StretchProbeTests: XCTestCase {
         + [.init("head", outputChannels: 8, kernel: [1, 1])], inputChannels: 8, seed: 11)
   }
 
-  /// Rewrites `model()` under `options`, probing by stretches or not.
-  private func rewrite(_ options: RewriteOptions, stretches: Bool) throws -> (RewriteOutcome, Data) {
+  /// Rewrites `model()` under `options`, probing by stretches or not, storage candidates by
+  /// replaced weights or not.
+  private func rewrite(_ options: RewriteOptions, stretches: Bool, replaces: Bool = false) throws -> (RewriteOutcome, Data) {
     var o = options
     o.check.probesStretches = stretches
+    o.check.replacesStoredWeights = replaces
     var m = try model()
     let outcome = try Rewriter(options: o).rewriteMeasured(&m)
     return (outcome, try m.serializedData())
@@ -52,5 +54,16 @@ final class StretchProbeTests: XCTestCase {
     let storage = try XCTUnwrap(outcome.measurement.storage)
     XCTAssertGreaterThan(storage.allStoredError, 1e-6, "storing every weight breaks the bound")
     XCTAssertFalse(storage.kept.isEmpty)
+    // Candidates and probes by replaced weights (`StoredWeightRuns`, the default) keep the same
+    // weights; the report counts one more pass of the inputs, the check of the replaced runs.
+    var (replaced, bytes) = try rewrite(o, stretches: true, replaces: true)
+    XCTAssertEqual(bytes, try rewrite(o, stretches: true).1, "written model")
+    XCTAssertEqual(replaced.sites, outcome.sites)
+    let inputs = OutputCheck().samples
+    XCTAssertEqual(replaced.measurement.modelRuns, outcome.measurement.modelRuns + inputs)
+    XCTAssertEqual(replaced.measurement.storage?.modelRuns, storage.modelRuns + inputs)
+    replaced.measurement.modelRuns = outcome.measurement.modelRuns
+    replaced.measurement.storage?.modelRuns = storage.modelRuns
+    XCTAssertEqual(replaced.measurement, outcome.measurement)
   }
 }

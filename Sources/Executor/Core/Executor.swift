@@ -177,7 +177,7 @@ public struct Executor: Sendable {
     let previous = openblas_get_num_threads()
     openblas_set_num_threads(1)
     defer { openblas_set_num_threads(previous) }
-    let context = RunContext(threads: options.threads)
+    let context = RunContext(threads: options.threads, buffers: RunBuffers())
     try Axes.$maxElements.withValue(options.maxElements) {
       // Fused steps compute the same bits; they hide some intermediates, so observing one of those runs the plain steps.
       let all = !unfused && observedSlots.isDisjoint(with: plan.fusedAway) ? plan.fusedSteps : plan.steps
@@ -216,7 +216,7 @@ public struct Executor: Sendable {
             let freed = slots[s]
             slots[s] = nil
             // A later output of the same size is written into it (`RunBuffers`).
-            if case .floats(let values)? = freed?.storage { context.buffers.recycle(values) }
+            if case .floats(let values)? = freed?.storage { context.buffers?.recycle(values) }
           }
         }
       }

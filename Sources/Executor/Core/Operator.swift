@@ -31,6 +31,7 @@ struct OpFailure: Error {
 struct RunContext: Sendable {
   /// Worker threads for the heavy kernels (at least 1); results do not depend on it.
   let threads: Int
-  /// Buffers this run freed, for outputs that overwrite every element (`RunBuffers`).
-  let buffers = RunBuffers()
+  /// Buffers this run freed, for outputs that overwrite every element (`RunBuffers`); nil where
+  /// ops run on several threads at once with one context (constant folding).
+  var buffers: RunBuffers? = nil
 }

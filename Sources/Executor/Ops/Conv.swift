@@ -46,7 +46,7 @@ struct Conv: Operator {
     // sgemm (beta 0) writes every output when there is anything to multiply.
     var out =
       filled
-      ? context.buffers.take(total) ?? [Float](unsafeUninitializedCapacity: total) { $1 = total } : [Float](repeating: 0, count: total)
+      ? context.buffers?.take(total) ?? [Float](unsafeUninitializedCapacity: total) { $1 = total } : [Float](repeating: 0, count: total)
     let pieces = max(1, (p + Self.columnsPerPiece - 1) / Self.columnsPerPiece)
     // Channel blocks give small late layers (7×7 outputs, one column block) work to share.
     let channelSplits = max(1, min((8 + pieces - 1) / pieces, mg / 32))

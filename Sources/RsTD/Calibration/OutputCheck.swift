@@ -53,6 +53,10 @@ public struct OutputCheck: Sendable {
   /// and resumes the original after it (`OutputBench.difference(ofStretch:_:inputs:)`), rather
   /// than the whole candidate from its cut: the same bits either way (tests compare them).
   var probesStretches = true
+  /// Whether the storage allocation measures its candidates as the original's plan run with the
+  /// stored weights' values in place (`StoredWeightRuns`), rather than building and compiling
+  /// each: the same bits either way (tests compare them); only `modelRuns` differs, by the check.
+  var replacesStoredWeights = true
 
   /// The bound of the default policy: relative L2 error 0.05 on every output.
   public static let defaultBound = 0.05

@@ -69,8 +69,9 @@ extension Rewriter {
     // checked to give their bits (`StoredWeightRuns`); else each is built and compiled.
     var unkept = options
     unkept.storageKept = [:]
-    let candidates = try allDifference.flatMap {
-      try StoredWeightRuns(original: original, stored: stored, allStored: $0, rewriter: Rewriter(options: unkept), bench: &bench)
+    let candidates = try allDifference.flatMap { all in
+      try options.check.replacesStoredWeights
+        ? StoredWeightRuns(original: original, stored: stored, allStored: all, rewriter: Rewriter(options: unkept), bench: &bench) : nil
     }
     let opset = original.opsetVersion("")
     let outputs = Set(original.graph.outputNames)
